@@ -1,0 +1,65 @@
+import type { Command } from 'commander';
+import { UserError } from '../src/errors.js';
+import { withStores } from '../src/cli/with-stores.js';
+import { isoTime, printJson, printTable } from '../src/cli/output.js';
+import { parseAgentName, parseIntFlag } from '../src/cli/parse.js';
+import { createAgent, setAgentEnabled } from '../src/ops/identity.js';
+import { ConflictError, type Agent } from '../src/stores/ports.js';
+
+const view = (a: Agent) => ({ ...a, createdAt: isoTime(a.createdAt) });
+
+export function register(program: Command): void {
+  const agent = program.command('agent').description('manage agents');
+
+  agent
+    .command('create <name>')
+    .description('create an agent')
+    .option('--rpm <n>', 'requests per minute for the whole agent')
+    .option('--description <text>', 'what the agent is for')
+    .option('--json', 'print JSON')
+    .action(async (name: string, opts: { rpm?: string; description?: string; json?: boolean }) => {
+      const agentName = parseAgentName(name);
+      const rpm = parseIntFlag('--rpm', opts.rpm, 1, 10_000_000);
+      await withStores(async (stores) => {
+        let a: Agent;
+        try {
+          a = await createAgent(stores, { name: agentName, rpm: rpm ?? null, description: opts.description ?? null });
+        } catch (err) {
+          if (err instanceof ConflictError) throw new UserError(`agent "${agentName}" already exists`, 'pick another name, or `ibex agent list`');
+          throw err;
+        }
+        if (opts.json) return printJson(view(a));
+        process.stdout.write(`created agent ${a.name}${a.rpm ? ` (${a.rpm} rpm)` : ''}\n`);
+      });
+    });
+
+  agent
+    .command('list')
+    .description('list agents')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }) => {
+      await withStores(async (stores) => {
+        const agents = (await stores.agents.list()).map(view);
+        if (opts.json) return printJson(agents);
+        printTable(agents, ['name', 'enabled', 'rpm', 'description', 'createdAt']);
+      });
+    });
+
+  for (const [verb, enabled] of [
+    ['disable', false],
+    ['enable', true],
+  ] as const) {
+    agent
+      .command(`${verb} <name>`)
+      .description(enabled ? 'enable an agent' : 'disable an agent: its requests are rejected everywhere within seconds')
+      .option('--json', 'print JSON')
+      .action(async (name: string, opts: { json?: boolean }) => {
+        await withStores(async (stores) => {
+          const a = await setAgentEnabled(stores, name, enabled);
+          if (!a) throw new UserError(`no agent named "${name}"`, 'see `ibex agent list`');
+          if (opts.json) return printJson(view(a));
+          process.stdout.write(`${enabled ? 'enabled' : 'disabled'} agent ${a.name}\n`);
+        });
+      });
+  }
+}

@@ -1,0 +1,45 @@
+// What the auth stage knows about a caller once its PAT is accepted, and the seam that answers
+// "is this token hash valid?" — the store in-process, or the auth server over gRPC.
+import type { PatRecord } from '../stores/ports.js';
+
+export interface Principal {
+  patId: string;
+  /** hex SHA-256 of the token (the cache key; the token itself is never kept) */
+  hash: string;
+  /** Agents this PAT may act as, in the order given at creation */
+  agents: string[];
+  /** Per-PAT requests per minute; null = no per-PAT limit */
+  rpm: number | null;
+  /** Epoch ms; null = never expires. Checked on every cache hit. */
+  expiresAt: number | null;
+}
+
+export interface TokenValidator {
+  /**
+   * The principal for a token hash, or null when the hash is unknown or revoked. An expired PAT is
+   * still returned (the caller checks `expiresAt`, as it does on every cache hit).
+   * Throws when the backend cannot answer (down, deadline passed): callers map that to 503.
+   */
+  validate(hash: string, opts?: { deadlineMs?: number }): Promise<Principal | null>;
+}
+
+/** The bloom filter's feed: every token hash ever issued, incrementally. A TokenStore is one. */
+export interface TokenIndexSource {
+  /** Hashes created after `cursor` (0 = from the beginning) and the cursor to pass next time. */
+  createdSince(cursor: number): Promise<{ hashes: string[]; cursor: number }>;
+}
+
+export function principalFromRecord(pat: PatRecord): Principal {
+  return { patId: pat.id, hash: pat.hash, agents: [...pat.agents], rpm: pat.rpm, expiresAt: pat.expiresAt };
+}
+
+export function isExpired(p: Principal, now: number): boolean {
+  return p.expiresAt !== null && p.expiresAt <= now;
+}
+
+const HEX_SHA256 = /^[0-9a-f]{64}$/;
+
+/** True for a lowercase hex SHA-256, the only shape a token hash has (guards bus and wire input). */
+export function isTokenHash(value: unknown): value is string {
+  return typeof value === 'string' && HEX_SHA256.test(value);
+}

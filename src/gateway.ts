@@ -1,0 +1,219 @@
+// Composition root of `ibex serve`: opens the configured stores, migrates them, wires auth, directives,
+// providers, the write-behind queues and the HTTP app, and owns the shutdown order:
+//   stop accepting → finish in-flight requests (up to the drain timeout) → flush checkpoints and traces
+//   → close stores.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { IbexConfig } from './config.js';
+import { UserError } from './errors.js';
+import { registerSecret, type Logger } from './log.js';
+import { migrateAndLog, openStores, type OpenedStores } from './stores/factory.js';
+import { createAuth } from './auth/index.js';
+import { verifyAgent } from './auth/verify-agent.js';
+import { DirectiveResolver } from './directives/resolver.js';
+import { createProviders } from './providers/index.js';
+import { createChatHandler } from './pipeline/chat.js';
+import { buildApp } from './server/app.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { BatchQueue } from './traces/batch-queue.js';
+import { TraceEmitter } from './traces/emitter.js';
+import { ensureAdminToken } from './admin-token.js';
+import type { CheckpointInput, TraceSink } from './stores/ports.js';
+import { SqliteWriter } from './stores/sqlite/writer.js';
+import { InflightTracker } from './util/inflight.js';
+import { SessionOwners } from './sessions/owners.js';
+import { bearerToken } from './auth/pat.js';
+
+export interface Gateway {
+  app: FastifyInstance;
+  stores: OpenedStores;
+  metrics: Metrics;
+  url: string;
+  adminToken: string;
+  /** Graceful stop; resolves when everything is flushed and closed. */
+  close(): Promise<void>;
+}
+
+function listenError(err: NodeJS.ErrnoException, config: IbexConfig): Error {
+  const where = `${config.host}:${config.port}`;
+  switch (err.code) {
+    case 'EADDRINUSE':
+      return new UserError(`cannot listen on ${where}: the port is in use`, 'stop the other process or choose another --port (0 = any free port)');
+    case 'EACCES':
+      return new UserError(`cannot listen on ${where}: permission denied`, 'use a port above 1023 or run with the needed privileges');
+    case 'EADDRNOTAVAIL':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new UserError(`cannot listen on ${where}: no such address on this machine`, 'use --host 127.0.0.1, 0.0.0.0 or an address of this machine');
+    default:
+      return err;
+  }
+}
+
+export interface StartGatewayOptions {
+  log: Logger;
+  /** Stores already opened by the caller (tests); otherwise opened from config */
+  stores?: OpenedStores;
+}
+
+export async function startGateway(config: IbexConfig, opts: StartGatewayOptions): Promise<Gateway> {
+  const { log } = opts;
+  mkdirSync(config.home, { recursive: true, mode: 0o700 });
+  const metrics = createMetrics();
+
+  let failOpenLogged = 0;
+  const stores =
+    opts.stores ??
+    (await openStores(config, {
+      log: (line) => log.info(line),
+      onRateLimitFailOpen: (err) => {
+        metrics.recordRateLimitFailOpen();
+        if (Date.now() - failOpenLogged > 10_000) {
+          failOpenLogged = Date.now();
+          log.warn(`rate limits fail open: the limiter is unavailable (${err.message})`);
+        }
+      },
+    }));
+  for (const line of stores.describe()) log.info(line);
+
+  await migrateAndLog(stores, log);
+
+  const auth = createAuth({
+    tokens: stores.tokens,
+    agents: stores.agents,
+    revocations: stores.revocations,
+    bus: stores.bus,
+    authUrl: config.authUrl,
+    pollIntervalMs: config.pollIntervalMs,
+    metrics,
+    log: (line: string) => log.info(line),
+  });
+  await auth.start();
+  log.info(auth.describe());
+
+  const resolver = new DirectiveResolver({
+    store: stores.directives,
+    bus: stores.bus,
+    pollIntervalMs: config.pollIntervalMs,
+    // In embedded mode the resolver's own LRU is the only cache; Redis adds a tier shared by replicas.
+    shared: config.redisUrl ? stores.directiveCache : undefined,
+    log: (lvl, m) => log[lvl](m),
+  });
+  resolver.start();
+
+  registerSecret(config.upstreamKey);
+  const providers = createProviders(config);
+  log.info(`upstream: ${config.upstreamUrl}${config.upstreamKey ? ' (with OPENAI_API_KEY)' : ' (no OPENAI_API_KEY)'}`);
+
+  // Embedded mode: SQLite writes run in a worker thread, off the request path's event loop.
+  const sqliteWriter = config.databaseUrl || opts.stores ? null : new SqliteWriter(join(config.home, 'ibex.db'));
+  const traceSink: TraceSink =
+    sqliteWriter && !config.clickhouseUrl ? { write: (b) => sqliteWriter.write(b), list: (f) => stores.traces.list(f) } : stores.traces;
+  const writeCheckpoints = sqliteWriter
+    ? (batch: CheckpointInput[]) => sqliteWriter.appendCheckpoints(batch)
+    : (batch: CheckpointInput[]) => stores.sessions.appendCheckpoints(batch);
+
+  const spoolRoot = join(config.home, 'spool');
+  const queueLog = (level: 'info' | 'warn' | 'error', msg: string) => log[level](msg);
+  const traces = new TraceEmitter({ sink: traceSink, bus: stores.bus, spoolDir: join(spoolRoot, 'traces'), log: queueLog });
+  const checkpoints = new BatchQueue<CheckpointInput>({
+    name: 'checkpoints',
+    write: writeCheckpoints,
+    spoolDir: join(spoolRoot, 'checkpoints'),
+    log: queueLog,
+  });
+  for (const [name, queue] of [
+    ['traces', traces],
+    ['checkpoints', checkpoints],
+  ] as const) {
+    metrics.registerQueue(name, () => {
+      const s = queue.stats();
+      return { depth: s.queued, spoolBytes: s.spoolBytes };
+    });
+    // The queues count drops themselves; the counter catches up at each scrape.
+    let dropped = 0;
+    metrics.registerCollector(() => {
+      const now = queue.stats().dropped;
+      if (now > dropped) metrics.recordDropped(name, now - dropped);
+      dropped = now;
+    });
+  }
+
+  const adminToken = ensureAdminToken(config);
+  registerSecret(adminToken);
+  const inflight = new InflightTracker();
+  let draining = false;
+
+  // authenticate() rejects a missing, malformed or bad-checksum token itself, without a lookup.
+  const authenticate = (authorization: string | undefined) => auth.authCache.authenticate(bearerToken(authorization));
+  const chat = createChatHandler({
+    authenticate,
+    verifyAgent: (principal, requested) => verifyAgent(principal, requested, auth.agentCache),
+    rateLimiter: stores.rateLimiter,
+    resolveDirective: (agent) => resolver.resolve(agent),
+    sessions: new SessionOwners(stores.sessions, (err) => log.warn(`session owner check skipped, the session store did not answer: ${err.message}`)),
+    providers,
+    inflight,
+    logError: (m, e) => log.error(m, e),
+    recorders: {
+      checkpoint: (cp) => checkpoints.push(cp),
+      trace: (t) => traces.emit(t),
+      observe: (t) => metrics.recordRequest(t),
+    },
+  });
+
+  const app = buildApp({
+    chat,
+    providers,
+    authenticate,
+    bodyLimit: config.bodyLimit,
+    bus: stores.bus,
+    adminToken,
+    metrics,
+    ready: () => stores.ready(),
+    isDraining: () => draining,
+    logError: (m, e) => log.error(m, e),
+  });
+
+  /** Stops everything started above, in dependency order; queues flush (or spool) before stores close. */
+  const release = async () => {
+    resolver.stop();
+    await auth.stop();
+    await Promise.all([checkpoints.close(), traces.close()]);
+    await sqliteWriter?.close();
+    await providers.close().catch(() => {});
+    if (!opts.stores) await stores.close();
+  };
+
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    // Nothing is serving yet: undo what started, then report a fixable configuration problem.
+    await release().catch(() => {});
+    throw listenError(err as NodeJS.ErrnoException, config);
+  }
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.port;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+
+  let closing: Promise<void> | null = null;
+  const close = () =>
+    (closing ??= (async () => {
+      draining = true;
+      // Stop accepting; idle keep-alive sockets are closed, in-flight ones finish.
+      const stopped = app.close();
+      app.server.closeIdleConnections?.();
+      const drained = await inflight.drain(config.drainTimeoutMs);
+      if (!drained) log.warn(`shutdown: drain timeout (${config.drainTimeoutMs} ms) reached with requests still in flight`);
+      app.server.closeAllConnections?.();
+      // The requests cut just now record their checkpoint and trace when their handlers unwind, a few
+      // ticks after their sockets are destroyed: wait for that (briefly) before closing the queues, or
+      // every one of them is "pushed after close" and left in the spool instead of the store.
+      if (!drained) await inflight.drain(2_000);
+      await stopped.catch(() => {});
+      await release();
+    })());
+
+  return { app, stores, metrics, url, adminToken, close };
+}

@@ -1,0 +1,78 @@
+// Per-request state carried through the pipeline. Each stage records its own duration; overhead
+// (total − provider time) is computed once at the end.
+import { performance } from 'node:perf_hooks';
+import type { Agent, Directive, Usage } from '../stores/ports.js';
+import type { Principal } from '../auth/principal.js';
+
+export type StageName = 'auth' | 'agent' | 'rate_limit' | 'validate' | 'directive' | 'inject' | 'route' | 'respond';
+
+export class RequestContext {
+  readonly startedAt = Date.now();
+  readonly t0 = performance.now();
+  readonly stages: Partial<Record<StageName, number>> = {};
+  private stageStart = this.t0;
+
+  principal: Principal | null = null;
+  agent: Agent | null = null;
+  sessionId: string | null = null;
+  directive: Directive | null = null;
+  model: string | null = null;
+  provider: string | null = null;
+  stream = false;
+  /** Messages as sent upstream (directive included) */
+  messages: unknown[] | null = null;
+
+  /** performance.now() when the upstream request was dispatched / its headers arrived / its body ended */
+  upstreamStart: number | null = null;
+  upstreamHeaders: number | null = null;
+  upstreamEnd: number | null = null;
+
+  status = 200;
+  errorCode: string | null = null;
+  reply: string | null = null;
+  finishReason: string | null = null;
+  usage: Usage | null = null;
+  bytesIn = 0;
+  bytesOut = 0;
+  clientAborted = false;
+
+  /**
+   * `requestId`: ours, unique, the identity of the stored trace and checkpoint. `correlationId`: what
+   * the caller sees in X-Request-Id and the provider receives — the caller's own id when it sent a sane
+   * one (it may reuse it), else `requestId`.
+   */
+  constructor(
+    readonly requestId: string,
+    readonly correlationId: string = requestId,
+  ) {}
+
+  /** Marks the start of the next stage (the time since the previous mark is not attributed). */
+  begin(): void {
+    this.stageStart = performance.now();
+  }
+
+  /** Ends the current stage, recording its duration, and starts the next one. */
+  end(stage: StageName): void {
+    const now = performance.now();
+    this.stages[stage] = (this.stages[stage] ?? 0) + (now - this.stageStart);
+    this.stageStart = now;
+  }
+
+  /** Time spent waiting on the provider so far. */
+  upstreamMs(now = performance.now()): number {
+    if (this.upstreamStart === null) return 0;
+    return (this.upstreamEnd ?? now) - this.upstreamStart;
+  }
+
+  ttfbMs(): number | null {
+    return this.upstreamStart !== null && this.upstreamHeaders !== null ? this.upstreamHeaders - this.upstreamStart : null;
+  }
+
+  totalMs(now = performance.now()): number {
+    return now - this.t0;
+  }
+
+  overheadMs(now = performance.now()): number {
+    return Math.max(0, this.totalMs(now) - this.upstreamMs(now));
+  }
+}

@@ -1,0 +1,74 @@
+// After the reply: the session checkpoint (write-behind) and the trace (batched emitter). Neither is
+// awaited by the request; both queues spool to disk rather than drop.
+import type { CheckpointInput, CheckpointStatus, Trace } from '../stores/ports.js';
+import type { RequestContext } from './context.js';
+
+export interface Recorders {
+  checkpoint(cp: CheckpointInput): void;
+  trace(t: Trace): void;
+  /** Called once per finished request with the trace (metrics). */
+  observe?(t: Trace, ctx: RequestContext): void;
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
+
+export function buildTrace(ctx: RequestContext, now: number): Trace {
+  const stages: Record<string, number> = {};
+  for (const [k, v] of Object.entries(ctx.stages)) stages[k] = round(v);
+  const ttfb = ctx.ttfbMs();
+  return {
+    requestId: ctx.requestId,
+    sessionId: ctx.sessionId,
+    agent: ctx.agent?.name ?? null,
+    patId: ctx.principal?.patId ?? null,
+    model: ctx.model,
+    provider: ctx.provider,
+    stream: ctx.stream,
+    status: ctx.status,
+    errorCode: ctx.errorCode,
+    startedAt: ctx.startedAt,
+    totalMs: round(ctx.totalMs(now)),
+    upstreamTtfbMs: ttfb === null ? null : round(ttfb),
+    upstreamMs: ctx.upstreamStart === null ? null : round(ctx.upstreamMs(now)),
+    overheadMs: round(ctx.overheadMs(now)),
+    stages,
+    promptTokens: ctx.usage?.promptTokens ?? null,
+    completionTokens: ctx.usage?.completionTokens ?? null,
+    totalTokens: ctx.usage?.totalTokens ?? null,
+    bytesIn: ctx.bytesIn,
+    bytesOut: ctx.bytesOut,
+    directiveVersion: ctx.directive?.version ?? null,
+  };
+}
+
+function checkpointStatus(ctx: RequestContext): CheckpointStatus {
+  if (ctx.clientAborted) return 'client_aborted';
+  if (!ctx.errorCode) return 'ok';
+  // Catalog upstream_* codes (502/504/429), or a provider 4xx passed through with its own code.
+  if (ctx.errorCode.startsWith('upstream') || (ctx.status >= 400 && ctx.status < 500)) return 'upstream_error';
+  return 'gateway_error';
+}
+
+/** A checkpoint exists for every request that was forwarded upstream (authenticated, agent known). */
+export function buildCheckpoint(ctx: RequestContext): CheckpointInput | null {
+  if (ctx.upstreamStart === null || !ctx.sessionId || !ctx.agent || !ctx.principal) return null;
+  return {
+    sessionId: ctx.sessionId,
+    agent: ctx.agent.name,
+    patId: ctx.principal.patId,
+    requestId: ctx.requestId,
+    model: ctx.model,
+    directiveVersion: ctx.directive?.version ?? null,
+    messages: ctx.messages ?? [],
+    reply: ctx.reply,
+    finishReason: ctx.finishReason,
+    usage: ctx.usage,
+    status: checkpointStatus(ctx),
+    errorCode: ctx.clientAborted ? 'client_aborted' : ctx.errorCode,
+    stream: ctx.stream,
+    // The request's start: checkpoints of a session are ordered by it, whichever replica wrote them when.
+    createdAt: ctx.startedAt,
+  };
+}

@@ -1,0 +1,35 @@
+// The provider seam (seed milestone 2.1.1). A provider turns an OpenAI-shaped request body into an
+// upstream HTTP exchange. It is declarative where it can be (after Portkey's provider configs): an
+// OpenAI-compatible provider only names its base URL, headers and endpoints.
+import type { Dispatcher } from 'undici';
+
+export interface ProviderConfig {
+  /** Registry id, recorded in traces */
+  id: string;
+  baseUrl: string;
+  /** Headers sent on every upstream request (auth, org…). Never includes the caller's PAT. */
+  headers(): Record<string, string>;
+  chatCompletionsPath: string;
+  modelsPath: string;
+}
+
+export interface UpstreamResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** The body as undici delivers it: consume it (or `.dump()` it) exactly once */
+  body: Dispatcher.ResponseData['body'];
+}
+
+export interface ForwardOptions {
+  requestId: string;
+  /** Aborts the upstream request (client went away, shutdown) */
+  signal: AbortSignal;
+}
+
+export interface Provider {
+  readonly id: string;
+  /** Sends the (already serialised) chat request; resolves when response headers arrive. */
+  chatCompletions(body: string, opts: ForwardOptions): Promise<UpstreamResponse>;
+  models(opts: ForwardOptions): Promise<UpstreamResponse>;
+  close(): Promise<void>;
+}

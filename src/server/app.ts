@@ -1,0 +1,69 @@
+// The fastify app: routes and error handlers, nothing else. What the routes need is passed in, so tests
+// can build an app over any stores.
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { acceptRequestId } from '../pipeline/validate.js';
+import { installErrorHandlers } from './error-handler.js';
+import { clientErrorHandler, frameworkErrorHandler } from './client-errors.js';
+import { registerHealthRoutes } from './routes/health.js';
+import { registerOpenAIRoutes, type OpenAIRouteDeps } from './routes/openai.js';
+import { registerAdminRoutes } from './routes/admin.js';
+import type { Bus, ReadinessCheck } from '../stores/ports.js';
+import type { Metrics } from '../metrics.js';
+
+export interface AppDeps extends OpenAIRouteDeps {
+  bodyLimit: number;
+  bus: Bus;
+  adminToken: string;
+  metrics: Metrics;
+  ready(): Promise<ReadinessCheck[]>;
+  isDraining(): boolean;
+  logError(message: string, err: unknown): void;
+}
+
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: deps.bodyLimit,
+    // The request id that traces and checkpoints are stored under is always ours, so it is unique by
+    // construction; a caller's X-Request-Id is only echoed (onRequest below).
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    return503OnClosing: true,
+    // Receiving a whole request may take at most this long (408 after): a client that trickles its body
+    // cannot hold a connection forever. Only the request is timed, so long response streams are unaffected.
+    requestTimeout: 60_000,
+    forceCloseConnections: false,
+    clientErrorHandler,
+    frameworkErrors: frameworkErrorHandler,
+  });
+
+  // fastify's text/plain parser would hand the raw string on; like OpenAI, any content type is JSON.
+  app.removeContentTypeParser('text/plain');
+
+  // curl -d sends form content type; OpenAI accepts JSON whatever the header says, so do we.
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, JSON.parse(body as string));
+    } catch {
+      const err = new SyntaxError('The request body is not valid JSON.');
+      done(err as Error & { statusCode?: number }, undefined);
+    }
+  });
+
+  app.addHook('onRequest', (req, reply, done) => {
+    // X-Request-Id: echoed when the caller sent a sane one, else ours.
+    reply.header('x-request-id', acceptRequestId(req.headers['x-request-id'] as string | undefined) ?? req.id);
+    done();
+  });
+
+  installErrorHandlers(app, deps.logError);
+  registerOpenAIRoutes(app, deps);
+  registerHealthRoutes(app, deps.ready, deps.isDraining);
+  registerAdminRoutes(app, { bus: deps.bus, adminToken: deps.adminToken });
+  app.get('/metrics', async (_req, reply) => {
+    const text = await deps.metrics.render();
+    return reply.header('content-type', deps.metrics.contentType).send(text);
+  });
+  return app;
+}

@@ -1,0 +1,13 @@
+// The ibex mock upstream answers `echo:` + JSON of the messages it received; this reads them back,
+// so smoke can see what the gateway forwarded. Anything else (a real provider) → null.
+const ECHO_PREFIX = 'echo:';
+
+export function parseEcho(content: string): unknown[] | null {
+  if (!content.startsWith(ECHO_PREFIX)) return null;
+  try {
+    const parsed: unknown = JSON.parse(content.slice(ECHO_PREFIX.length));
+    return Array.isArray(parsed) ? parsed : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,148 @@
+// The ONLY place that reads configuration to pick storage adapters. Each backend is chosen on its own:
+//   relational (tokens, agents, directives, sessions): Postgres if IBEX_DATABASE_URL, else SQLite
+//   traces: ClickHouse if IBEX_CLICKHOUSE_URL, else the relational store
+//   rate limits, directive cache, bus: Redis if IBEX_REDIS_URL, else in-process
+// Production adapters are imported lazily so embedded mode never loads pg, ioredis or ClickHouse.
+import { join } from 'node:path';
+import type { IbexConfig } from '../config.js';
+import type { Stores, TraceSink, ReadinessCheck, RateLimiter, Bus } from './ports.js';
+import type { RelationalStores } from './relational.js';
+import type { DirectiveCache } from './memory/directive-cache.js';
+
+export interface MigrationReport {
+  store: string;
+  applied: string[];
+}
+
+export interface MigrationStatusRow {
+  store: string;
+  name: string;
+  applied: boolean;
+  appliedAt: number | null;
+}
+
+export interface OpenedStores extends Stores {
+  directiveCache: DirectiveCache;
+  /** Applies pending migrations of every configured store. */
+  migrate(): Promise<MigrationReport[]>;
+  migrationStatus(): Promise<MigrationStatusRow[]>;
+}
+
+export interface OpenStoresOptions {
+  log?: (line: string) => void;
+  /** Called when a rate-limit check was let through because Redis could not be asked. */
+  onRateLimitFailOpen?: (err: Error) => void;
+}
+
+interface TraceBackend {
+  sink: TraceSink;
+  name: string;
+  migrate(): Promise<string[]>;
+  migrationStatus(): Promise<{ name: string; applied: boolean; appliedAt: number | null }[]>;
+  ready(): Promise<ReadinessCheck[]>;
+  close(): Promise<void>;
+  describe(): string;
+}
+
+export async function openStores(config: IbexConfig, opts: OpenStoresOptions = {}): Promise<OpenedStores> {
+  const log = opts.log ?? (() => {});
+  const closers: (() => Promise<void>)[] = [];
+  try {
+    const relational = await openRelational(config, log);
+    closers.push(() => relational.close());
+
+    const traces = await openTraces(config, relational, log);
+    if (traces.name !== 'relational') closers.push(() => traces.close());
+
+    const backends = await openBackends(config, opts, log);
+    closers.push(() => backends.close());
+
+    const relationalName = config.databaseUrl ? 'postgres' : 'sqlite';
+    return {
+      agents: relational.agents,
+      tokens: relational.tokens,
+      revocations: relational.revocations,
+      directives: relational.directives,
+      sessions: relational.sessions,
+      traces: traces.sink,
+      rateLimiter: backends.rateLimiter as RateLimiter,
+      bus: backends.bus as Bus,
+      directiveCache: backends.directiveCache,
+      describe: () => [relational.describe(), traces.describe(), ...backends.describe()],
+      async migrate() {
+        const reports: MigrationReport[] = [{ store: relationalName, applied: await relational.migrate() }];
+        if (traces.name !== 'relational') reports.push({ store: traces.name, applied: await traces.migrate() });
+        return reports;
+      },
+      async migrationStatus() {
+        const rows: MigrationStatusRow[] = (await relational.migrationStatus()).map((m) => ({ store: relationalName, ...m }));
+        if (traces.name !== 'relational') rows.push(...(await traces.migrationStatus()).map((m) => ({ store: traces.name, ...m })));
+        return rows;
+      },
+      async ready() {
+        const parts = await Promise.all([
+          relational.ready(),
+          traces.name !== 'relational' ? traces.ready() : Promise.resolve([]),
+          backends.ready(),
+        ]);
+        return parts.flat();
+      },
+      async close() {
+        for (const close of closers.reverse()) await close().catch(() => {});
+      },
+    };
+  } catch (err) {
+    for (const close of closers.reverse()) await close().catch(() => {});
+    throw err;
+  }
+}
+
+/** Applies pending migrations of every configured store, one log line per store that changed. */
+export async function migrateAndLog(stores: OpenedStores, log: { info(line: string): void }): Promise<void> {
+  for (const report of await stores.migrate()) {
+    if (report.applied.length) log.info(`migrations (${report.store}): applied ${report.applied.join(', ')}`);
+  }
+}
+
+async function openRelational(config: IbexConfig, log: (line: string) => void): Promise<RelationalStores> {
+  if (config.databaseUrl) {
+    const { openPostgresStores } = await import('./postgres/index.js');
+    return openPostgresStores(config.databaseUrl, { log });
+  }
+  const { openSqliteStores } = await import('./sqlite/index.js');
+  return openSqliteStores(join(config.home, 'ibex.db'), { log });
+}
+
+async function openTraces(config: IbexConfig, relational: RelationalStores, log: (line: string) => void): Promise<TraceBackend> {
+  if (config.clickhouseUrl) {
+    const { openClickHouseTraceSink } = await import('./clickhouse/index.js');
+    const ch = await openClickHouseTraceSink(config.clickhouseUrl, { retentionDays: config.traceRetentionDays, log });
+    return {
+      sink: ch,
+      name: 'clickhouse',
+      migrate: () => ch.migrate(),
+      migrationStatus: () => ch.migrationStatus(),
+      ready: () => ch.ready(),
+      close: () => ch.close(),
+      describe: () => ch.describe(),
+    };
+  }
+  return {
+    sink: relational.traces,
+    name: 'relational',
+    migrate: async () => [],
+    migrationStatus: async () => [],
+    ready: async () => [],
+    close: async () => {},
+    describe: () => `traces: ${config.databaseUrl ? 'postgres' : 'sqlite'} (relational store)`,
+  };
+}
+
+async function openBackends(config: IbexConfig, opts: OpenStoresOptions, log: (line: string) => void) {
+  if (config.redisUrl) {
+    const { openRedisBackends } = await import('./redis/index.js');
+    return openRedisBackends(config.redisUrl, { log, prefix: config.redisPrefix, onFailOpen: opts.onRateLimitFailOpen });
+  }
+  const { openMemoryBackends } = await import('./memory/index.js');
+  return openMemoryBackends({ onBusError: (err, topic) => log(`bus: handler for ${topic} failed: ${err.message}`) });
+}

@@ -1,0 +1,100 @@
+import type { Checkpoint, CheckpointInput, Session, SessionStore } from '../ports.js';
+import { checkpointsBySession, listLimit } from '../relational.js';
+import {
+  CHECKPOINT_COLS,
+  CHECKPOINT_READ_COLS,
+  checkpointParams,
+  SESSION_COLS,
+  toCheckpoint,
+  toSession,
+  type CheckpointRow as CheckpointRowOf,
+  type SessionRow,
+} from '../sql/sessions.js';
+import { pgDecode, pgEncode, stripNul, type PgDb, type Queryable } from './db.js';
+
+type CheckpointRow = CheckpointRowOf<unknown, boolean>;
+
+const encode = { ...pgEncode, reply: stripNul };
+
+/** Writes one session's checkpoints; the caller holds the transaction. */
+async function appendToSession(q: Queryable, sessionId: string, checkpoints: CheckpointInput[]): Promise<void> {
+  const first = checkpoints[0]!;
+  await q.query(
+    `INSERT INTO sessions (${SESSION_COLS}) VALUES ($1, $2, $3, $4, $4, 0, 0, 0, 0, 'active')
+     ON CONFLICT (id) DO NOTHING`,
+    [sessionId, first.agent, first.patId, first.createdAt],
+  );
+  // The row lock makes seq assignment safe when two replicas flush checkpoints of one session.
+  const { rows } = await q.query<{ turns: number }>('SELECT turns FROM sessions WHERE id = $1 FOR UPDATE', [sessionId]);
+  let turns = rows[0]!.turns;
+  let prompt = 0;
+  let completion = 0;
+  let total = 0;
+  let latest = 0;
+  for (const c of checkpoints) {
+    // Idempotent per (requestId, createdAt): a replayed batch skips what an earlier attempt stored.
+    const inserted = await q.query(
+      `INSERT INTO checkpoints (${CHECKPOINT_COLS})
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::json, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+       ON CONFLICT (request_id, created_at) DO NOTHING`,
+      checkpointParams(sessionId, turns + 1, c, encode),
+    );
+    if (inserted.rowCount === 0) continue;
+    turns += 1;
+    prompt += c.usage?.promptTokens ?? 0;
+    completion += c.usage?.completionTokens ?? 0;
+    total += c.usage?.totalTokens ?? 0;
+    latest = Math.max(latest, c.createdAt);
+  }
+  if (latest === 0) return; // every checkpoint was a replay
+  await q.query(
+    `UPDATE sessions SET turns = $2, updated_at = GREATEST(updated_at, $3),
+       prompt_tokens = prompt_tokens + $4, completion_tokens = completion_tokens + $5, total_tokens = total_tokens + $6
+     WHERE id = $1`,
+    [sessionId, turns, latest, prompt, completion, total],
+  );
+}
+
+export class PgSessionStore implements SessionStore {
+  constructor(private readonly db: PgDb) {}
+
+  async appendCheckpoints(batch: CheckpointInput[]): Promise<void> {
+    if (!batch.length) return;
+    await this.db.tx(async (q) => {
+      // Sessions in sorted order: two replicas' batches lock rows in the same order, no deadlock.
+      for (const [sessionId, checkpoints] of checkpointsBySession(batch)) await appendToSession(q, sessionId, checkpoints);
+    });
+  }
+
+  async getSession(id: string): Promise<Session | null> {
+    const rows = await this.db.query<SessionRow>(`SELECT ${SESSION_COLS} FROM sessions WHERE id = $1`, [id]);
+    return rows[0] ? toSession(rows[0]) : null;
+  }
+
+  /** Most recently updated first; `limit` defaults to 50. */
+  async listSessions(filter?: { agent?: string; limit?: number }): Promise<Session[]> {
+    const limit = listLimit(filter?.limit);
+    const rows = filter?.agent
+      ? await this.db.query<SessionRow>(
+          `SELECT ${SESSION_COLS} FROM sessions WHERE agent = $1 ORDER BY updated_at DESC, id DESC LIMIT $2`,
+          [filter.agent, limit],
+        )
+      : await this.db.query<SessionRow>(`SELECT ${SESSION_COLS} FROM sessions ORDER BY updated_at DESC, id DESC LIMIT $1`, [
+          limit,
+        ]);
+    return rows.map(toSession);
+  }
+
+  /**
+   * In conversation order. Position is computed at read time from the request start time (stored write
+   * order breaks ties): replicas flush their write-behind queues independently, so arrival order at the
+   * store is not the conversation's order, but the start times are.
+   */
+  async checkpoints(sessionId: string): Promise<Checkpoint[]> {
+    const rows = await this.db.query<CheckpointRow>(
+      `SELECT ${CHECKPOINT_READ_COLS} FROM checkpoints WHERE session_id = $1 ORDER BY seq`,
+      [sessionId],
+    );
+    return rows.map((r) => toCheckpoint(r, pgDecode));
+  }
+}

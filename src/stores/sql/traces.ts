@@ -1,0 +1,83 @@
+import type { Trace } from '../ports.js';
+import type { ParamEncode, RowDecode } from './decode.js';
+
+export interface TraceRow<Json, Bool> {
+  request_id: string;
+  session_id: string | null;
+  agent: string | null;
+  pat_id: string | null;
+  model: string | null;
+  provider: string | null;
+  stream: Bool;
+  status: number;
+  error_code: string | null;
+  started_at: number;
+  total_ms: number;
+  upstream_ttfb_ms: number | null;
+  upstream_ms: number | null;
+  overhead_ms: number;
+  stages: Json;
+  prompt_tokens: number | null;
+  completion_tokens: number | null;
+  total_tokens: number | null;
+  bytes_in: number;
+  bytes_out: number;
+  directive_version: number | null;
+}
+
+export type TraceColumn = keyof TraceRow<unknown, unknown>;
+
+/** The traces columns in table order, each with the value a Trace binds to it. */
+const TRACE_VALUES: readonly (readonly [TraceColumn, (t: Trace, e: ParamEncode) => unknown])[] = [
+  ['request_id', (t) => t.requestId],
+  ['session_id', (t) => t.sessionId],
+  ['agent', (t) => t.agent],
+  ['pat_id', (t) => t.patId],
+  ['model', (t) => t.model],
+  ['provider', (t) => t.provider],
+  ['stream', (t, e) => e.bool(t.stream)],
+  ['status', (t) => t.status],
+  ['error_code', (t) => t.errorCode],
+  ['started_at', (t) => t.startedAt],
+  ['total_ms', (t) => t.totalMs],
+  ['upstream_ttfb_ms', (t) => t.upstreamTtfbMs],
+  ['upstream_ms', (t) => t.upstreamMs],
+  ['overhead_ms', (t) => t.overheadMs],
+  ['stages', (t) => JSON.stringify(t.stages ?? {})],
+  ['prompt_tokens', (t) => t.promptTokens],
+  ['completion_tokens', (t) => t.completionTokens],
+  ['total_tokens', (t) => t.totalTokens],
+  ['bytes_in', (t) => t.bytesIn],
+  ['bytes_out', (t) => t.bytesOut],
+  ['directive_version', (t) => t.directiveVersion],
+];
+
+export const TRACE_COLUMNS: readonly TraceColumn[] = TRACE_VALUES.map(([c]) => c);
+export const TRACE_COLS = TRACE_COLUMNS.join(', ');
+
+/** The values of one trace in TRACE_COLUMNS order, for a positional INSERT. */
+export const traceParams = (t: Trace, e: ParamEncode): unknown[] => TRACE_VALUES.map(([, get]) => get(t, e));
+
+export const toTrace = <J, B>(r: TraceRow<J, B>, d: RowDecode<J, B>): Trace => ({
+  requestId: r.request_id,
+  sessionId: r.session_id,
+  agent: r.agent,
+  patId: r.pat_id,
+  model: r.model,
+  provider: r.provider,
+  stream: d.bool(r.stream),
+  status: r.status,
+  errorCode: r.error_code,
+  startedAt: r.started_at,
+  totalMs: r.total_ms,
+  upstreamTtfbMs: r.upstream_ttfb_ms,
+  upstreamMs: r.upstream_ms,
+  overheadMs: r.overhead_ms,
+  stages: d.json(r.stages) as Record<string, number>,
+  promptTokens: r.prompt_tokens,
+  completionTokens: r.completion_tokens,
+  totalTokens: r.total_tokens,
+  bytesIn: r.bytes_in,
+  bytesOut: r.bytes_out,
+  directiveVersion: r.directive_version,
+});

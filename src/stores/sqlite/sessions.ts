@@ -1,0 +1,92 @@
+import type { Checkpoint, CheckpointInput, Session, SessionStore } from '../ports.js';
+import { checkpointsBySession, listLimit } from '../relational.js';
+import {
+  CHECKPOINT_COLS,
+  CHECKPOINT_READ_COLS,
+  checkpointParams,
+  SESSION_COLS,
+  toCheckpoint,
+  toSession,
+  type CheckpointRow as CheckpointRowOf,
+  type SessionRow,
+} from '../sql/sessions.js';
+import { sqliteDecode, sqliteEncode, type SqliteDb } from './db.js';
+
+type CheckpointRow = CheckpointRowOf<string, number>;
+
+/** SQLite binds the reply as is: TEXT holds NUL. */
+const encode = { ...sqliteEncode, reply: (s: string | null) => s };
+
+export class SqliteSessionStore implements SessionStore {
+  private readonly appendTx;
+
+  constructor(private readonly db: SqliteDb) {
+    this.appendTx = db.writer((batch: CheckpointInput[]) => {
+      for (const [sessionId, checkpoints] of checkpointsBySession(batch)) {
+        for (const c of checkpoints) {
+          // Idempotent per requestId: a replayed batch skips what an earlier attempt stored.
+          if (db.get('SELECT 1 FROM checkpoints WHERE request_id = ? AND created_at = ?', c.requestId, c.createdAt)) continue;
+          db.run(
+            `INSERT INTO sessions (${SESSION_COLS}) VALUES (?, ?, ?, ?, ?, 0, 0, 0, 0, 'active')
+             ON CONFLICT (id) DO NOTHING`,
+            sessionId,
+            c.agent,
+            c.patId,
+            c.createdAt,
+            c.createdAt,
+          );
+          const { turns } = db.get<{ turns: number }>('SELECT turns FROM sessions WHERE id = ?', sessionId)!;
+          const seq = turns + 1;
+          db.run(
+            `INSERT INTO checkpoints (${CHECKPOINT_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+            ...checkpointParams(sessionId, seq, c, encode),
+          );
+          db.run(
+            `UPDATE sessions SET turns = ?, updated_at = MAX(updated_at, ?),
+               prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?, total_tokens = total_tokens + ?
+             WHERE id = ?`,
+            seq,
+            c.createdAt,
+            c.usage?.promptTokens ?? 0,
+            c.usage?.completionTokens ?? 0,
+            c.usage?.totalTokens ?? 0,
+            sessionId,
+          );
+        }
+      }
+    });
+  }
+
+  async appendCheckpoints(batch: CheckpointInput[]): Promise<void> {
+    if (batch.length) this.appendTx(batch);
+  }
+
+  async getSession(id: string): Promise<Session | null> {
+    const row = this.db.get<SessionRow>(`SELECT ${SESSION_COLS} FROM sessions WHERE id = ?`, id);
+    return row ? toSession(row) : null;
+  }
+
+  /** Most recently updated first; `limit` defaults to 50. */
+  async listSessions(filter?: { agent?: string; limit?: number }): Promise<Session[]> {
+    const limit = listLimit(filter?.limit);
+    const rows = filter?.agent
+      ? this.db.all<SessionRow>(
+          `SELECT ${SESSION_COLS} FROM sessions WHERE agent = ? ORDER BY updated_at DESC, id DESC LIMIT ?`,
+          filter.agent,
+          limit,
+        )
+      : this.db.all<SessionRow>(`SELECT ${SESSION_COLS} FROM sessions ORDER BY updated_at DESC, id DESC LIMIT ?`, limit);
+    return rows.map(toSession);
+  }
+
+  /**
+   * In conversation order. Position is computed at read time from the request start time (stored write
+   * order breaks ties): replicas flush their write-behind queues independently, so arrival order at the
+   * store is not the conversation's order, but the start times are.
+   */
+  async checkpoints(sessionId: string): Promise<Checkpoint[]> {
+    return this.db
+      .all<CheckpointRow>(`SELECT ${CHECKPOINT_READ_COLS} FROM checkpoints WHERE session_id = ? ORDER BY seq`, sessionId)
+      .map((r) => toCheckpoint(r, sqliteDecode));
+  }
+}

@@ -1,0 +1,45 @@
+import type { Trace, TraceFilter, TraceSink } from '../ports.js';
+import { listLimit } from '../relational.js';
+import { TRACE_COLS as COLS, toTrace, traceParams, type TraceRow } from '../sql/traces.js';
+import { sqliteDecode, sqliteEncode, type SqliteDb } from './db.js';
+
+type Row = TraceRow<string, number>;
+
+export class SqliteTraceSink implements TraceSink {
+  private readonly writeTx;
+
+  constructor(private readonly db: SqliteDb) {
+    this.writeTx = db.writer((batch: Trace[]) => {
+      for (const t of batch) {
+        // Idempotent: the emitter may resend a batch whose ack it never saw.
+        db.run(
+          `INSERT INTO traces (${COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (request_id, started_at) DO NOTHING`,
+          ...traceParams(t, sqliteEncode),
+        );
+      }
+    });
+  }
+
+  async write(batch: Trace[]): Promise<void> {
+    if (batch.length) this.writeTx(batch);
+  }
+
+  /** Most recent first (by start time); `limit` defaults to 50. */
+  async list(filter?: TraceFilter): Promise<Trace[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter?.agent) {
+      where.push('agent = ?');
+      params.push(filter.agent);
+    }
+    if (filter?.sessionId) {
+      where.push('session_id = ?');
+      params.push(filter.sessionId);
+    }
+    // At most four distinct SQL strings, so the statement cache stays tiny.
+    const sql = `SELECT ${COLS} FROM traces ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+      ORDER BY started_at DESC, request_id DESC LIMIT ?`;
+    return this.db.all<Row>(sql, ...params, listLimit(filter?.limit)).map((r) => toTrace(r, sqliteDecode));
+  }
+}

@@ -1,0 +1,24 @@
+// The worker side of SqliteWriter: its own better-sqlite3 connection to the same file (WAL, so the
+// gateway's reads and the CLI carry on), running the write-behind batches off the gateway's event loop.
+import { parentPort, workerData } from 'node:worker_threads';
+import { openSqliteStores } from './index.js';
+import type { CheckpointInput, Trace } from '../ports.js';
+
+export type WriterRequest = { id: number; op: 'checkpoints'; batch: CheckpointInput[] } | { id: number; op: 'traces'; batch: Trace[] };
+export type WriterReply = { id: number; ok: true } | { id: number; ok: false; message: string };
+
+const port = parentPort!;
+const stores = await openSqliteStores((workerData as { path: string }).path);
+
+port.on('message', (req: WriterRequest | { op: 'close' }) => {
+  if (req.op === 'close') {
+    void stores.close().then(() => process.exit(0));
+    return;
+  }
+  const work = req.op === 'checkpoints' ? stores.sessions.appendCheckpoints(req.batch) : stores.traces.write(req.batch);
+  work.then(
+    () => port.postMessage({ id: req.id, ok: true } satisfies WriterReply),
+    (err: Error) => port.postMessage({ id: req.id, ok: false, message: err.message } satisfies WriterReply),
+  );
+});
+port.postMessage({ ready: true });

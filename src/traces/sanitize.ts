@@ -1,0 +1,55 @@
+// Copies a trace field by field, so nothing but the Trace shape ever reaches a trace store or the
+// live bus: no prompt or completion text, no headers, no secrets, even if a caller hands over a
+// richer object (e.g. a request context) that happens to satisfy the type.
+import type { Trace } from '../stores/ports.js';
+
+export function sanitizeTrace(t: Trace): Trace {
+  return {
+    requestId: String(t.requestId),
+    sessionId: strOrNull(t.sessionId),
+    agent: strOrNull(t.agent),
+    patId: strOrNull(t.patId),
+    model: strOrNull(t.model),
+    provider: strOrNull(t.provider),
+    stream: Boolean(t.stream),
+    status: num(t.status),
+    errorCode: strOrNull(t.errorCode),
+    startedAt: num(t.startedAt),
+    totalMs: num(t.totalMs),
+    upstreamTtfbMs: numOrNull(t.upstreamTtfbMs),
+    upstreamMs: numOrNull(t.upstreamMs),
+    overheadMs: num(t.overheadMs),
+    stages: stagesOf(t.stages),
+    promptTokens: numOrNull(t.promptTokens),
+    completionTokens: numOrNull(t.completionTokens),
+    totalTokens: numOrNull(t.totalTokens),
+    bytesIn: num(t.bytesIn),
+    bytesOut: num(t.bytesOut),
+    directiveVersion: numOrNull(t.directiveVersion),
+  };
+}
+
+function strOrNull(v: unknown): string | null {
+  return v === null || v === undefined ? null : String(v);
+}
+
+function num(v: unknown): number {
+  const n = Number(v);
+  return Number.isFinite(n) ? n : 0;
+}
+
+function numOrNull(v: unknown): number | null {
+  if (v === null || v === undefined) return null;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : null;
+}
+
+/** Stage durations only: finite numbers under short names. */
+function stagesOf(v: unknown): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (!v || typeof v !== 'object') return out;
+  for (const [k, ms] of Object.entries(v as Record<string, unknown>)) {
+    if (typeof ms === 'number' && Number.isFinite(ms) && k.length <= 64) out[k] = ms;
+  }
+  return out;
+}

@@ -1,0 +1,154 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { CheckpointInput } from '../../src/stores/ports.js';
+import { uid, type OpenRelational, type RelationalHarness } from './relational-harness.js';
+
+export function sessionStoreContract(name: string, open: OpenRelational): void {
+  describe(`${name}: SessionStore`, () => {
+    let h: RelationalHarness;
+    let agent: string;
+    let t0: number;
+    beforeEach(async () => {
+      h = await open();
+      agent = uid('agent');
+      t0 = Date.now();
+    });
+    afterEach(async () => {
+      await h.cleanup();
+    });
+
+    function cp(sessionId: string, n: number, extra: Partial<CheckpointInput> = {}): CheckpointInput {
+      return {
+        sessionId,
+        agent,
+        patId: 'pat_1',
+        requestId: uid(`req-${n}`),
+        model: 'gpt-test',
+        directiveVersion: 1,
+        messages: [{ role: 'user', content: `turn ${n}` }],
+        reply: `reply ${n}`,
+        finishReason: 'stop',
+        usage: { promptTokens: 10 * n, completionTokens: n, totalTokens: 11 * n },
+        status: 'ok',
+        errorCode: null,
+        stream: false,
+        createdAt: t0 + n,
+        ...extra,
+      };
+    }
+
+    it('writes a batch across two sessions: seq per session in batch order, totals summed', async () => {
+      const s1 = uid('sess');
+      const s2 = uid('sess');
+      const batch = [cp(s1, 1), cp(s2, 2, { patId: 'pat_2' }), cp(s1, 3), cp(s1, 4), cp(s2, 5)];
+      await h.stores.sessions.appendCheckpoints(batch);
+
+      const c1 = await h.stores.sessions.checkpoints(s1);
+      expect(c1.map((c) => [c.seq, c.requestId])).toEqual([
+        [1, batch[0]!.requestId],
+        [2, batch[2]!.requestId],
+        [3, batch[3]!.requestId],
+      ]);
+      const c2 = await h.stores.sessions.checkpoints(s2);
+      expect(c2.map((c) => [c.seq, c.requestId])).toEqual([
+        [1, batch[1]!.requestId],
+        [2, batch[4]!.requestId],
+      ]);
+
+      expect(await h.stores.sessions.getSession(s1)).toEqual({
+        id: s1,
+        agent,
+        patId: 'pat_1',
+        createdAt: t0 + 1,
+        updatedAt: t0 + 4,
+        turns: 3,
+        promptTokens: 80,
+        completionTokens: 8,
+        totalTokens: 88,
+        status: expect.any(String),
+      });
+      expect(await h.stores.sessions.getSession(s2)).toMatchObject({ patId: 'pat_2', turns: 2, totalTokens: 77 });
+    });
+
+    it('is idempotent per requestId: replaying a batch changes nothing, new ones continue the seq', async () => {
+      const s = uid('sess');
+      const first = [cp(s, 1), cp(s, 2)];
+      await h.stores.sessions.appendCheckpoints(first);
+      await h.stores.sessions.appendCheckpoints(first);
+      expect(await h.stores.sessions.getSession(s)).toMatchObject({ turns: 2, totalTokens: 33 });
+
+      const third = cp(s, 3);
+      await h.stores.sessions.appendCheckpoints([first[1]!, third, third]);
+      const cps = await h.stores.sessions.checkpoints(s);
+      expect(cps.map((c) => c.requestId)).toEqual([first[0]!.requestId, first[1]!.requestId, third.requestId]);
+      expect(cps.map((c) => c.seq)).toEqual([1, 2, 3]);
+      expect(await h.stores.sessions.getSession(s)).toMatchObject({ turns: 3, totalTokens: 66, updatedAt: t0 + 3 });
+    });
+
+    it('a caller reusing a request id (a new start time) is a new checkpoint, not a replay', async () => {
+      const s = uid('sess');
+      const a = cp(s, 1);
+      const again = { ...a, createdAt: a.createdAt + 5 };
+      await h.stores.sessions.appendCheckpoints([a]);
+      await h.stores.sessions.appendCheckpoints([again, again]);
+      const cps = await h.stores.sessions.checkpoints(s);
+      expect(cps.map((c) => c.requestId)).toEqual([a.requestId, a.requestId]);
+      expect(cps.map((c) => c.seq)).toEqual([1, 2]);
+    });
+
+    it('round-trips checkpoint content exactly', async () => {
+      const s = uid('sess');
+      const messages = [
+        { role: 'system', content: 'directive v7' },
+        { role: 'user', content: [{ type: 'text', text: 'héllo "quoted" \\ 🐐' }], name: null },
+        { role: 'assistant', content: null, tool_calls: [{ id: 't1', type: 'function', function: { name: 'f', arguments: '{"a":1}' } }] },
+      ];
+      const ok = cp(s, 1, { messages, directiveVersion: 7, stream: true, reply: 'line1\nline2', finishReason: 'length' });
+      const failed = cp(s, 2, {
+        model: null,
+        directiveVersion: null,
+        reply: null,
+        finishReason: null,
+        usage: null,
+        status: 'upstream_error',
+        errorCode: 'upstream_timeout',
+      });
+      await h.stores.sessions.appendCheckpoints([ok, failed]);
+      const [a, b] = await h.stores.sessions.checkpoints(s);
+      expect(a).toEqual({ ...ok, seq: 1 });
+      expect(b).toEqual({ ...failed, seq: 2 });
+      // a checkpoint without usage adds nothing to the totals
+      expect(await h.stores.sessions.getSession(s)).toMatchObject({ turns: 2, promptTokens: 10, totalTokens: 11 });
+    });
+
+    it('answers null / [] for unknown sessions and ignores an empty batch', async () => {
+      await h.stores.sessions.appendCheckpoints([]);
+      expect(await h.stores.sessions.getSession(uid('nope'))).toBeNull();
+      expect(await h.stores.sessions.checkpoints(uid('nope'))).toEqual([]);
+    });
+
+    it('lists sessions most recently updated first, filtered by agent, limited', async () => {
+      const ids = [uid('sess'), uid('sess'), uid('sess')];
+      const other = uid('agent');
+      // session 0 is updated last, so it comes first
+      await h.stores.sessions.appendCheckpoints([cp(ids[0]!, 1), cp(ids[1]!, 2), cp(ids[2]!, 3)]);
+      await h.stores.sessions.appendCheckpoints([cp(ids[0]!, 9)]);
+      await h.stores.sessions.appendCheckpoints([cp(uid('sess'), 4, { agent: other })]);
+
+      const listed = await h.stores.sessions.listSessions({ agent });
+      expect(listed.map((s) => s.id)).toEqual([ids[0], ids[2], ids[1]]);
+      expect(listed.every((s) => s.agent === agent)).toBe(true);
+      expect((await h.stores.sessions.listSessions({ agent, limit: 2 })).map((s) => s.id)).toEqual([ids[0], ids[2]]);
+      expect(await h.stores.sessions.listSessions({ agent: uid('nobody') })).toEqual([]);
+
+      const any = await h.stores.sessions.listSessions({ limit: 2 });
+      expect(any).toHaveLength(2);
+      expect(any[0]!.updatedAt).toBeGreaterThanOrEqual(any[1]!.updatedAt);
+    });
+
+    it('defaults the list limit to 50', async () => {
+      const batch = Array.from({ length: 55 }, (_, i) => cp(uid('sess'), i + 1));
+      await h.stores.sessions.appendCheckpoints(batch);
+      expect(await h.stores.sessions.listSessions({ agent })).toHaveLength(50);
+    });
+  });
+}

@@ -1,0 +1,68 @@
+// SqliteWriter: embedded write-behind in a worker thread (its own connection to the WAL database).
+// Runs the compiled worker from dist/ (npm test builds first).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SqliteWriter } from '../../src/stores/sqlite/writer.js';
+import { openSqliteStores } from '../../src/stores/sqlite/index.js';
+import type { RelationalStores } from '../../src/stores/relational.js';
+import type { CheckpointInput } from '../../src/stores/ports.js';
+import { makeTrace } from '../helpers/traces.js';
+
+const cp = (sessionId: string, i: number): CheckpointInput => ({
+  sessionId,
+  agent: 'a',
+  patId: 'pat_1',
+  requestId: `req-${sessionId}-${i}`,
+  model: 'm',
+  directiveVersion: null,
+  messages: [{ role: 'user', content: `turn ${i}` }],
+  reply: `reply ${i}`,
+  finishReason: 'stop',
+  usage: { promptTokens: 1, completionTokens: 2, totalTokens: 3 },
+  status: 'ok',
+  errorCode: null,
+  stream: false,
+  createdAt: 1_700_000_000_000 + i,
+});
+
+describe('SqliteWriter (worker thread)', () => {
+  let dir: string;
+  let stores: RelationalStores;
+  let writer: SqliteWriter;
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ibex-writer-'));
+    stores = await openSqliteStores(join(dir, 'ibex.db'));
+    await stores.migrate();
+    writer = new SqliteWriter(join(dir, 'ibex.db'));
+  });
+  afterEach(async () => {
+    await writer.close();
+    await stores.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('checkpoints and traces written by the worker are read on the main connection; replays are skipped', async () => {
+    const batch = [cp('s1', 1), cp('s1', 2), cp('s2', 1)];
+    await writer.appendCheckpoints(batch);
+    await writer.appendCheckpoints(batch); // a replay after a lost ack
+    expect((await stores.sessions.checkpoints('s1')).map((c) => c.reply)).toEqual(['reply 1', 'reply 2']);
+    expect(await stores.sessions.getSession('s2')).toMatchObject({ turns: 1, totalTokens: 3 });
+    const t = makeTrace({ agent: 'writer-agent' });
+    await writer.write([t]);
+    expect((await stores.traces.list({ agent: 'writer-agent' })).map((x) => x.requestId)).toEqual([t.requestId]);
+  });
+
+  it('a write the store refuses rejects (so the queue retries and spools), and the writer keeps working', async () => {
+    const bad = { ...cp('s3', 1), messages: undefined as unknown as unknown[], sessionId: null as unknown as string };
+    await expect(writer.appendCheckpoints([bad])).rejects.toThrow();
+    await writer.appendCheckpoints([cp('s3', 2)]);
+    expect(await stores.sessions.checkpoints('s3')).toHaveLength(1);
+  });
+
+  it('refuses writes after close', async () => {
+    await writer.close();
+    await expect(writer.write([makeTrace()])).rejects.toThrow(/closed/);
+  });
+});

@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { createMetrics } from '../../src/metrics.js';
+import type { Trace } from '../../src/stores/ports.js';
+
+function trace(over: Partial<Trace> = {}): Trace {
+  return {
+    requestId: 'r1', sessionId: 's1', agent: 'alpha', patId: 'p1', model: 'gpt-x', provider: 'openai',
+    stream: false, status: 200, errorCode: null, startedAt: Date.now(), totalMs: 42, upstreamTtfbMs: 40,
+    upstreamMs: 41, overheadMs: 0.3, stages: {}, promptTokens: 1, completionTokens: 2, totalTokens: 3,
+    bytesIn: 10, bytesOut: 20, directiveVersion: null, ...over,
+  };
+}
+
+describe('createMetrics', () => {
+  it('renders every ibex metric name in the Prometheus text format', async () => {
+    const m = createMetrics();
+    m.recordRequest(trace());
+    m.recordAuthLookup('hit');
+    m.recordDropped('traces', 2);
+    m.recordRateLimitFailOpen();
+    m.recordRevocationPropagation(12);
+    m.registerQueue('checkpoints', () => ({ depth: 3, spoolBytes: 1024 }));
+    const text = await m.render();
+    for (const name of [
+      'ibex_requests_total', 'ibex_request_duration_seconds_bucket', 'ibex_overhead_duration_seconds_bucket',
+      'ibex_upstream_ttfb_seconds_bucket', 'ibex_auth_cache_lookups_total', 'ibex_queue_depth', 'ibex_spool_bytes',
+      'ibex_dropped_total', 'ibex_rate_limit_fail_open_total', 'ibex_revocation_propagation_seconds_bucket',
+      // default Node metrics on the dedicated registry
+      'ibex_process_resident_memory_bytes', 'ibex_nodejs_eventloop_lag_seconds',
+    ]) {
+      expect(text, name).toContain(name);
+    }
+    expect(m.contentType).toMatch(/text\/plain/);
+  });
+
+  it('counts requests by status and agent and observes durations in seconds', async () => {
+    const m = createMetrics({ defaultMetrics: false });
+    m.recordRequest(trace());
+    m.recordRequest(trace());
+    m.recordRequest(trace({ status: 429, agent: 'beta', stream: true, totalMs: 5, overheadMs: 0.2, upstreamTtfbMs: null }));
+    const text = await m.render();
+    expect(text).toContain('ibex_requests_total{status="200",agent="alpha"} 2');
+    expect(text).toContain('ibex_requests_total{status="429",agent="beta"} 1');
+    expect(text).toContain('ibex_request_duration_seconds_count{stream="false"} 2');
+    expect(text).toContain('ibex_request_duration_seconds_count{stream="true"} 1');
+    // 0.2 ms falls into the 0.25 ms bucket, the two 0.3 ms only into the 0.5 ms one
+    expect(text).toContain('ibex_overhead_duration_seconds_bucket{le="0.00025"} 1');
+    expect(text).toContain('ibex_overhead_duration_seconds_bucket{le="0.0005"} 3');
+    // a null upstream TTFB (rejected before upstream) is not observed
+    expect(text).toContain('ibex_upstream_ttfb_seconds_count{stream="false"} 2');
+    expect(text).not.toContain('ibex_upstream_ttfb_seconds_count{stream="true"}');
+  });
+
+  it('reads queue levels and custom collectors at scrape time, not before', async () => {
+    const m = createMetrics({ defaultMetrics: false });
+    let depth = 1;
+    let reads = 0;
+    m.registerQueue('traces', () => {
+      reads++;
+      return { depth, spoolBytes: depth * 100 };
+    });
+    expect(reads).toBe(0);
+    depth = 7;
+    let text = await m.render();
+    expect(reads).toBe(1);
+    expect(text).toContain('ibex_queue_depth{queue="traces"} 7');
+    expect(text).toContain('ibex_spool_bytes{queue="traces"} 700');
+
+    let lag = 5;
+    const unregister = m.registerCollector(() => m.queueDepth.set({ queue: 'checkpoints' }, lag));
+    text = await m.registry.metrics(); // the plain registry call also runs the collectors
+    expect(text).toContain('ibex_queue_depth{queue="checkpoints"} 5');
+    unregister();
+    lag = 9;
+    text = await m.render();
+    expect(text).toContain('ibex_queue_depth{queue="checkpoints"} 5');
+  });
+
+  it('keeps /metrics working when a collector throws', async () => {
+    const m = createMetrics({ defaultMetrics: false });
+    m.registerCollector(() => {
+      throw new Error('boom');
+    });
+    m.registerQueue('traces', () => ({ depth: 2, spoolBytes: 0 }));
+    await expect(m.render()).resolves.toContain('ibex_queue_depth{queue="traces"} 2');
+  });
+
+  it('gives each instance its own registry', async () => {
+    const a = createMetrics({ defaultMetrics: false });
+    const b = createMetrics({ defaultMetrics: false });
+    a.recordAuthLookup('bloom_reject');
+    expect(await a.render()).toContain('ibex_auth_cache_lookups_total{result="bloom_reject"} 1');
+    expect(await b.render()).toContain('ibex_auth_cache_lookups_total{result="bloom_reject"} 0');
+  });
+});

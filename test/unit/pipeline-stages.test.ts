@@ -1,0 +1,185 @@
+import { describe, expect, it } from 'vitest';
+import { validateChatBody, validateSessionId, acceptRequestId } from '../../src/pipeline/validate.js';
+import { checkRateLimits } from '../../src/pipeline/rate-limit.js';
+import { MemoryRateLimiter } from '../../src/stores/memory/rate-limiter.js';
+import { mapUpstreamException, mapUpstreamStatus } from '../../src/providers/openai/error-map.js';
+import { createRetryPolicy, retryAfterMs } from '../../src/providers/openai/retry-policy.js';
+import { parseSse, StreamTap } from '../../src/providers/openai/stream-tap.js';
+import { IbexError, UpstreamPassthroughError } from '../../src/errors.js';
+import { ProviderRegistry } from '../../src/providers/index.js';
+import type { Provider } from '../../src/providers/types.js';
+import { isWellFormedPat, generatePat, bearerToken } from '../../src/auth/pat.js';
+import { parseDuration } from '../../src/util/duration.js';
+import { redact } from '../../src/log.js';
+
+const code = (fn: () => unknown) => {
+  try {
+    fn();
+  } catch (e) {
+    return (e as IbexError).param;
+  }
+  return 'no error';
+};
+
+describe('validateChatBody', () => {
+  it('accepts a minimal body and names the bad field otherwise', () => {
+    expect(validateChatBody({ model: 'm', messages: [{ role: 'user', content: 'x' }] }).model).toBe('m');
+    expect(code(() => validateChatBody(null))).toBe('body');
+    expect(code(() => validateChatBody([]))).toBe('body');
+    expect(code(() => validateChatBody({ messages: [] }))).toBe('model');
+    expect(code(() => validateChatBody({ model: 'm', messages: 'x' }))).toBe('messages');
+    expect(code(() => validateChatBody({ model: 'm', messages: [] }))).toBe('messages');
+    expect(code(() => validateChatBody({ model: 'm', messages: [{ content: 'x' }] }))).toBe('messages[0].role');
+    expect(code(() => validateChatBody({ model: 'm', messages: [{ role: 'user' }], stream: 'yes' }))).toBe('stream');
+  });
+
+  it('session and request ids', () => {
+    expect(validateSessionId('ses_abc-1.2:3')).toBe('ses_abc-1.2:3');
+    expect(() => validateSessionId("x'; DROP TABLE sessions;--")).toThrow(IbexError);
+    expect(() => validateSessionId('a'.repeat(129))).toThrow(IbexError);
+    expect(acceptRequestId('req-1')).toBe('req-1');
+    expect(acceptRequestId('bad id with spaces')).toBeNull();
+    expect(acceptRequestId('\u001b[31m')).toBeNull();
+    expect(acceptRequestId(undefined)).toBeNull();
+  });
+});
+
+describe('checkRateLimits', () => {
+  it('no limits → no headers; the tighter limit sets the headers; 429 carries retry-after', async () => {
+    const rl = new MemoryRateLimiter();
+    expect(await checkRateLimits(rl, { patId: 'p', patRpm: null, agent: 'a', agentRpm: null })).toBeNull();
+    const h = await checkRateLimits(rl, { patId: 'p1', patRpm: 10, agent: 'a1', agentRpm: 2 });
+    expect(h).toMatchObject({ 'x-ratelimit-limit-requests': '2', 'x-ratelimit-remaining-requests': '1' });
+    await checkRateLimits(rl, { patId: 'p1', patRpm: 10, agent: 'a1', agentRpm: 2 });
+    const err = await checkRateLimits(rl, { patId: 'p1', patRpm: 10, agent: 'a1', agentRpm: 2 }).catch((e) => e as IbexError);
+    expect(err).toBeInstanceOf(IbexError);
+    expect((err as IbexError).status).toBe(429);
+    expect(Number((err as IbexError).headers['retry-after'])).toBeGreaterThan(0);
+    rl.close();
+  });
+});
+
+describe('upstream error mapping', () => {
+  it('maps statuses per docs/errors.md', () => {
+    expect((mapUpstreamStatus(401, {}, '') as IbexError).code).toBe('upstream_auth_error');
+    expect((mapUpstreamStatus(403, {}, '') as IbexError).status).toBe(502);
+    const rl = mapUpstreamStatus(429, { 'retry-after': '7' }, '{"error":{"message":"slow down"}}') as IbexError;
+    expect(rl.code).toBe('upstream_rate_limited');
+    expect(rl.headers['retry-after']).toBe('7');
+    const pass = mapUpstreamStatus(400, {}, '{"error":{"message":"bad model","type":"invalid_request_error","code":"model_not_found","param":"model"}}');
+    expect(pass).toBeInstanceOf(UpstreamPassthroughError);
+    expect((pass as UpstreamPassthroughError).toBody().error).toMatchObject({ code: 'model_not_found', param: 'model' });
+    expect((mapUpstreamStatus(404, {}, 'not json') as UpstreamPassthroughError).toBody().error.message).toBe('not json');
+    expect((mapUpstreamStatus(500, {}, '') as IbexError).code).toBe('upstream_error');
+    expect((mapUpstreamStatus(503, {}, '') as IbexError).status).toBe(502);
+  });
+
+  it('maps client exceptions: timeouts → 504, the rest → 502', () => {
+    expect(mapUpstreamException({ code: 'UND_ERR_HEADERS_TIMEOUT' }).code).toBe('upstream_timeout');
+    expect(mapUpstreamException({ code: 'UND_ERR_BODY_TIMEOUT' }).status).toBe(504);
+    expect(mapUpstreamException({ code: 'UND_ERR_CONNECT_TIMEOUT' }).status).toBe(504);
+    expect(mapUpstreamException({ code: 'ECONNREFUSED' }).code).toBe('upstream_error');
+  });
+});
+
+describe('retry policy', () => {
+  const decide = (err: object, counter = 1) =>
+    new Promise<string>((resolve) => {
+      const policy = createRetryPolicy({ maxRetries: 2, minDelayMs: 1, maxRetryAfterMs: 2000 });
+      policy(err as Error, { state: { counter }, opts: {} as never }, (e) => resolve(e ? 'no' : 'retry'));
+    });
+
+  it('retries connect errors, 502, 503 and short 429s; never 500 or long 429s; stops after maxRetries', async () => {
+    expect(await decide({ code: 'ECONNREFUSED' })).toBe('retry');
+    expect(await decide({ statusCode: 502 })).toBe('retry');
+    expect(await decide({ statusCode: 503 })).toBe('retry');
+    expect(await decide({ statusCode: 500 })).toBe('no');
+    expect(await decide({ statusCode: 429, headers: { 'retry-after': '1' } })).toBe('retry');
+    expect(await decide({ statusCode: 429, headers: { 'retry-after': '30' } })).toBe('no');
+    expect(await decide({ code: 'UND_ERR_HEADERS_TIMEOUT' })).toBe('no');
+    expect(await decide({ statusCode: 503 }, 3)).toBe('no');
+  });
+
+  it('parses retry-after seconds and dates', () => {
+    expect(retryAfterMs('2')).toBe(2000);
+    expect(retryAfterMs(new Date(Date.now() + 5000).toUTCString())).toBeGreaterThan(3000);
+    expect(retryAfterMs('soon')).toBeNull();
+    expect(retryAfterMs(undefined)).toBeNull();
+  });
+});
+
+describe('stream tap', () => {
+  const sse = (events: object[]) => events.map((e) => `data: ${JSON.stringify(e)}\n\n`).join('') + 'data: [DONE]\n\n';
+
+  it('reassembles text, finish reason and usage from chunks split anywhere', () => {
+    const body = sse([
+      { choices: [{ delta: { role: 'assistant' } }] },
+      { choices: [{ delta: { content: 'Hel' } }] },
+      { choices: [{ delta: { content: 'lo ✓' } }] },
+      { choices: [{ delta: {}, finish_reason: 'stop' }] },
+      { choices: [], usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } },
+    ]);
+    const tap = new StreamTap(1 << 20);
+    const bytes = Buffer.from(body);
+    // split inside a multi-byte character and inside an event
+    for (let i = 0; i < bytes.length; i += 7) tap.push(bytes.subarray(i, i + 7));
+    expect(tap.reassemble()).toEqual({
+      text: 'Hello ✓',
+      finishReason: 'stop',
+      usage: { promptTokens: 3, completionTokens: 2, totalTokens: 5 },
+      streamError: null,
+      truncated: false,
+    });
+  });
+
+  it('is bounded: past the limit it stops copying and says so', () => {
+    const tap = new StreamTap(10);
+    tap.push(Buffer.from('data: {"choices":[{"delta":{"content":"x"}}]}\n\n'));
+    expect(tap.reassemble().truncated).toBe(true);
+    expect(tap.bytes).toBeGreaterThan(10);
+  });
+
+  it('picks up an in-stream error event', () => {
+    expect(parseSse(sse([{ error: { message: 'boom' } }])).streamError).toBe('boom');
+  });
+});
+
+describe('provider routing', () => {
+  const fake = (id: string) => ({ id }) as unknown as Provider;
+  it('routes provider/model to a registered provider, anything else to the default', () => {
+    const reg = new ProviderRegistry('openai').register(fake('openai')).register(fake('other'));
+    expect(reg.route('gpt-4o')).toMatchObject({ provider: { id: 'openai' }, model: 'gpt-4o' });
+    expect(reg.route('other/llama-3')).toMatchObject({ provider: { id: 'other' }, model: 'llama-3' });
+    expect(reg.route('meta-llama/Llama-3-8b')).toMatchObject({ provider: { id: 'openai' }, model: 'meta-llama/Llama-3-8b' });
+  });
+});
+
+describe('PAT format, durations, redaction', () => {
+  it('generated PATs validate; any single-character change fails the checksum', () => {
+    const { token } = generatePat();
+    expect(isWellFormedPat(token)).toBe(true);
+    for (let i = 9; i < token.length; i += 5) {
+      const c = token[i] === 'a' ? 'b' : 'a';
+      expect(isWellFormedPat(token.slice(0, i) + c + token.slice(i + 1))).toBe(false);
+    }
+    expect(isWellFormedPat('ibex_pat_')).toBe(false);
+    expect(bearerToken('Bearer abc')).toBe('abc');
+    expect(bearerToken('Basic abc')).toBeNull();
+  });
+
+  it('durations', () => {
+    expect(parseDuration('90s')).toBe(90_000);
+    expect(parseDuration('30d')).toBe(30 * 86_400_000);
+    expect(parseDuration('soon')).toBeNull();
+    expect(parseDuration('0s')).toBeNull();
+  });
+
+  it('redact masks PATs, provider keys, bearer values and URL passwords', () => {
+    const { token } = generatePat();
+    const out = redact(`token ${token} key sk-abcdefghijklmnop auth Bearer xyz url postgres://u:secret@h/db`);
+    expect(out).not.toContain(token);
+    expect(out).not.toContain('sk-abcdefghijklmnop');
+    expect(out).not.toContain('secret');
+    expect(out).not.toContain('xyz');
+  });
+});
