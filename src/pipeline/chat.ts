@@ -10,6 +10,7 @@ import type { Principal } from '../auth/principal.js';
 import type { Agent, Directive, RateLimiter } from '../stores/ports.js';
 import type { ProviderRegistry } from '../providers/index.js';
 import { RequestContext } from './context.js';
+import { AbortEmitter } from '../util/abort-emitter.js';
 import { validateChatBody, validateSessionId } from './validate.js';
 import { checkRateLimits } from './rate-limit.js';
 import { injectDirective } from './inject.js';
@@ -46,7 +47,7 @@ async function runChat(deps: ChatDeps, req: FastifyRequest, reply: FastifyReply)
   const ctx = new RequestContext(req.id, String(reply.getHeader('x-request-id') ?? req.id));
   ctx.bytesIn = Number(req.headers['content-length'] ?? 0) || 0;
   const headers: Record<string, string> = {};
-  const abort = new AbortController();
+  const abort = new AbortEmitter();
   const onClose = () => {
     if (!reply.raw.writableFinished) {
       ctx.clientAborted = true;
@@ -105,7 +106,7 @@ async function runChat(deps: ChatDeps, req: FastifyRequest, reply: FastifyReply)
     const outgoing = serialiseOutgoing(routed.model === body.model ? { ...body, messages } : { ...body, model: routed.model, messages });
     ctx.end('inject');
 
-    const result = await forward(ctx, routed.provider, outgoing, abort.signal, () => {
+    const result = await forward(ctx, routed.provider, outgoing, abort, () => {
       // Streaming: headers go out as soon as the provider answered; Server-Timing then carries the
       // overhead so far (the full figure is in the trace and /metrics).
       reply.hijack();

@@ -9,6 +9,7 @@ import type { Provider } from '../providers/types.js';
 import { mapUpstreamException, mapUpstreamStatus } from '../providers/openai/error-map.js';
 import { StreamTap, toUsage, type RawUsage } from '../providers/openai/stream-tap.js';
 import type { RequestContext } from './context.js';
+import type { UpstreamSignal } from '../util/abort-emitter.js';
 import { decodedBody, readAll } from './decode.js';
 
 /** Bound of the stream copy kept for the checkpoint (the client always gets everything). */
@@ -30,7 +31,7 @@ export async function forward(
   ctx: RequestContext,
   provider: Provider,
   requestBody: string,
-  signal: AbortSignal,
+  signal: UpstreamSignal,
   startStream: () => ServerResponse,
 ): Promise<ForwardResult> {
   ctx.upstreamStart = performance.now();

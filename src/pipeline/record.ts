@@ -16,7 +16,8 @@ function round(ms: number): number {
 
 export function buildTrace(ctx: RequestContext, now: number): Trace {
   const stages: Record<string, number> = {};
-  for (const [k, v] of Object.entries(ctx.stages)) stages[k] = round(v);
+  const measured = ctx.stages as Record<string, number>;
+  for (const k in measured) stages[k] = round(measured[k]!);
   const ttfb = ctx.ttfbMs();
   return {
     requestId: ctx.requestId,

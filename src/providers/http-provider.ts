@@ -1,33 +1,14 @@
-// A provider over one keep-alive undici Pool per upstream origin, composed with undici's retry
-// interceptor (compressed bodies are decoded by the caller, see pipeline/decode.ts). Separate timeouts: connect, time to response headers (TTFB), and the idle
-// gap between body chunks — never a whole-request timeout, so a long stream that keeps producing is
-// never cut.
-import { Pool, interceptors, type Dispatcher } from 'undici';
+// A provider over one keep-alive undici Pool per upstream origin (compressed bodies are decoded by the
+// caller, see pipeline/decode.ts). Separate timeouts: connect, time to response headers (TTFB), and
+// the idle gap between body chunks — never a whole-request timeout, so a long stream that keeps
+// producing is never cut. Retries are a small loop here rather than undici's retry interceptor
+// (ADR 0008): `pool.request()` resolves at the response headers, so everything the loop sees happens
+// before a response started, and nothing after it can be retried by construction.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Pool } from 'undici';
 import type { ForwardOptions, Provider, ProviderConfig, UpstreamResponse } from './types.js';
-import { AFTER_RESPONSE_START, createRetryPolicy, RETRY_ERROR_CODES, RETRY_STATUS_CODES, type RetryPolicyOptions } from './openai/retry-policy.js';
-
-/**
- * Sits between the retry interceptor and the pool (one wrapper per attempt) and marks an error that
- * happens after this attempt's response headers, so the retry policy refuses it: a response that started
- * is never retried (ADR 0002), whatever undici's RetryHandler would do.
- */
-const markAfterResponseStart: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts, handler) => {
-  let started = false;
-  return dispatch(opts, {
-    onRequestStart: (controller, context) => handler.onRequestStart?.(controller, context),
-    onRequestUpgrade: (controller, statusCode, headers, socket) => handler.onRequestUpgrade?.(controller, statusCode, headers, socket),
-    onResponseStart: (controller, statusCode, headers, statusMessage) => {
-      started = true;
-      return handler.onResponseStart?.(controller, statusCode, headers, statusMessage);
-    },
-    onResponseData: (controller, chunk) => handler.onResponseData?.(controller, chunk),
-    onResponseEnd: (controller, trailers) => handler.onResponseEnd?.(controller, trailers),
-    onResponseError: (controller, err) => {
-      if (started && err && typeof err === 'object') (err as { [AFTER_RESPONSE_START]?: boolean })[AFTER_RESPONSE_START] = true;
-      return handler.onResponseError?.(controller, err);
-    },
-  });
-};
+import { retryDelayMs, type RetryPolicyOptions } from './openai/retry-policy.js';
+import type { UpstreamSignal } from '../util/abort-emitter.js';
 
 export interface HttpProviderOptions {
   connections: number;
@@ -40,12 +21,11 @@ export interface HttpProviderOptions {
 export class HttpProvider implements Provider {
   readonly id: string;
   private readonly pool: Pool;
-  private readonly dispatcher: Dispatcher;
   private readonly basePath: string;
 
   constructor(
     private readonly config: ProviderConfig,
-    opts: HttpProviderOptions,
+    private readonly opts: HttpProviderOptions,
   ) {
     this.id = config.id;
     const base = new URL(config.baseUrl);
@@ -58,21 +38,6 @@ export class HttpProvider implements Provider {
       headersTimeout: opts.ttfbTimeoutMs,
       bodyTimeout: opts.idleTimeoutMs,
     });
-    // compose() wraps left to right: markAfterResponseStart is inside the retry interceptor, so it sees
-    // each attempt's response start before the RetryHandler decides.
-    this.dispatcher = this.pool.compose(
-      markAfterResponseStart,
-      interceptors.retry({
-        maxRetries: opts.retry.maxRetries,
-        methods: ['POST', 'GET'],
-        statusCodes: RETRY_STATUS_CODES,
-        errorCodes: RETRY_ERROR_CODES,
-        // Hand the last failed response (with its body) to us instead of a bodiless error,
-        // so upstream error bodies can be passed through.
-        throwOnError: false,
-        retry: createRetryPolicy(opts.retry),
-      }),
-    );
   }
 
   chatCompletions(body: string, opts: ForwardOptions): Promise<UpstreamResponse> {
@@ -84,19 +49,61 @@ export class HttpProvider implements Provider {
   }
 
   private async send(method: 'GET' | 'POST', path: string, body: string | undefined, opts: ForwardOptions): Promise<UpstreamResponse> {
-    const headers = body === undefined ? { ...this.config.headers() } : this.config.headers();
+    const headers: Record<string, string> = { ...this.config.headers(), 'x-request-id': opts.requestId };
     if (body === undefined) delete headers['content-type'];
-    const res = await this.dispatcher.request({
-      method,
-      path: this.basePath + path,
-      headers: { ...headers, 'x-request-id': opts.requestId },
-      body,
-      signal: opts.signal,
-    });
-    return { status: res.statusCode, headers: res.headers, body: res.body };
+    const request = { method, path: this.basePath + path, headers, body, signal: opts.signal };
+    for (let attempt = 1; ; attempt++) {
+      let res;
+      try {
+        res = await this.pool.request(request);
+      } catch (err) {
+        const delay = opts.signal.aborted ? null : retryDelayMs(this.opts.retry, { error: err as Error }, attempt);
+        if (delay === null) throw err;
+        await pause(delay, opts.signal, err);
+        continue;
+      }
+      // A retryable status: unless retries are used up, drop this body and try again. Otherwise the
+      // last response goes to the caller with its body (upstream error bodies are passed through).
+      const delay = res.statusCode < 400 ? null : retryDelayMs(this.opts.retry, { statusCode: res.statusCode, headers: res.headers }, attempt);
+      if (delay === null) return { status: res.statusCode, headers: res.headers, body: res.body };
+      res.body.dump().catch(() => {});
+      await pause(delay, opts.signal, null);
+    }
   }
 
   async close(): Promise<void> {
     await this.pool.close();
   }
+}
+
+/** Waits `ms` before the next attempt; a client that leaves meanwhile ends the wait with an error. */
+async function pause(ms: number, signal: UpstreamSignal, lastError: unknown): Promise<void> {
+  if (signal.aborted) throw abortError(lastError);
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(abortError(lastError));
+    addAbort(signal, onAbort);
+  });
+  try {
+    await Promise.race([sleep(ms, undefined, { ref: false }), aborted]);
+  } finally {
+    removeAbort(signal, onAbort!);
+    aborted.catch(() => {});
+  }
+}
+
+function abortError(cause: unknown): Error {
+  const e = new Error('the request was aborted while waiting to retry', { cause });
+  e.name = 'AbortError';
+  return e;
+}
+
+function addAbort(signal: UpstreamSignal, fn: () => void): void {
+  if ('addEventListener' in signal) signal.addEventListener('abort', fn, { once: true });
+  else signal.once('abort', fn);
+}
+
+function removeAbort(signal: UpstreamSignal, fn: () => void): void {
+  if ('removeEventListener' in signal) signal.removeEventListener('abort', fn);
+  else signal.off('abort', fn);
 }

@@ -1,6 +1,7 @@
 // The provider seam (seed milestone 2.1.1). A provider turns an OpenAI-shaped request body into an
 // upstream HTTP exchange. It is declarative where it can be (after Portkey's provider configs): an
 // OpenAI-compatible provider only names its base URL, headers and endpoints.
+import type { UpstreamSignal } from '../util/abort-emitter.js';
 import type { Dispatcher } from 'undici';
 
 export interface ProviderConfig {
@@ -23,7 +24,7 @@ export interface UpstreamResponse {
 export interface ForwardOptions {
   requestId: string;
   /** Aborts the upstream request (client went away, shutdown) */
-  signal: AbortSignal;
+  signal: UpstreamSignal;
 }
 
 export interface Provider {

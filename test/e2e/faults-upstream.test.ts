@@ -212,6 +212,23 @@ describe('upstream faults (mock upstream)', () => {
       expect(attempts.get(f.tag)).toBe(3);
     });
 
+    it('a client that leaves during the backoff stops the retries', async () => {
+      const f = fault('503always');
+      const ac = new AbortController();
+      // The first attempt fails at once; the client leaves inside the 100 ms backoff before the second.
+      setTimeout(() => ac.abort(), 40);
+      const res = request(`${gw.url}/v1/chat/completions`, {
+        method: 'POST',
+        signal: ac.signal,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o-mini', messages: user(f.content) }),
+      });
+      await expect(res).rejects.toThrow();
+      // Give a retry that should not happen the time it would have taken (100 + 200 ms backoff).
+      await new Promise((r) => setTimeout(r, 500));
+      expect(attempts.get(f.tag), 'upstream attempts after the client left').toBe(1);
+    });
+
     it('500 is not retried: 502 upstream_error after exactly one upstream request', async () => {
       const f = fault('500');
       const sid = newSid('500');
@@ -296,10 +313,10 @@ describe('upstream faults (mock upstream)', () => {
       await expectError(await chat({ messages: user(f.content) }), 502, 'upstream_error');
     });
 
-    // Guards against a regression found here: undici's RetryHandler treats every 2xx as resumable, so
-    // when the socket broke after the response started it re-sent the POST with `range: bytes=N-` — a
-    // second, billed generation. http-provider's markAfterResponseStart interceptor now stops that
-    // (ADR 0002: a started response is never retried).
+    // Guards against a regression found here: undici's RetryHandler (used until ADR 0008) treated every
+    // 2xx as resumable, so when the socket broke after the response started it re-sent the POST with
+    // `range: bytes=N-` — a second, billed generation. http-provider's own retry loop only sees
+    // failures before the response headers, so a started response is never retried (ADR 0002).
     it('a response that started is never re-sent upstream (streaming and non-streaming)', async () => {
       for (const [kind, stream] of [['reset-mid', true], ['reset-mid-json', false]] as const) {
         const f = fault(kind);

@@ -234,6 +234,7 @@ describe('AuthCache: lookups', () => {
     const { cache, store } = await setup();
     const { token, record } = await store.issue(['a']);
     await cache.authenticate(token);
+    await cache.authenticate(token); // a hit through the token → hash memo
     cache.evictHash(record.hash);
     const lookups = store.calls.findByHash;
     expect((await rejection(cache.authenticate(token))).status).toBe(401);

@@ -3,7 +3,7 @@ import { validateChatBody, validateSessionId, acceptRequestId } from '../../src/
 import { checkRateLimits } from '../../src/pipeline/rate-limit.js';
 import { MemoryRateLimiter } from '../../src/stores/memory/rate-limiter.js';
 import { mapUpstreamException, mapUpstreamStatus } from '../../src/providers/openai/error-map.js';
-import { createRetryPolicy, retryAfterMs } from '../../src/providers/openai/retry-policy.js';
+import { retryAfterMs, retryDelayMs } from '../../src/providers/openai/retry-policy.js';
 import { parseSse, StreamTap } from '../../src/providers/openai/stream-tap.js';
 import { IbexError, UpstreamPassthroughError } from '../../src/errors.js';
 import { ProviderRegistry } from '../../src/providers/index.js';
@@ -83,21 +83,21 @@ describe('upstream error mapping', () => {
 });
 
 describe('retry policy', () => {
-  const decide = (err: object, counter = 1) =>
-    new Promise<string>((resolve) => {
-      const policy = createRetryPolicy({ maxRetries: 2, minDelayMs: 1, maxRetryAfterMs: 2000 });
-      policy(err as Error, { state: { counter }, opts: {} as never }, (e) => resolve(e ? 'no' : 'retry'));
-    });
+  const opts = { maxRetries: 2, minDelayMs: 100, maxRetryAfterMs: 2000 };
+  const error = (code: string) => ({ error: Object.assign(new Error(code), { code }) });
+  const status = (statusCode: number, headers: Record<string, string> = {}) => ({ statusCode, headers });
 
-  it('retries connect errors, 502, 503 and short 429s; never 500 or long 429s; stops after maxRetries', async () => {
-    expect(await decide({ code: 'ECONNREFUSED' })).toBe('retry');
-    expect(await decide({ statusCode: 502 })).toBe('retry');
-    expect(await decide({ statusCode: 503 })).toBe('retry');
-    expect(await decide({ statusCode: 500 })).toBe('no');
-    expect(await decide({ statusCode: 429, headers: { 'retry-after': '1' } })).toBe('retry');
-    expect(await decide({ statusCode: 429, headers: { 'retry-after': '30' } })).toBe('no');
-    expect(await decide({ code: 'UND_ERR_HEADERS_TIMEOUT' })).toBe('no');
-    expect(await decide({ statusCode: 503 }, 3)).toBe('no');
+  it('retries connect errors, 502, 503 and short 429s; never 500 or long 429s; stops after maxRetries', () => {
+    expect(retryDelayMs(opts, error('ECONNREFUSED'), 1)).toBe(100);
+    expect(retryDelayMs(opts, status(502), 1)).toBe(100);
+    expect(retryDelayMs(opts, status(503), 2)).toBe(200);
+    expect(retryDelayMs(opts, status(500), 1)).toBeNull();
+    expect(retryDelayMs(opts, status(400), 1)).toBeNull();
+    expect(retryDelayMs(opts, status(429, { 'retry-after': '1' }), 1)).toBe(1000);
+    expect(retryDelayMs(opts, status(429, { 'retry-after': '30' }), 1)).toBeNull();
+    expect(retryDelayMs(opts, error('UND_ERR_HEADERS_TIMEOUT'), 1)).toBeNull();
+    expect(retryDelayMs(opts, error('UND_ERR_ABORTED'), 1)).toBeNull();
+    expect(retryDelayMs(opts, status(503), 3)).toBeNull();
   });
 
   it('parses retry-after seconds and dates', () => {

@@ -1,7 +1,7 @@
-// When to retry an upstream call. Used by undici's retry interceptor, which only ever retries before
-// the response was handed to us (no content-length → no mid-body resume), so a retry can never follow
-// bytes already sent to the client.
-import type { RetryHandler } from 'undici';
+// When to retry an upstream call, and after how long. Used by http-provider's retry loop, which only
+// ever retries before the response was handed to us: an error or a retryable status that arrives
+// with the response headers. Once headers are back, the body belongs to the caller and nothing is
+// retried (a second attempt at an LLM call is a second, billed generation; ADR 0002, ADR 0008).
 
 export interface RetryPolicyOptions {
   maxRetries: number;
@@ -11,15 +11,8 @@ export interface RetryPolicyOptions {
   maxRetryAfterMs: number;
 }
 
-/**
- * Set (by http-provider's markAfterResponseStart interceptor) on an error raised after the upstream's
- * response headers arrived. undici's RetryHandler treats every 2xx as resumable and would re-send the
- * request with a `range` header; for an LLM that is a second generation, so such errors are never retried.
- */
-export const AFTER_RESPONSE_START = Symbol('ibex.afterResponseStart');
-
-export const RETRY_STATUS_CODES = [502, 503, 429];
-export const RETRY_ERROR_CODES = ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT'];
+export const RETRY_STATUS_CODES: readonly number[] = [502, 503, 429];
+export const RETRY_ERROR_CODES: readonly string[] = ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT'];
 
 export function retryAfterMs(value: string | string[] | undefined, now = Date.now()): number | null {
   const v = Array.isArray(value) ? value[0] : value;
@@ -30,22 +23,27 @@ export function retryAfterMs(value: string | string[] | undefined, now = Date.no
   return Number.isNaN(at) ? null : Math.max(0, at - now);
 }
 
-export function createRetryPolicy(opts: RetryPolicyOptions): RetryHandler.RetryCallback {
-  return (err, { state }, cb) => {
-    const e = err as Error & { statusCode?: number; code?: string; headers?: Record<string, string | string[]> };
-    if ((err as { [AFTER_RESPONSE_START]?: boolean })[AFTER_RESPONSE_START]) return cb(err);
-    if (state.counter > opts.maxRetries) return cb(err);
-    if (e.statusCode !== undefined) {
-      if (!RETRY_STATUS_CODES.includes(e.statusCode)) return cb(err);
-    } else if (!e.code || !RETRY_ERROR_CODES.includes(e.code)) {
-      return cb(err);
-    }
-    let delay = opts.minDelayMs * 2 ** Math.max(0, state.counter - 1);
-    const ra = retryAfterMs(e.headers?.['retry-after']);
-    if (ra !== null) {
-      if (ra > opts.maxRetryAfterMs) return cb(err);
-      delay = Math.max(delay, ra);
-    }
-    setTimeout(() => cb(null), delay).unref();
-  };
+/** What went wrong with one attempt: an error before any response, or a response's status and headers. */
+export type AttemptFailure =
+  | { error: Error & { code?: string } }
+  | { statusCode: number; headers: Record<string, string | string[] | undefined> };
+
+/**
+ * The wait before attempt `attempt + 1` (attempts count from 1), or null: do not retry, hand the
+ * failure to the caller.
+ */
+export function retryDelayMs(opts: RetryPolicyOptions, failure: AttemptFailure, attempt: number): number | null {
+  if (attempt > opts.maxRetries) return null;
+  let retryAfter: number | null = null;
+  if ('error' in failure) {
+    const code = failure.error.code;
+    if (!code || !RETRY_ERROR_CODES.includes(code)) return null;
+  } else {
+    if (!RETRY_STATUS_CODES.includes(failure.statusCode)) return null;
+    retryAfter = retryAfterMs(failure.headers['retry-after']);
+  }
+  const backoff = opts.minDelayMs * 2 ** (attempt - 1);
+  if (retryAfter === null) return backoff;
+  if (retryAfter > opts.maxRetryAfterMs) return null;
+  return Math.max(backoff, retryAfter);
 }

@@ -1,3 +1,4 @@
+import type { Statement } from 'better-sqlite3';
 import type { Checkpoint, CheckpointInput, Session, SessionStore } from '../ports.js';
 import { checkpointsBySession, listLimit } from '../relational.js';
 import {
@@ -21,37 +22,45 @@ export class SqliteSessionStore implements SessionStore {
   private readonly appendTx;
 
   constructor(private readonly db: SqliteDb) {
+    // Prepared on first use (the tables may not exist before migrate()), then reused: this runs for
+    // every request, so three statements per checkpoint and no SQL text built per row.
+    let stmts: { exists: Statement; upsertSession: Statement; insertCheckpoint: Statement } | null = null;
+    const prepared = () =>
+      (stmts ??= {
+        exists: db.raw.prepare('SELECT 1 FROM checkpoints WHERE request_id = ? AND created_at = ?'),
+        // One statement creates the session or counts the turn; RETURNING gives the new turn number.
+        // A new session's row is written once, so its updated_at indexes are not rewritten.
+        upsertSession: db.raw.prepare(
+          `INSERT INTO sessions (${SESSION_COLS}) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, 'active')
+           ON CONFLICT (id) DO UPDATE SET
+             turns = turns + 1,
+             updated_at = MAX(updated_at, excluded.updated_at),
+             prompt_tokens = prompt_tokens + excluded.prompt_tokens,
+             completion_tokens = completion_tokens + excluded.completion_tokens,
+             total_tokens = total_tokens + excluded.total_tokens
+           RETURNING turns`,
+        ),
+        insertCheckpoint: db.raw.prepare(
+          `INSERT INTO checkpoints (${CHECKPOINT_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        ),
+      });
     this.appendTx = db.writer((batch: CheckpointInput[]) => {
+      const s = prepared();
       for (const [sessionId, checkpoints] of checkpointsBySession(batch)) {
         for (const c of checkpoints) {
-          // Idempotent per requestId: a replayed batch skips what an earlier attempt stored.
-          if (db.get('SELECT 1 FROM checkpoints WHERE request_id = ? AND created_at = ?', c.requestId, c.createdAt)) continue;
-          db.run(
-            `INSERT INTO sessions (${SESSION_COLS}) VALUES (?, ?, ?, ?, ?, 0, 0, 0, 0, 'active')
-             ON CONFLICT (id) DO NOTHING`,
+          // Idempotent per request identity: a replayed batch skips what an earlier attempt stored.
+          if (s.exists.get(c.requestId, c.createdAt)) continue;
+          const { turns: seq } = s.upsertSession.get(
             sessionId,
             c.agent,
             c.patId,
             c.createdAt,
             c.createdAt,
-          );
-          const { turns } = db.get<{ turns: number }>('SELECT turns FROM sessions WHERE id = ?', sessionId)!;
-          const seq = turns + 1;
-          db.run(
-            `INSERT INTO checkpoints (${CHECKPOINT_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-            ...checkpointParams(sessionId, seq, c, encode),
-          );
-          db.run(
-            `UPDATE sessions SET turns = ?, updated_at = MAX(updated_at, ?),
-               prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?, total_tokens = total_tokens + ?
-             WHERE id = ?`,
-            seq,
-            c.createdAt,
             c.usage?.promptTokens ?? 0,
             c.usage?.completionTokens ?? 0,
             c.usage?.totalTokens ?? 0,
-            sessionId,
-          );
+          ) as { turns: number };
+          s.insertCheckpoint.run(...checkpointParams(sessionId, seq, c, encode));
         }
       }
     });

@@ -1,3 +1,4 @@
+import type { Statement } from 'better-sqlite3';
 import type { Trace, TraceFilter, TraceSink } from '../ports.js';
 import { listLimit } from '../relational.js';
 import { TRACE_COLS as COLS, toTrace, traceParams, type TraceRow } from '../sql/traces.js';
@@ -9,15 +10,14 @@ export class SqliteTraceSink implements TraceSink {
   private readonly writeTx;
 
   constructor(private readonly db: SqliteDb) {
+    let insert: Statement | null = null; // prepared on first use: the table may not exist before migrate()
     this.writeTx = db.writer((batch: Trace[]) => {
-      for (const t of batch) {
-        // Idempotent: the emitter may resend a batch whose ack it never saw.
-        db.run(
-          `INSERT INTO traces (${COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (request_id, started_at) DO NOTHING`,
-          ...traceParams(t, sqliteEncode),
-        );
-      }
+      // Idempotent: the emitter may resend a batch whose ack it never saw.
+      insert ??= db.raw.prepare(
+        `INSERT INTO traces (${COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (request_id, started_at) DO NOTHING`,
+      );
+      for (const t of batch) insert.run(...traceParams(t, sqliteEncode));
     });
   }
 

@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+// Cost of the embedded write-behind on its own: N checkpoints (each a new session, as in `ibex bench`)
+// and N traces written in batches of B into a fresh SQLite file, as the writer worker does.
+//   node bench/sqlite-writes.mjs [N=20000] [B=100]
+// Needs the build (npm run build). Prints µs per row for each half.
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openSqliteStores } from '../dist/src/stores/sqlite/index.js';
+
+const n = Number(process.argv[2] ?? 20_000);
+const b = Number(process.argv[3] ?? 100);
+const dir = mkdtempSync(join(tmpdir(), 'ibex-sqlite-bench-'));
+const stores = await openSqliteStores(join(dir, 'ibex.db'));
+await stores.migrate();
+
+const directive = 'You are a careful assistant. Answer briefly and cite the policy version. '.repeat(3);
+const start = Date.now();
+const rows = Array.from({ length: n }, (_, i) => {
+  const requestId = randomUUID();
+  const sessionId = 'ses_' + randomUUID().replaceAll('-', '');
+  const createdAt = start + i;
+  return {
+    checkpoint: {
+      sessionId, agent: 'bench', patId: 'pat_bench', requestId, model: 'gpt-4o-mini', directiveVersion: 1,
+      messages: [{ role: 'system', content: directive }, { role: 'user', content: `hello ${i}` }],
+      reply: `echo: hello ${i}`, finishReason: 'stop', usage: { promptTokens: 40, completionTokens: 8, totalTokens: 48 },
+      status: 'ok', errorCode: null, stream: false, createdAt,
+    },
+    trace: {
+      requestId, sessionId, agent: 'bench', patId: 'pat_bench', model: 'gpt-4o-mini', provider: 'openai', stream: false,
+      status: 200, errorCode: null, startedAt: createdAt, totalMs: 51.234, upstreamTtfbMs: 50.1, upstreamMs: 50.9,
+      overheadMs: 0.334, stages: { auth: 0.01, agent: 0.002, rate_limit: 0.003, validate: 0.01, directive: 0.001, route: 0.001, inject: 0.02, respond: 0.05 },
+      promptTokens: 40, completionTokens: 8, totalTokens: 48, bytesIn: 120, bytesOut: 400, directiveVersion: 1,
+    },
+  };
+});
+
+async function time(label, write) {
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i += b) await write(rows.slice(i, i + b));
+  const us = Number(process.hrtime.bigint() - t0) / 1000;
+  console.log(`${label.padEnd(12)} ${n} rows in batches of ${b}: ${(us / n).toFixed(1)} µs/row`);
+}
+await time('checkpoints', (batch) => stores.sessions.appendCheckpoints(batch.map((r) => r.checkpoint)));
+await time('traces', (batch) => stores.traces.write(batch.map((r) => r.trace)));
+await stores.close();
+rmSync(dir, { recursive: true, force: true });
