@@ -43,11 +43,14 @@ if (wait > 0) await new Promise((r) => setTimeout(r, wait));
 try {
   if (process.env.IBEX_OP === 'checkpoint') {
     const n = Number(process.env.IBEX_N);
+    // One start time for the batch: a session reads in start-time order (ADR 0007), so two calls to
+    // Date.now() a millisecond apart would let another process's checkpoint sort between them.
+    const at = Date.now();
     await stores.sessions.appendCheckpoints([n, n + 100].map((k) => ({
       sessionId: 'shared-session', agent: 'racer', patId: 'pat_' + k, requestId: 'req-' + k, model: 'm',
       directiveVersion: null, messages: [{ role: 'user', content: 'from ' + k }], reply: 'r' + k, finishReason: 'stop',
       usage: { promptTokens: 1, completionTokens: 2, totalTokens: 3 }, status: 'ok', errorCode: null, stream: false,
-      createdAt: Date.now(),
+      createdAt: at,
     })));
     process.stdout.write('{}');
   } else {
@@ -131,7 +134,8 @@ describe('sqlite: concurrent writers in separate processes', () => {
     const checkpoints = await stores.sessions.checkpoints('shared-session');
     expect(checkpoints.map((c) => c.seq)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
     expect(new Set(checkpoints.map((c) => c.requestId)).size).toBe(40);
-    // one process's batch is one transaction: its two checkpoints are neighbours, in batch order
+    // one process's batch is one transaction with one start time: its two checkpoints are neighbours,
+    // in batch order (ties on start time are ordered by the stored seq)
     for (let i = 0; i < 20; i++) {
       const a = checkpoints.findIndex((c) => c.requestId === `req-${i}`);
       const b = checkpoints.findIndex((c) => c.requestId === `req-${i + 100}`);
