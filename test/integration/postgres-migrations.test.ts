@@ -177,7 +177,9 @@ describeWithPostgres('postgres: migrations and outages', () => {
       const a = await openPostgresStores(database.url);
       const b = await openPostgresStores(database.url);
       try {
-        const batch = (n: number) =>
+        // One start time per batch: sessions read in start-time order (ADR 0007), and two Date.now()
+        // calls across a millisecond tick would let another batch's checkpoint sort in between.
+        const batch = (n: number, at = Date.now()) =>
           [n, n + 100].map((k) => ({
             sessionId: 'shared-session',
             agent: 'shared',
@@ -192,7 +194,7 @@ describeWithPostgres('postgres: migrations and outages', () => {
             status: 'ok' as const,
             errorCode: null,
             stream: false,
-            createdAt: Date.now(),
+            createdAt: at,
           }));
         await Promise.all(Array.from({ length: 16 }, (_, i) => [a, b][i % 2]!.sessions.appendCheckpoints(batch(i))));
         const cps = await a.sessions.checkpoints('shared-session');
