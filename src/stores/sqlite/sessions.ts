@@ -1,4 +1,3 @@
-import type { Statement } from 'better-sqlite3';
 import type { Checkpoint, CheckpointInput, Session, SessionStore } from '../ports.js';
 import { checkpointsBySession, listLimit } from '../relational.js';
 import {
@@ -18,39 +17,32 @@ type CheckpointRow = CheckpointRowOf<string, number>;
 /** SQLite binds the reply as is: TEXT holds NUL. */
 const encode = { ...sqliteEncode, reply: (s: string | null) => s };
 
+// The append path runs for every request: its SQL is built once here, so the statement cache finds
+// each by the same string and nothing is assembled per row.
+const CHECKPOINT_EXISTS = 'SELECT 1 FROM checkpoints WHERE request_id = ? AND created_at = ?';
+// One statement creates the session or counts the turn; RETURNING gives the new turn number. A new
+// session's row is written once, so its updated_at indexes are not rewritten.
+const UPSERT_SESSION = `INSERT INTO sessions (${SESSION_COLS}) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, 'active')
+  ON CONFLICT (id) DO UPDATE SET
+    turns = turns + 1,
+    updated_at = MAX(updated_at, excluded.updated_at),
+    prompt_tokens = prompt_tokens + excluded.prompt_tokens,
+    completion_tokens = completion_tokens + excluded.completion_tokens,
+    total_tokens = total_tokens + excluded.total_tokens
+  RETURNING turns`;
+const INSERT_CHECKPOINT = `INSERT INTO checkpoints (${CHECKPOINT_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
 export class SqliteSessionStore implements SessionStore {
   private readonly appendTx;
 
   constructor(private readonly db: SqliteDb) {
-    // Prepared on first use (the tables may not exist before migrate()), then reused: this runs for
-    // every request, so three statements per checkpoint and no SQL text built per row.
-    let stmts: { exists: Statement; upsertSession: Statement; insertCheckpoint: Statement } | null = null;
-    const prepared = () =>
-      (stmts ??= {
-        exists: db.raw.prepare('SELECT 1 FROM checkpoints WHERE request_id = ? AND created_at = ?'),
-        // One statement creates the session or counts the turn; RETURNING gives the new turn number.
-        // A new session's row is written once, so its updated_at indexes are not rewritten.
-        upsertSession: db.raw.prepare(
-          `INSERT INTO sessions (${SESSION_COLS}) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, 'active')
-           ON CONFLICT (id) DO UPDATE SET
-             turns = turns + 1,
-             updated_at = MAX(updated_at, excluded.updated_at),
-             prompt_tokens = prompt_tokens + excluded.prompt_tokens,
-             completion_tokens = completion_tokens + excluded.completion_tokens,
-             total_tokens = total_tokens + excluded.total_tokens
-           RETURNING turns`,
-        ),
-        insertCheckpoint: db.raw.prepare(
-          `INSERT INTO checkpoints (${CHECKPOINT_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        ),
-      });
     this.appendTx = db.writer((batch: CheckpointInput[]) => {
-      const s = prepared();
       for (const [sessionId, checkpoints] of checkpointsBySession(batch)) {
         for (const c of checkpoints) {
           // Idempotent per request identity: a replayed batch skips what an earlier attempt stored.
-          if (s.exists.get(c.requestId, c.createdAt)) continue;
-          const { turns: seq } = s.upsertSession.get(
+          if (db.get(CHECKPOINT_EXISTS, c.requestId, c.createdAt)) continue;
+          const { turns: seq } = db.get<{ turns: number }>(
+            UPSERT_SESSION,
             sessionId,
             c.agent,
             c.patId,
@@ -59,8 +51,8 @@ export class SqliteSessionStore implements SessionStore {
             c.usage?.promptTokens ?? 0,
             c.usage?.completionTokens ?? 0,
             c.usage?.totalTokens ?? 0,
-          ) as { turns: number };
-          s.insertCheckpoint.run(...checkpointParams(sessionId, seq, c, encode));
+          )!;
+          db.run(INSERT_CHECKPOINT, ...checkpointParams(sessionId, seq, c, encode));
         }
       }
     });

@@ -1,4 +1,3 @@
-import type { Statement } from 'better-sqlite3';
 import type { Trace, TraceFilter, TraceSink } from '../ports.js';
 import { listLimit } from '../relational.js';
 import { TRACE_COLS as COLS, toTrace, traceParams, type TraceRow } from '../sql/traces.js';
@@ -6,18 +5,17 @@ import { sqliteDecode, sqliteEncode, type SqliteDb } from './db.js';
 
 type Row = TraceRow<string, number>;
 
+// Built once: the statement cache then finds it by the same string for every row. Idempotent: the
+// emitter may resend a batch whose ack it never saw.
+const INSERT_TRACE = `INSERT INTO traces (${COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (request_id, started_at) DO NOTHING`;
+
 export class SqliteTraceSink implements TraceSink {
   private readonly writeTx;
 
   constructor(private readonly db: SqliteDb) {
-    let insert: Statement | null = null; // prepared on first use: the table may not exist before migrate()
     this.writeTx = db.writer((batch: Trace[]) => {
-      // Idempotent: the emitter may resend a batch whose ack it never saw.
-      insert ??= db.raw.prepare(
-        `INSERT INTO traces (${COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (request_id, started_at) DO NOTHING`,
-      );
-      for (const t of batch) insert.run(...traceParams(t, sqliteEncode));
+      for (const t of batch) db.run(INSERT_TRACE, ...traceParams(t, sqliteEncode));
     });
   }
 
