@@ -1,7 +1,7 @@
 // Provider bodies with a content-encoding (gzip, deflate, br) are decoded before ibex reads or forwards
 // them, so the client always gets identity-encoded bytes and the checkpoint sees text. We never ask for
 // compression, but some OpenAI-compatible servers send it anyway.
-import { Readable } from 'node:stream';
+import { finished, Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 
 type Encoded = Readable;
@@ -22,33 +22,19 @@ export function decodedBody(body: Encoded, contentEncoding: string | string[] | 
 
 /**
  * Reads a whole (decoded) body into one Buffer. Listens for 'data' rather than iterating with
- * `for await`: the async iterator costs a promise and an allocation per chunk, on every request.
+ * `for await` (the async iterator costs a promise and an allocation per chunk, on every request);
+ * stream.finished reports the end, an error, or a close before the end, as the iterator did.
  */
 export function readAll(body: Readable): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
     const onData = (chunk: Buffer | Uint8Array) => parts.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
-    const onEnd = () => {
-      cleanup();
-      resolve(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
-    };
-    const onError = (err: Error) => {
-      cleanup();
-      reject(err);
-    };
-    // Destroyed without an error (aborted): the body will never end.
-    const onClose = () => {
-      if (!body.readableEnded) onError(Object.assign(new Error('the body was closed before it ended'), { code: 'UND_ERR_ABORTED' }));
-    };
-    const cleanup = () => {
-      body.off('data', onData);
-      body.off('end', onEnd);
-      body.off('error', onError);
-      body.off('close', onClose);
-    };
     body.on('data', onData);
-    body.once('end', onEnd);
-    body.once('error', onError);
-    body.once('close', onClose);
+    const cleanup = finished(body, (err) => {
+      cleanup();
+      body.off('data', onData);
+      if (err) reject(err);
+      else resolve(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+    });
   });
 }
