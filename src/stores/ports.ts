@@ -127,6 +127,10 @@ export interface Usage {
   promptTokens: number;
   completionTokens: number;
   totalTokens: number;
+  /** Prompt tokens served from the provider's prompt cache (part of promptTokens), when reported */
+  cachedTokens?: number;
+  /** Completion tokens spent on reasoning (part of completionTokens), when reported */
+  reasoningTokens?: number;
 }
 
 export interface CheckpointInput {

@@ -1,0 +1,78 @@
+// The canonical types where inbound protocols (src/protocols/<wire-format>/) and providers meet.
+// A protocol never imports a provider and a provider never imports a protocol: both speak these.
+//
+// Each protocol folder exports, by convention (see docs/architecture.md):
+//   parseRequest(body)            validate the caller's body → ParsedRequest (throws IbexError 400)
+//   placeDirective(body, text)    a new body with the directive first, the caller's own instructions after
+//   recordedInput(body)           what the checkpoint stores as the request's input
+//   summarise(json)               ReplyFacts of a complete (non-streamed) reply
+//   createReassembler(maxBytes)   a StreamReassembler for a streamed reply of that protocol
+//   renderError(e)                the error body in the protocol's own shape
+//   streamErrorEvent(e)           the bytes that end a started stream with an in-band error
+// Translators between two wire formats live in the folder of the inbound protocol they serve.
+import type { Usage } from '../stores/ports.js';
+
+/** The wire formats ibex speaks with callers (inbound) and providers (outbound). */
+export type WireFormat = 'openai-chat' | 'openai-responses' | 'anthropic-messages';
+
+export interface ParsedRequest<B = Record<string, unknown>> {
+  /** The model as the caller named it (an alias or public name; routing resolves it) */
+  model: string;
+  stream: boolean;
+  /** The validated body, untouched: every field the caller sent passes through */
+  body: B;
+}
+
+/** One tool call of a reply, in a protocol-neutral shape. */
+export interface CanonicalToolCall {
+  id: string;
+  name: string;
+  /** The arguments as the JSON text the model produced (may be partial if the stream was cut) */
+  arguments: string;
+}
+
+/** What the recorders need to know about a reply, whatever wire format carried it. */
+export interface ReplyFacts {
+  /** The assistant's text, concatenated across content parts; null when there was none */
+  text: string | null;
+  toolCalls: CanonicalToolCall[];
+  /** Why generation stopped, in the protocol's own vocabulary (`stop`, `end_turn`, `completed`…) */
+  finishReason: string | null;
+  usage: Usage | null;
+  /** The message of an error the upstream reported inside the stream or body, if any */
+  streamError: string | null;
+  /** true when the reply reached its terminal event ([DONE], response.completed, message_stop) */
+  completed: boolean;
+  /** The provider's id of the reply (`chatcmpl-…`, `resp_…`, `msg_…`), when it has one */
+  responseId: string | null;
+}
+
+/**
+ * Rebuilds ReplyFacts from the bytes of a streamed reply as they are forwarded. push() must cost
+ * O(chunk) (it may only buffer, or parse the complete lines of this chunk); finish() is called once.
+ */
+export interface StreamReassembler {
+  push(chunk: Buffer): void;
+  finish(): ReplyFacts & { truncated: boolean; bytes: number };
+}
+
+/**
+ * A stateful translator of one SSE dialect into another (e.g. OpenAI chat chunks → Anthropic
+ * events). push() takes upstream bytes (any split, even mid-line) and returns what to send to the
+ * caller now (possibly ''); end() returns the closing bytes once the upstream ended.
+ */
+export interface StreamTranslator {
+  push(chunk: Buffer): string;
+  end(): string;
+}
+
+/** An error to render in the caller's protocol (built from a catalog entry or an upstream error). */
+export interface ProtocolErrorInput {
+  status: number;
+  /** OpenAI-style `code` (`invalid_api_key`, `upstream_error`…) */
+  code: string;
+  /** OpenAI-style `type` (`invalid_request_error`, `api_error`…) */
+  type: string;
+  message: string;
+  param?: string | null;
+}
