@@ -23,7 +23,9 @@ import type { CheckpointInput, TraceSink } from './stores/ports.js';
 import { SqliteWriter } from './stores/sqlite/writer.js';
 import { InflightTracker } from './util/inflight.js';
 import { SessionOwners } from './sessions/owners.js';
-import { bearerToken } from './auth/pat.js';
+import { UnauthenticatedTraceGate, type AuthHookDeps } from './server/auth-hook.js';
+import { rejectedTrace } from './pipeline/rejected.js';
+import { acceptRequestId } from './pipeline/validate.js';
 
 export interface Gateway {
   app: FastifyInstance;
@@ -145,10 +147,20 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
   const inflight = new InflightTracker();
   let draining = false;
 
-  // authenticate() rejects a missing, malformed or bad-checksum token itself, without a lookup.
-  const authenticate = (authorization: string | undefined) => auth.authCache.authenticate(bearerToken(authorization));
+  // Requests without a valid PAT: always counted, traced at most once per client address per second.
+  const unauthenticatedTraces = new UnauthenticatedTraceGate();
+  const authDeps: AuthHookDeps = {
+    // authenticate() rejects a missing, malformed or bad-checksum token itself, without a lookup.
+    authenticate: (token) => auth.authCache.authenticate(token),
+    onRejected: (req, err, authMs) => {
+      metrics.recordAuthRejected();
+      if (!unauthenticatedTraces.admit(req.ip)) return;
+      const trace = rejectedTrace(req.id, acceptRequestId(req.headers['x-request-id'] as string | undefined) ?? req.id, err, authMs);
+      traces.emit(trace);
+      metrics.recordRequest(trace);
+    },
+  };
   const chat = createChatHandler({
-    authenticate,
     verifyAgent: (principal, requested) => verifyAgent(principal, requested, auth.agentCache),
     rateLimiter: stores.rateLimiter,
     resolveDirective: (agent) => resolver.resolve(agent),
@@ -166,7 +178,7 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
   const app = buildApp({
     chat,
     providers,
-    authenticate,
+    auth: authDeps,
     bodyLimit: config.bodyLimit,
     bus: stores.bus,
     adminToken,

@@ -116,6 +116,11 @@ export function createMetrics(opts: MetricsOptions = {}) {
     labelNames: ['queue'] as const,
     registers: [registry],
   });
+  const authRejectedTotal = new Counter({
+    name: 'ibex_auth_rejected_total',
+    help: 'Requests refused before the pipeline ran: missing, malformed, unknown, expired or revoked PAT',
+    registers: [registry],
+  });
   const rateLimitFailOpenTotal = new Counter({
     name: 'ibex_rate_limit_fail_open_total',
     help: 'Requests let through because the rate limiter store could not answer',
@@ -195,6 +200,11 @@ export function createMetrics(opts: MetricsOptions = {}) {
     /** One PAT lookup by outcome. */
     recordAuthLookup(result: AuthLookupResult): void {
       authByResult[result].inc();
+    },
+
+    /** A request refused by the auth hook (whether or not it was traced). */
+    recordAuthRejected(): void {
+      authRejectedTotal.inc();
     },
 
     /** Items a queue dropped (default 1). */

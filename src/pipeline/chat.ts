@@ -18,7 +18,6 @@ import { forward, summariseCompletion } from './forward.js';
 import { buildCheckpoint, buildTrace, type Recorders } from './record.js';
 
 export interface ChatDeps {
-  authenticate(authorization: string | undefined): Promise<Principal>;
   verifyAgent(principal: Principal, requested: string | undefined): Promise<Agent>;
   rateLimiter: RateLimiter;
   resolveDirective(agent: string): Promise<Directive | null> | Directive | null;
@@ -44,7 +43,9 @@ export function createChatHandler(deps: ChatDeps) {
 }
 
 async function runChat(deps: ChatDeps, req: FastifyRequest, reply: FastifyReply): Promise<void> {
-  const ctx = new RequestContext(req.id, String(reply.getHeader('x-request-id') ?? req.id));
+  // The auth hook ran before the body was read: its time counts in the overhead, the body upload in
+  // between (the caller's network) does not.
+  const ctx = new RequestContext(req.id, String(reply.getHeader('x-request-id') ?? req.id), performance.now() - req.authMs);
   ctx.bytesIn = Number(req.headers['content-length'] ?? 0) || 0;
   const headers: Record<string, string> = {};
   const abort = new AbortEmitter();
@@ -57,9 +58,12 @@ async function runChat(deps: ChatDeps, req: FastifyRequest, reply: FastifyReply)
   reply.raw.once('close', onClose);
 
   try {
-    const principal = await deps.authenticate(req.headers.authorization);
+    // The auth hook (src/server/auth-hook.ts) authenticated the caller before the body was read.
+    const principal = req.principal;
+    if (!principal) throw new IbexError('IBEX_ERR_INVALID_API_KEY');
     ctx.principal = principal;
-    ctx.end('auth');
+    ctx.stages.auth = req.authMs;
+    ctx.begin();
 
     const agentHeader = req.headers['x-ibex-agent'];
     const agent = await deps.verifyAgent(principal, typeof agentHeader === 'string' ? agentHeader : undefined);

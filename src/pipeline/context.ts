@@ -7,10 +7,9 @@ import type { Principal } from '../auth/principal.js';
 export type StageName = 'auth' | 'agent' | 'rate_limit' | 'validate' | 'directive' | 'inject' | 'route' | 'respond';
 
 export class RequestContext {
-  readonly startedAt = Date.now();
-  readonly t0 = performance.now();
+  readonly startedAt: number;
   readonly stages: Partial<Record<StageName, number>> = {};
-  private stageStart = this.t0;
+  private stageStart: number;
 
   principal: Principal | null = null;
   agent: Agent | null = null;
@@ -44,7 +43,12 @@ export class RequestContext {
   constructor(
     readonly requestId: string,
     readonly correlationId: string = requestId,
-  ) {}
+    /** performance.now() when the gateway started on the request (the auth hook runs before the handler) */
+    readonly t0: number = performance.now(),
+  ) {
+    this.startedAt = Date.now() - Math.max(0, performance.now() - t0);
+    this.stageStart = t0;
+  }
 
   /** Marks the start of the next stage (the time since the previous mark is not attributed). */
   begin(): void {

@@ -8,10 +8,13 @@ import { clientErrorHandler, frameworkErrorHandler } from './client-errors.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerOpenAIRoutes, type OpenAIRouteDeps } from './routes/openai.js';
 import { registerAdminRoutes } from './routes/admin.js';
+import { authHook, decorateAuth, type AuthHookDeps } from './auth-hook.js';
 import type { Bus, ReadinessCheck } from '../stores/ports.js';
 import type { Metrics } from '../metrics.js';
 
 export interface AppDeps extends OpenAIRouteDeps {
+  /** Checks the caller's PAT before any body is read (every /v1 route). */
+  auth: AuthHookDeps;
   bodyLimit: number;
   bus: Bus;
   adminToken: string;
@@ -58,7 +61,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
 
   installErrorHandlers(app, deps.logError);
-  registerOpenAIRoutes(app, deps);
+  decorateAuth(app);
+  // The provider-facing surface, every route behind the auth hook.
+  void app.register(async (v1) => {
+    v1.addHook('onRequest', authHook(deps.auth));
+    registerOpenAIRoutes(v1, deps);
+  });
   registerHealthRoutes(app, deps.ready, deps.isDraining);
   registerAdminRoutes(app, { bus: deps.bus, adminToken: deps.adminToken });
   app.get('/metrics', async (_req, reply) => {

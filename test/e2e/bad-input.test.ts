@@ -48,7 +48,7 @@ function mismatch(c: HttpCase, res: RawResponse | null): string | null {
   if (res.status >= 500) return `status ${res.status} (5xx): ${res.body.toString('utf8').slice(0, 200)}`;
   if (e.kind === 'http') {
     if (![e.status].flat().includes(res.status)) return `status ${res.status}, expected ${String(e.status)}`;
-    return errorShape(res, res.status === 431 ? 'request_headers_too_large' : 'invalid_request');
+    return errorShape(res, res.status === 431 ? 'request_headers_too_large' : res.status === 401 ? 'invalid_api_key' : 'invalid_request');
   }
   if (e.kind === 'ok') {
     if (res.status !== 200) return `status ${res.status}, expected 200 (${e.why}): ${res.body.toString('utf8').slice(0, 200)}`;

@@ -200,8 +200,8 @@ export function generateHttpCorpus(o: CorpusOptions): HttpCase[] {
       category: 'broken-json',
       name: `mutation #${n} (${withToken ? 'valid PAT' : 'no token'}, content-type ${ct ?? 'none'})`,
       bytes: chat([...(withToken ? auth : []), ...jsonHeaders(ct)], bytes),
-      // The body is parsed before any handler runs, so broken JSON is a 400 with or without a token.
-      expect: badRequest(),
+      // The token is checked before the body is read (onRequest hook): without one, 401 whatever the body.
+      expect: withToken ? badRequest() : unauthorized,
     });
     n++;
   }
@@ -300,7 +300,8 @@ export function generateHttpCorpus(o: CorpusOptions): HttpCase[] {
       add({ category: 'huge', name: `body ${name} (${ct})`, bytes, expect: { kind: 'error', status: 413, code: 'request_too_large' }, large: true, resetAllowed: true });
     }
     const noToken = buildRequest('POST', '/v1/chat/completions', [['Content-Type', 'application/json']], padded(size, true), { keepAlive: true });
-    add({ category: 'huge', name: `body ${name}, no token`, bytes: noToken, expect: { kind: 'error', status: 413, code: 'request_too_large' }, large: true, resetAllowed: true });
+    // Auth comes before the body is read, so an oversized body without a token is a 401, not a 413.
+    add({ category: 'huge', name: `body ${name}, no token`, bytes: noToken, expect: unauthorized, large: true, resetAllowed: true });
   }
   add({
     category: 'huge',
@@ -491,7 +492,8 @@ export function generateHttpCorpus(o: CorpusOptions): HttpCase[] {
   raw('negative Content-Length', `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: -1\r\n\r\n`, 400);
   raw('bad chunk size', `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n`, 400);
   raw('unknown transfer coding', `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: rot13\r\n\r\n{}`, 400);
-  raw('body shorter than Content-Length, then EOF', `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 100\r\n\r\n{"model":`, 400, true);
+  // No token: refused (401) before the body is read, so the short body is never noticed.
+  raw('body shorter than Content-Length, then EOF', `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 100\r\n\r\n{"model":`, 401, true);
   raw('NUL bytes instead of a request line', '\x00\x01\x02 GARBAGE\r\n\r\n', 400);
   raw('unknown method', 'BREW /v1/chat/completions HTTP/1.1\r\nHost: x\r\n\r\n', 400);
   raw('HTTP/2 preface on HTTP/1.1', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 400);

@@ -3,12 +3,10 @@ import type { FastifyInstance } from 'fastify';
 import type { ProviderRegistry } from '../../providers/index.js';
 import { mapUpstreamException, mapUpstreamStatus } from '../../providers/openai/error-map.js';
 import { decodedBody, readAll } from '../../pipeline/decode.js';
-import type { Principal } from '../../auth/principal.js';
 
 export interface OpenAIRouteDeps {
   chat: (req: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply) => Promise<void>;
   providers: ProviderRegistry;
-  authenticate(authorization: string | undefined): Promise<Principal>;
 }
 
 export function registerOpenAIRoutes(app: FastifyInstance, deps: OpenAIRouteDeps): void {
@@ -16,7 +14,6 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: OpenAIRouteDeps
 
   // The provider's model list, for authenticated callers (SDKs call it to probe the endpoint).
   app.get('/v1/models', async (req, reply) => {
-    await deps.authenticate(req.headers.authorization);
     const ac = new AbortController();
     reply.raw.once('close', () => ac.abort());
     let res;
