@@ -61,8 +61,8 @@ export function chatToAnthropicRequest(body: Json): Json {
   out.max_tokens = typeof max === 'number' ? max : DEFAULT_MAX_TOKENS;
   if (typeof body.stop === 'string') out.stop_sequences = [body.stop];
   else if (Array.isArray(body.stop) && body.stop.length > 0) out.stop_sequences = body.stop;
-  if (body.temperature != null) out.temperature = body.temperature;
-  if (body.top_p != null) out.top_p = body.top_p;
+  // temperature and top_p are not sent: the Messages API (SDK 1.14 MessageCreateParams) no longer
+  // lists sampling parameters, and a deprecated field must not turn a caller's request into a 400.
   if (typeof body.user === 'string') out.metadata = { user_id: body.user };
   if (typeof body.n === 'number' && body.n > 1) throw bad('`n` > 1 cannot be sent to an Anthropic provider.', 'n');
   if (Array.isArray(body.tools) && body.tools.length > 0) out.tools = body.tools.map((t, i) => anthropicTool(t, `tools[${i}]`));
