@@ -1,0 +1,8 @@
+// The OpenAI Chat Completions protocol (`POST /v1/chat/completions`): the exports every protocol folder
+// provides (see ../types.ts).
+export { parseRequest, type ChatBody } from './parse.js';
+export { placeDirective, recordedInput } from './directive.js';
+export { summarise } from './summarise.js';
+export { createReassembler, parseChatSse } from './reassemble.js';
+export { renderError, streamErrorEvent, type OpenAIErrorShape } from './errors.js';
+export { usageFromOpenAI, type RawUsage } from './usage.js';

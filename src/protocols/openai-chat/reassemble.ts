@@ -1,0 +1,86 @@
+// The "dual-write" copy of a forwarded chat completions stream. While forwarding, each chunk is only
+// appended to a bounded list (O(1) per chunk, no parsing on the forwarding path); the reply (text, tool
+// calls, finish reason, usage, whether `[DONE]` arrived) is rebuilt from the copy once, at the end.
+import type { CanonicalToolCall, ReplyFacts, StreamReassembler } from '../types.js';
+import { usageFromOpenAI, type RawUsage } from './usage.js';
+
+interface ChunkEvent {
+  id?: unknown;
+  choices?: {
+    delta?: { content?: unknown; tool_calls?: { index?: number; id?: unknown; function?: { name?: unknown; arguments?: unknown } }[] };
+    finish_reason?: string | null;
+  }[];
+  usage?: RawUsage | null;
+  error?: { message?: unknown };
+}
+
+export function createReassembler(maxBytes: number): StreamReassembler {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  let kept = 0;
+  let truncated = false;
+  return {
+    push(chunk: Buffer): void {
+      bytes += chunk.length;
+      if (truncated) return;
+      if (kept + chunk.length > maxBytes) {
+        truncated = true;
+        return;
+      }
+      kept += chunk.length;
+      chunks.push(chunk);
+    },
+    finish() {
+      return { ...parseChatSse(Buffer.concat(chunks).toString('utf8')), truncated, bytes };
+    },
+  };
+}
+
+/** Parses a complete (or cut) SSE body of chat.completion.chunk events. */
+export function parseChatSse(body: string): ReplyFacts {
+  let text = '';
+  let sawText = false;
+  let finishReason: string | null = null;
+  let usage: ReplyFacts['usage'] = null;
+  let streamError: string | null = null;
+  let completed = false;
+  let responseId: string | null = null;
+  const calls: CanonicalToolCall[] = [];
+  for (const line of body.split('\n')) {
+    if (!line.startsWith('data:')) continue;
+    const data = line.slice(5).trim();
+    if (data === '') continue;
+    if (data === '[DONE]') {
+      completed = true;
+      continue;
+    }
+    let ev: ChunkEvent;
+    try {
+      ev = JSON.parse(data) as ChunkEvent;
+    } catch {
+      continue; // a partial last line of a cut stream
+    }
+    if (responseId === null && typeof ev.id === 'string') responseId = ev.id;
+    if (ev.error) streamError = typeof ev.error.message === 'string' ? ev.error.message : 'stream error';
+    const choice = ev.choices?.[0];
+    if (choice) {
+      const delta = choice.delta;
+      if (typeof delta?.content === 'string') {
+        text += delta.content;
+        sawText = true;
+      }
+      if (Array.isArray(delta?.tool_calls)) {
+        for (const d of delta.tool_calls) {
+          const i = typeof d.index === 'number' ? d.index : calls.length;
+          const call = (calls[i] ??= { id: '', name: '', arguments: '' });
+          if (typeof d.id === 'string') call.id = d.id;
+          if (typeof d.function?.name === 'string') call.name += d.function.name;
+          if (typeof d.function?.arguments === 'string') call.arguments += d.function.arguments;
+        }
+      }
+      if (choice.finish_reason) finishReason = choice.finish_reason;
+    }
+    if (ev.usage) usage = usageFromOpenAI(ev.usage);
+  }
+  return { text: sawText ? text : null, toolCalls: calls.filter(Boolean), finishReason, usage, streamError, completed, responseId };
+}
