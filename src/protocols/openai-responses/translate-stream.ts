@@ -39,8 +39,10 @@ interface ChatToolCallDelta {
 }
 
 type PartKind = 'output_text' | 'refusal';
-interface MessageItem { type: 'message'; id: string; parts: { kind: PartKind; text: string }[]; open: boolean }
-interface CallItem { type: 'function_call'; id: string; callId: string; name: string; arguments: string; open: boolean }
+/** `status` is set when the item is closed (a message closes when a tool call begins, before the end). */
+interface MessageItem { type: 'message'; id: string; parts: { kind: PartKind; text: string }[]; open: boolean; status?: ItemStatus }
+interface CallItem { type: 'function_call'; id: string; callId: string; name: string; arguments: string; open: boolean; status?: ItemStatus }
+type ItemStatus = 'completed' | 'incomplete';
 type Item = MessageItem | CallItem;
 
 export const CUT_STREAM_MESSAGE = 'The provider’s stream ended before the reply was complete.';
@@ -170,11 +172,12 @@ class ChatToResponsesStream implements StreamTranslator {
     return out;
   }
 
-  private closeMessage(itemStatus: 'completed' | 'incomplete'): string {
+  private closeMessage(itemStatus: ItemStatus): string {
     const msg = this.openMessage;
     if (!msg) return '';
     this.openMessage = null;
     msg.open = false;
+    msg.status = itemStatus;
     const outputIndex = this.items.indexOf(msg);
     let out = '';
     msg.parts.forEach((part, contentIndex) => {
@@ -199,10 +202,11 @@ class ChatToResponsesStream implements StreamTranslator {
     this.items.forEach((item, outputIndex) => {
       if (item.type !== 'function_call' || !item.open) return;
       item.open = false;
+      item.status = itemStatus;
       out += this.emit('response.function_call_arguments.done', { item_id: item.id, output_index: outputIndex, name: item.name, arguments: item.arguments });
       out += this.emit('response.output_item.done', { output_index: outputIndex, item: callJson(item, itemStatus) });
     });
-    const output = this.items.map((item) => (item.type === 'message' ? this.messageJson(item, itemStatus) : callJson(item, itemStatus)));
+    const output = this.items.map((item) => (item.type === 'message' ? this.messageJson(item, item.status ?? itemStatus) : callJson(item, item.status ?? itemStatus)));
     const response = this.response(status, output, incompleteReason);
     const type = status === 'completed' ? 'response.completed' : status === 'incomplete' ? 'response.incomplete' : 'response.failed';
     return out + this.emit(type, { response });
