@@ -104,6 +104,12 @@ describe('createReassembler', () => {
     expect(failed.finish()).toMatchObject({ completed: true, finishReason: 'failed', streamError: 'The model crashed.' });
   });
 
+  it('a terminal event with a bare response ends the stream; the deltas give the text', () => {
+    const r = createReassembler(1 << 20);
+    r.push(sse([...fullEvents(null), { type: 'response.completed', response: { id: 'resp_0123abc' }, sequence_number: 99 } as never]));
+    expect(r.finish()).toMatchObject({ completed: true, text: FULL_TEXT, toolCalls: CALLS, usage: null, truncated: false });
+  });
+
   it('an in-band error event is the streamError', () => {
     const r = createReassembler(1 << 20);
     const events = fullEvents(null).slice(0, 8);

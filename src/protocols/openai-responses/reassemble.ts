@@ -67,6 +67,7 @@ class Reassembler implements ResponsesReassembler {
         ...t,
         ...(empty && (seen.text !== null || seen.toolCalls.length > 0) ? seen : {}),
         streamError: t.streamError ?? this.streamError,
+        completed: true, // the terminal event arrived, even if its response lacks a status
         responseId: t.responseId ?? this.responseId,
         truncated: false,
         bytes: this.bytes,
