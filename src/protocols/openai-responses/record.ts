@@ -1,0 +1,20 @@
+// What a checkpoint stores of a Responses request: the instructions as sent (directive included) and
+// the input as a list of items. The output items and usage come from the reply (summarise / the
+// reassembler), so a checkpoint holds the whole turn even though the provider keeps the context.
+import type { ResponsesBody } from './parse.js';
+
+export interface RecordedResponsesInput {
+  instructions: string | null;
+  input: unknown[];
+}
+
+/**
+ * The recorded input of a (directive-placed) body. A string `input` becomes one user message item
+ * (`{type:'message', role:'user', content: <the string>}`, the text kept verbatim); an absent input
+ * (a turn that only continues `previous_response_id`) becomes [].
+ */
+export function recordedInput(body: ResponsesBody): RecordedResponsesInput {
+  const instructions = typeof body.instructions === 'string' ? body.instructions : null;
+  if (typeof body.input === 'string') return { instructions, input: [{ type: 'message', role: 'user', content: body.input }] };
+  return { instructions, input: Array.isArray(body.input) ? body.input : [] };
+}
