@@ -62,9 +62,11 @@ function replaceAll(buf: Buffer, secret: Buffer): Buffer {
 
 /** Length of the longest proper prefix of `secret` that `buf` ends with (0 if none). */
 function secretPrefixAtEnd(buf: Buffer, secret: Buffer): number {
-  const first = secret[0];
-  for (let i = Math.max(0, buf.length - secret.length + 1); i < buf.length; i++) {
-    if (buf[i] === first && buf.compare(secret, 0, buf.length - i, i) === 0) return buf.length - i;
+  // The usual SSE chunk ends in '\n', which no secret contains: nothing to hold back.
+  if (buf.length === 0 || !secret.includes(buf[buf.length - 1]!)) return 0;
+  const first = secret[0]!;
+  for (let i = buf.indexOf(first, Math.max(0, buf.length - secret.length + 1)); i !== -1; i = buf.indexOf(first, i + 1)) {
+    if (buf.compare(secret, 0, buf.length - i, i) === 0) return buf.length - i;
   }
   return 0;
 }
