@@ -32,6 +32,8 @@ export interface IbexConfig {
   upstreamConnectTimeoutMs: number;
   upstreamTtfbTimeoutMs: number;
   upstreamIdleTimeoutMs: number;
+  /** Largest non-streaming provider answer read, in bytes (502 beyond); also bounds what is stored of a stream */
+  maxResponseBytes: number;
   /** Max keep-alive connections to the upstream */
   upstreamConnections: number;
   /** How long shutdown waits for in-flight requests */
@@ -61,6 +63,7 @@ export const CONFIG_KEYS = {
   upstreamTtfbTimeoutMs: { env: 'IBEX_UPSTREAM_TTFB_TIMEOUT_MS' },
   upstreamIdleTimeoutMs: { env: 'IBEX_UPSTREAM_IDLE_TIMEOUT_MS' },
   upstreamConnections: { env: 'IBEX_UPSTREAM_CONNECTIONS' },
+  maxResponseBytes: { env: 'IBEX_MAX_RESPONSE_BYTES' },
   drainTimeoutMs: { env: 'IBEX_DRAIN_TIMEOUT_MS' },
   pollIntervalMs: { env: 'IBEX_POLL_INTERVAL_MS' },
   traceRetentionDays: { env: 'IBEX_TRACE_RETENTION_DAYS' },
@@ -79,6 +82,7 @@ const DEFAULTS = {
   upstreamTtfbTimeoutMs: 120_000,
   upstreamIdleTimeoutMs: 60_000,
   upstreamConnections: 256,
+  maxResponseBytes: 32 * 1024 * 1024,
   drainTimeoutMs: 30_000,
   pollIntervalMs: 1_000,
   traceRetentionDays: 30,
@@ -148,6 +152,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     upstreamTtfbTimeoutMs: int('upstreamTtfbTimeoutMs', 1, 3_600_000),
     upstreamIdleTimeoutMs: int('upstreamIdleTimeoutMs', 1, 3_600_000),
     upstreamConnections: int('upstreamConnections', 1, 100_000),
+    maxResponseBytes: int('maxResponseBytes', 1024, 1024 * 1024 * 1024),
     drainTimeoutMs: int('drainTimeoutMs', 0, 3_600_000),
     pollIntervalMs: int('pollIntervalMs', 50, 60_000),
     traceRetentionDays: int('traceRetentionDays', 1, 36_500),

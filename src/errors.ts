@@ -85,6 +85,18 @@ export const ERRORS = {
     code: 'upstream_timeout',
     message: 'The provider did not answer in time.',
   },
+  IBEX_ERR_UPSTREAM_INVALID_RESPONSE: {
+    status: 502,
+    type: 'api_error',
+    code: 'upstream_invalid_response',
+    message: 'The provider answered with something that is not a chat completion.',
+  },
+  IBEX_ERR_SHUTTING_DOWN: {
+    status: 503,
+    type: 'api_error',
+    code: 'server_shutting_down',
+    message: 'This gateway is shutting down; retry the request (another replica will take it).',
+  },
   IBEX_ERR_SERVICE_UNAVAILABLE: {
     status: 503,
     type: 'api_error',

@@ -146,6 +146,8 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
   registerSecret(adminToken);
   const inflight = new InflightTracker();
   let draining = false;
+  /** Set when shutdown closes the connections the drain left open: what ends then, we ended. */
+  let cutting = false;
 
   // Requests without a valid PAT: always counted, traced at most once per client address per second.
   const unauthenticatedTraces = new UnauthenticatedTraceGate();
@@ -167,6 +169,7 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
     sessions: new SessionOwners(stores.sessions, (err) => log.warn(`session owner check skipped, the session store did not answer: ${err.message}`)),
     providers,
     inflight,
+    shuttingDown: () => cutting,
     logError: (m, e) => log.error(m, e),
     recorders: {
       checkpoint: (cp) => checkpoints.push(cp),
@@ -212,12 +215,16 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
+      // Draining: the listener stays open so probes and load balancers get an answer, not a refused
+      // connection: /readyz answers 503 "draining" and every new request 503 server_shutting_down
+      // (routes/health.ts). Idle keep-alive sockets are closed; in-flight requests finish.
       draining = true;
-      // Stop accepting; idle keep-alive sockets are closed, in-flight ones finish.
-      const stopped = app.close();
       app.server.closeIdleConnections?.();
       const drained = await inflight.drain(config.drainTimeoutMs);
       if (!drained) log.warn(`shutdown: drain timeout (${config.drainTimeoutMs} ms) reached with requests still in flight`);
+      // Whatever is cut from here on was ended by us, not by its caller (recorded as server_shutting_down).
+      cutting = true;
+      const stopped = app.close();
       app.server.closeAllConnections?.();
       // The requests cut just now record their checkpoint and trace when their handlers unwind, a few
       // ticks after their sockets are destroyed: wait for that (briefly) before closing the queues, or

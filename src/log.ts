@@ -18,17 +18,31 @@ const SECRET_PATTERNS: [RegExp, string][] = [
   [/(\/\/[^:/@\s]+:)[^@/\s]+@/g, '$1***@'],
 ];
 
+/** What a secret is replaced with, in logs and in relayed provider text. */
+export const SECRET_MASK = '***';
+
 /** Exact secrets of this process (the upstream key, the admin token), whatever their shape. */
 const registeredSecrets = new Set<string>();
 
+/** The same secrets as bytes, built once per registration (scanned on every upstream reply). */
+let secretBuffers: readonly Buffer[] = [];
+
 /** Makes redact() mask `secret` wherever it appears; ignores values too short to be a secret. */
 export function registerSecret(secret: string | undefined): void {
-  if (secret && secret.length >= 8) registeredSecrets.add(secret);
+  if (secret && secret.length >= 8 && !registeredSecrets.has(secret)) {
+    registeredSecrets.add(secret);
+    secretBuffers = [...registeredSecrets].map((s) => Buffer.from(s, 'utf8'));
+  }
+}
+
+/** The registered secrets as UTF-8 bytes, for code that scans raw bodies (pipeline/redact-reply.ts). */
+export function registeredSecretBytes(): readonly Buffer[] {
+  return secretBuffers;
 }
 
 export function redact(text: string): string {
   let out = text;
-  for (const secret of registeredSecrets) if (out.includes(secret)) out = out.split(secret).join('***');
+  for (const secret of registeredSecrets) if (out.includes(secret)) out = out.split(secret).join(SECRET_MASK);
   for (const [re, rep] of SECRET_PATTERNS) out = out.replace(re, rep);
   return out;
 }

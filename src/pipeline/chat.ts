@@ -14,8 +14,8 @@ import { AbortEmitter } from '../util/abort-emitter.js';
 import { validateChatBody, validateSessionId } from './validate.js';
 import { checkRateLimits } from './rate-limit.js';
 import { injectDirective } from './inject.js';
-import { forward, summariseCompletion } from './forward.js';
-import { buildCheckpoint, buildTrace, type Recorders } from './record.js';
+import { forward } from './forward.js';
+import { buildCheckpoint, buildTrace, markCutByShutdown, type Recorders } from './record.js';
 
 export interface ChatDeps {
   verifyAgent(principal: Principal, requested: string | undefined): Promise<Agent>;
@@ -26,6 +26,8 @@ export interface ChatDeps {
   recorders: Recorders;
   /** Tracks in-flight requests for graceful shutdown */
   inflight: { add(p: Promise<unknown>): void };
+  /** True once shutdown closes the connections still open after the drain: who ended a request */
+  shuttingDown?(): boolean;
   /** Where unexpected failures (bugs) are reported; expected errors are in traces, not logs */
   logError(message: string, err: unknown): void;
 }
@@ -51,7 +53,8 @@ async function runChat(deps: ChatDeps, req: FastifyRequest, reply: FastifyReply)
   const abort = new AbortEmitter();
   const onClose = () => {
     if (!reply.raw.writableFinished) {
-      ctx.clientAborted = true;
+      if (deps.shuttingDown?.()) markCutByShutdown(ctx);
+      else ctx.clientAborted = true;
       abort.abort();
     }
   };
@@ -137,7 +140,6 @@ async function runChat(deps: ChatDeps, req: FastifyRequest, reply: FastifyReply)
         .header('server-timing', serverTiming(ctx))
         .send(result.json);
       ctx.end('respond');
-      summariseCompletion(ctx, result.json);
     }
   } catch (err) {
     ctx.begin();

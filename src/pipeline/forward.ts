@@ -2,23 +2,36 @@
 // client. Streams are forwarded chunk by chunk as they arrive, honouring the client's backpressure,
 // and copied once into a bounded tap for the checkpoint. A client that goes away aborts the upstream
 // request at once (the caller wires `signal` to the client's socket).
+//
+// An upstream answer is checked, not trusted: a non-streaming answer must be a JSON object no larger
+// than the provider's bound (else 502 upstream_invalid_response, nothing sent); a 204 or 3xx is no
+// answer either; a stream that ends without `data: [DONE]` is recorded as incomplete. The gateway's
+// own secrets are masked in what the client gets and what is stored (redact-reply.ts).
 import type { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { IbexError, UpstreamPassthroughError } from '../errors.js';
+import { registeredSecretBytes } from '../log.js';
 import type { Provider } from '../providers/types.js';
 import { mapUpstreamException, mapUpstreamStatus } from '../providers/openai/error-map.js';
 import { StreamTap, toUsage, type RawUsage } from '../providers/openai/stream-tap.js';
 import type { RequestContext } from './context.js';
 import type { UpstreamSignal } from '../util/abort-emitter.js';
-import { decodedBody, readAll } from './decode.js';
+import { BodyTooLargeError, decodedBody, readAll } from './decode.js';
+import { redactBody, StreamRedactor } from './redact-reply.js';
+import { cutByShutdown, UPSTREAM_INCOMPLETE } from './record.js';
 
 /** Bound of the stream copy kept for the checkpoint (the client always gets everything). */
 const TAP_MAX_BYTES = 8 * 1024 * 1024;
+/** Bound of a non-streaming answer when the provider names none (IBEX_MAX_RESPONSE_BYTES's default). */
+const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 /** Bound of an upstream error body we read to map it. */
 const ERROR_BODY_MAX = 64 * 1024;
 
 export interface ForwardResult {
-  /** A complete non-streaming answer to send as-is, or null when the stream was already written */
+  /**
+   * A complete non-streaming answer to send as-is (a JSON object, secrets masked; ctx already holds
+   * its reply, finish reason and usage), or null when the stream was already written
+   */
   json: Buffer | null;
 }
 
@@ -40,7 +53,7 @@ export async function forward(
     upstream = await provider.chatCompletions(requestBody, { requestId: ctx.correlationId, signal });
   } catch (err) {
     ctx.upstreamEnd = performance.now();
-    if (signal.aborted) throw clientGone();
+    if (signal.aborted) throw clientGone(ctx);
     throw mapUpstreamException(err);
   }
   ctx.upstreamHeaders = performance.now();
@@ -51,26 +64,55 @@ export async function forward(
     throw mapUpstreamStatus(upstream.status, upstream.headers, text);
   }
 
+  if (!isAnswerStatus(upstream.status)) {
+    // No body to forward (204) or somewhere else to go (3xx: undici follows no redirect, nor may we:
+    // the request carries the provider key). Either way the caller would get an empty 200.
+    upstream.body.dump().catch(() => {});
+    ctx.upstreamEnd = performance.now();
+    throw invalidResponse(`The provider answered ${upstream.status} instead of a completion.`);
+  }
+
+  const secrets = registeredSecretBytes();
+  const maxBytes = provider.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   const contentType = String(upstream.headers['content-type'] ?? '');
   const body = decodedBody(upstream.body, upstream.headers['content-encoding']);
   if (!ctx.stream || !contentType.includes('text/event-stream')) {
     let buf: Buffer;
     try {
-      buf = await readAll(body);
+      buf = await readAll(body, maxBytes);
     } catch (err) {
       ctx.upstreamEnd = performance.now();
-      if (signal.aborted) throw clientGone();
+      if (signal.aborted) throw clientGone(ctx);
+      if (err instanceof BodyTooLargeError) {
+        throw invalidResponse(`The provider's answer is larger than the gateway's limit (${maxBytes} bytes, IBEX_MAX_RESPONSE_BYTES).`);
+      }
       throw mapUpstreamException(err);
     }
     ctx.upstreamEnd = performance.now();
+    if (secrets.length) buf = redactBody(buf, secrets);
+    // The one parse of the answer: it proves the answer is a JSON object and feeds the checkpoint.
+    const completion = parseObject(buf);
+    if (!completion) throw invalidResponse(`The provider answered ${upstream.status} with a body that is not a JSON object.`);
     ctx.bytesOut = buf.length;
+    summariseCompletion(ctx, completion);
     return { json: buf };
   }
 
   const res = startStream();
-  const tap = new StreamTap(TAP_MAX_BYTES);
+  // What is stored of a stream is bounded by the smaller of the tap's bound and the answer bound.
+  const tap = new StreamTap(Math.min(TAP_MAX_BYTES, maxBytes));
+  const redactor = secrets.length ? new StreamRedactor(secrets) : null;
+  const flushHeld = () => {
+    const held = redactor?.end();
+    if (held && !res.destroyed) {
+      tap.push(held);
+      res.write(held);
+    }
+  };
   try {
-    for await (const chunk of body as AsyncIterable<Buffer>) {
+    for await (const raw of body as AsyncIterable<Buffer>) {
+      const chunk = redactor ? redactor.push(raw) : raw;
+      if (chunk.length === 0) continue;
       tap.push(chunk);
       if (!res.write(chunk)) await drained(res);
       if (res.destroyed) break;
@@ -79,6 +121,8 @@ export async function forward(
     if (res.destroyed) {
       ctx.clientAborted = true;
       body.destroy();
+    } else {
+      flushHeld();
     }
   } catch (err) {
     ctx.upstreamEnd = performance.now();
@@ -87,6 +131,7 @@ export async function forward(
     } else {
       // The stream broke after bytes went out: no retry is possible. Tell the client in-band, in the
       // shape OpenAI clients understand, and end the stream.
+      flushHeld();
       const e = mapUpstreamException(err);
       ctx.errorCode = e.code;
       ctx.status = e.status;
@@ -94,6 +139,9 @@ export async function forward(
     }
   }
   if (!res.destroyed) res.end();
+  // The socket's 'close' (which tells a caller that left from a gateway that is shutting down, see
+  // chat.ts) comes a little after `destroyed`: let it arrive before the request is recorded.
+  else if (!res.closed) await closed(res);
   ctx.bytesOut = tap.bytes;
   const r = tap.reassemble();
   ctx.reply = r.text;
@@ -101,29 +149,62 @@ export async function forward(
   ctx.usage = r.usage;
   if (r.streamError && !ctx.errorCode) {
     ctx.errorCode = 'upstream_error';
+  } else if (!r.done && !ctx.errorCode && !ctx.clientAborted) {
+    // The provider closed the stream cleanly but never said it was finished: the client has all that
+    // was sent, and the record says the reply may be cut.
+    ctx.errorCode = UPSTREAM_INCOMPLETE;
   }
   return { json: null };
 }
 
-/** Pulls reply text, finish reason and usage out of a non-streaming completion (after it was sent). */
-export function summariseCompletion(ctx: RequestContext, json: Buffer): void {
+/** 2xx with a body. 1xx never reaches us; 4xx/5xx are mapped before this. */
+function isAnswerStatus(status: number): boolean {
+  return status >= 200 && status < 300 && status !== 204 && status !== 205;
+}
+
+type Completion = {
+  choices?: { message?: { content?: unknown }; finish_reason?: string | null }[];
+  usage?: RawUsage;
+};
+
+function parseObject(buf: Buffer): Completion | null {
   try {
-    const v = JSON.parse(json.toString('utf8')) as {
-      choices?: { message?: { content?: unknown }; finish_reason?: string | null }[];
-      usage?: RawUsage;
-    };
-    const c = v.choices?.[0];
-    ctx.reply = typeof c?.message?.content === 'string' ? c.message.content : c?.message ? JSON.stringify(c.message) : null;
-    ctx.finishReason = c?.finish_reason ?? null;
-    ctx.usage = toUsage(v.usage);
+    const v: unknown = JSON.parse(buf.toString('utf8'));
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Completion) : null;
   } catch {
-    ctx.reply = json.toString('utf8').slice(0, 10_000);
+    return null;
   }
 }
 
-function clientGone(): IbexError {
+/** Pulls reply text, finish reason and usage out of a non-streaming completion. */
+function summariseCompletion(ctx: RequestContext, v: Completion): void {
+  const c = Array.isArray(v.choices) ? v.choices[0] : undefined;
+  const message = c?.message;
+  ctx.reply = typeof message?.content === 'string' ? message.content : message ? JSON.stringify(message) : null;
+  ctx.finishReason = typeof c?.finish_reason === 'string' ? c.finish_reason : null;
+  ctx.usage = toUsage(v.usage);
+}
+
+function invalidResponse(message: string): IbexError {
+  return new IbexError('IBEX_ERR_UPSTREAM_INVALID_RESPONSE', { message });
+}
+
+function clientGone(ctx: RequestContext): IbexError {
+  if (cutByShutdown(ctx)) return new IbexError('IBEX_ERR_SHUTTING_DOWN', { message: 'The gateway shut down before the provider answered.' });
   // Nothing can be sent anyway; the status is what traces record (nginx's 499 convention).
   return new IbexError('IBEX_ERR_INVALID_REQUEST', { message: 'client closed the request', status: 499 });
+}
+
+/** Resolves on the response's 'close' (bounded: a socket that is destroyed always closes soon). */
+function closed(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, 1000);
+    timer.unref();
+    res.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 function drained(res: ServerResponse): Promise<void> {

@@ -2,6 +2,29 @@
 // awaited by the request; both queues spool to disk rather than drop.
 import type { CheckpointInput, CheckpointStatus, Trace } from '../stores/ports.js';
 import type { RequestContext } from './context.js';
+import { ERRORS } from '../errors.js';
+
+/**
+ * Error codes that only records carry (no HTTP error reply went out with them), listed in
+ * docs/errors.md: a stream the provider ended without `data: [DONE]`, and a request whose caller left.
+ */
+export const UPSTREAM_INCOMPLETE = 'upstream_incomplete';
+export const CLIENT_ABORTED = 'client_aborted';
+const SHUTTING_DOWN = ERRORS.IBEX_ERR_SHUTTING_DOWN.code;
+
+/**
+ * The connection was closed by this gateway's shutdown (the drain timeout ran out), not by the
+ * caller: recorded as 503 `server_shutting_down`, so an operator can tell the two apart.
+ */
+export function markCutByShutdown(ctx: RequestContext): void {
+  ctx.clientAborted = true;
+  ctx.errorCode = SHUTTING_DOWN;
+  ctx.status = ERRORS.IBEX_ERR_SHUTTING_DOWN.status;
+}
+
+export function cutByShutdown(ctx: RequestContext): boolean {
+  return ctx.clientAborted && ctx.errorCode === SHUTTING_DOWN;
+}
 
 export interface Recorders {
   checkpoint(cp: CheckpointInput): void;
@@ -45,8 +68,10 @@ export function buildTrace(ctx: RequestContext, now: number): Trace {
 }
 
 function checkpointStatus(ctx: RequestContext): CheckpointStatus {
+  if (cutByShutdown(ctx)) return 'shutdown';
   if (ctx.clientAborted) return 'client_aborted';
   if (!ctx.errorCode) return 'ok';
+  if (ctx.errorCode === UPSTREAM_INCOMPLETE) return 'incomplete';
   // Catalog upstream_* codes (502/504/429), or a provider 4xx passed through with its own code.
   if (ctx.errorCode.startsWith('upstream') || (ctx.status >= 400 && ctx.status < 500)) return 'upstream_error';
   return 'gateway_error';
@@ -67,7 +92,7 @@ export function buildCheckpoint(ctx: RequestContext): CheckpointInput | null {
     finishReason: ctx.finishReason,
     usage: ctx.usage,
     status: checkpointStatus(ctx),
-    errorCode: ctx.clientAborted ? 'client_aborted' : ctx.errorCode,
+    errorCode: ctx.clientAborted && !cutByShutdown(ctx) ? CLIENT_ABORTED : ctx.errorCode,
     stream: ctx.stream,
     // The request's start: checkpoints of a session are ordered by it, whichever replica wrote them when.
     createdAt: ctx.startedAt,

@@ -16,10 +16,13 @@ export interface HttpProviderOptions {
   ttfbTimeoutMs: number;
   idleTimeoutMs: number;
   retry: RetryPolicyOptions;
+  /** Largest non-streaming answer read (bytes) */
+  maxResponseBytes?: number;
 }
 
 export class HttpProvider implements Provider {
   readonly id: string;
+  readonly maxResponseBytes: number | undefined;
   private readonly pool: Pool;
   private readonly basePath: string;
 
@@ -28,6 +31,7 @@ export class HttpProvider implements Provider {
     private readonly opts: HttpProviderOptions,
   ) {
     this.id = config.id;
+    this.maxResponseBytes = opts.maxResponseBytes;
     const base = new URL(config.baseUrl);
     this.basePath = base.pathname.replace(/\/+$/, '');
     this.pool = new Pool(base.origin, {

@@ -53,6 +53,7 @@ export function createProviders(config: IbexConfig): ProviderRegistry {
     ttfbTimeoutMs: config.upstreamTtfbTimeoutMs,
     idleTimeoutMs: config.upstreamIdleTimeoutMs,
     retry: { maxRetries: 2, minDelayMs: 100, maxRetryAfterMs: 2_000 },
+    maxResponseBytes: config.maxResponseBytes,
   });
   return new ProviderRegistry('openai').register(openai);
 }

@@ -29,6 +29,8 @@ export interface ForwardOptions {
 
 export interface Provider {
   readonly id: string;
+  /** Largest non-streaming answer read from this provider (bytes); forward.ts answers 502 beyond it */
+  readonly maxResponseBytes?: number;
   /** Sends the (already serialised) chat request; resolves when response headers arrive. */
   chatCompletions(body: string, opts: ForwardOptions): Promise<UpstreamResponse>;
   models(opts: ForwardOptions): Promise<UpstreamResponse>;

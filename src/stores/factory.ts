@@ -80,10 +80,12 @@ export async function openStores(config: IbexConfig, opts: OpenStoresOptions = {
         return rows;
       },
       async ready() {
+        // Asked together, each bounded on its own: one hanging store is reported as failing, and the
+        // others' answers are still there.
         const parts = await Promise.all([
-          relational.ready(),
-          traces.name !== 'relational' ? traces.ready() : Promise.resolve([]),
-          backends.ready(),
+          readyWithin('storage', relational.ready()),
+          traces.name !== 'relational' ? readyWithin(traces.name, traces.ready()) : Promise.resolve([]),
+          readyWithin(config.redisUrl ? 'redis' : 'memory', backends.ready()),
         ]);
         return parts.flat();
       },
@@ -95,6 +97,27 @@ export async function openStores(config: IbexConfig, opts: OpenStoresOptions = {
     for (const close of closers.reverse()) await close().catch(() => {});
     throw err;
   }
+}
+
+/** How long one store may take to answer a readiness check; /readyz answers within a second overall. */
+export const READY_TIMEOUT_MS = 750;
+
+/** A store's readiness checks, or one failing check named `name` when it does not answer in time. */
+export function readyWithin(name: string, checks: Promise<ReadinessCheck[]>, ms = READY_TIMEOUT_MS): Promise<ReadinessCheck[]> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve([{ name, ok: false, detail: `no answer within ${ms} ms` }]), ms);
+    timer.unref();
+    checks.then(
+      (c) => {
+        clearTimeout(timer);
+        resolve(c);
+      },
+      (err: Error) => {
+        clearTimeout(timer);
+        resolve([{ name, ok: false, detail: err.message }]);
+      },
+    );
+  });
 }
 
 /** Applies pending migrations of every configured store, one log line per store that changed. */

@@ -121,7 +121,11 @@ export interface DirectiveStore {
 
 // ---------- sessions ----------
 
-export type CheckpointStatus = 'ok' | 'upstream_error' | 'client_aborted' | 'gateway_error' | 'rejected';
+/**
+ * How a forwarded request ended. `incomplete`: a stream that ended without `data: [DONE]` (the client
+ * got what was sent); `shutdown`: cut by this gateway's own drain timeout, not by the caller.
+ */
+export type CheckpointStatus = 'ok' | 'upstream_error' | 'client_aborted' | 'shutdown' | 'incomplete' | 'gateway_error' | 'rejected';
 
 export interface Usage {
   promptTokens: number;

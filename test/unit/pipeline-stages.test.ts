@@ -129,6 +129,7 @@ describe('stream tap', () => {
       usage: { promptTokens: 3, completionTokens: 2, totalTokens: 5 },
       streamError: null,
       truncated: false,
+      done: true,
     });
   });
 

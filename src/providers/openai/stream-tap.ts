@@ -11,10 +11,18 @@ export interface ReassembledReply {
   truncated: boolean;
   /** an `error` object the upstream sent inside the stream, if any */
   streamError: string | null;
+  /** true when the stream's last event was `data: [DONE]`: it ended as the provider meant it to */
+  done: boolean;
 }
+
+/** Enough of the stream's end to hold `data: [DONE]` and the blank lines around it. */
+const TAIL_BYTES = 64;
+const DONE_AT_END = /(^|\n)data: ?\[DONE\]\s*$/;
 
 export class StreamTap {
   private readonly chunks: Buffer[] = [];
+  /** The last bytes seen, kept past the bound too: whether the stream ended with [DONE] */
+  private tail: Buffer = Buffer.alloc(0);
   bytes = 0;
   truncated = false;
 
@@ -22,6 +30,8 @@ export class StreamTap {
 
   push(chunk: Buffer): void {
     this.bytes += chunk.length;
+    // A reference to the chunk in the common case; a small copy only when chunks are tiny.
+    this.tail = chunk.length >= TAIL_BYTES ? chunk : Buffer.concat([this.tail.subarray(-TAIL_BYTES), chunk]).subarray(-TAIL_BYTES);
     if (this.truncated) return;
     if (this.bytes > this.maxBytes) {
       this.truncated = true;
@@ -31,12 +41,13 @@ export class StreamTap {
   }
 
   reassemble(): ReassembledReply {
-    return { ...parseSse(Buffer.concat(this.chunks).toString('utf8')), truncated: this.truncated };
+    const done = DONE_AT_END.test(this.tail.subarray(-TAIL_BYTES).toString('latin1'));
+    return { ...parseSse(Buffer.concat(this.chunks).toString('utf8')), truncated: this.truncated, done };
   }
 }
 
 /** Parses a complete (or cut) SSE body of chat.completion.chunk events. */
-export function parseSse(body: string): Omit<ReassembledReply, 'truncated'> {
+export function parseSse(body: string): Omit<ReassembledReply, 'truncated' | 'done'> {
   let text = '';
   let finishReason: string | null = null;
   let usage: Usage | null = null;
