@@ -8,7 +8,7 @@ import path from 'node:path';
 import ts from 'typescript';
 
 const repo = path.resolve(import.meta.dirname, '../..');
-const sources = ['commands/mock-upstream.ts', 'src/errors.ts', 'src/mock/server.ts', 'src/mock/faults.ts', 'src/mock/openai-shapes.ts', 'src/mock/stats.ts'];
+const sources = ['commands/mock-upstream.ts', 'src/errors.ts', ...fs.readdirSync(path.join(repo, 'src/mock')).filter((f) => f.endsWith('.ts')).map((f) => 'src/mock/' + f)];
 let outDir: string;
 let runner: string;
 
