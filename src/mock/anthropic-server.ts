@@ -50,9 +50,13 @@ function header(req: http.IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-/** Like the real API: an `x-api-key` (one of `apiKeys` when set) and an `anthropic-version` header. */
+/**
+ * Like the real API: a key (one of `apiKeys` when set) and an `anthropic-version` header. The
+ * key is `x-api-key`, or `Authorization: Bearer` (what @anthropic-ai/sdk 1.x sends for apiKey).
+ */
 export function anthropicAuth(req: http.IncomingMessage, apiKeys: readonly string[] | undefined): Reply | undefined {
-  const key = header(req, 'x-api-key');
+  const auth = header(req, 'authorization');
+  const key = header(req, 'x-api-key') || (auth?.startsWith('Bearer ') ? auth.slice('Bearer '.length) : undefined);
   if (!key) return errorReply(401, 'x-api-key header is required');
   if (apiKeys && !apiKeys.includes(key)) return errorReply(401, 'invalid x-api-key');
   if (!header(req, 'anthropic-version')) return errorReply(400, 'anthropic-version: header is required');

@@ -7,6 +7,7 @@ import { splitContent } from './openai-shapes.js';
 import { namedEvent, type PacedEvent } from './route.js';
 
 export const ANTHROPIC_MODELS = [
+  { id: 'claude-sonnet-4-6', display_name: 'Claude Sonnet 4.6', line: 'sonnet' },
   { id: 'claude-sonnet-4-5', display_name: 'Claude Sonnet 4.5', line: 'sonnet' },
   { id: 'claude-haiku-4-5', display_name: 'Claude Haiku 4.5', line: 'haiku' },
 ] as const;
