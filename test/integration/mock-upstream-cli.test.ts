@@ -71,6 +71,26 @@ describe('ibex mock-upstream (process)', () => {
     expect(await p.exit).toBe(0);
   });
 
+  it('--protocol anthropic serves the Messages API', async () => {
+    const child = spawn(process.execPath, [runner, 'mock-upstream', '--port', '0', '--protocol', 'anthropic', '--api-key', 'k1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const origin = await new Promise<string>((resolve) => {
+      let out = '';
+      child.stdout!.on('data', (d) => {
+        out += d;
+        const m = /listening on (http:\/\/\S+) \(anthropic\)\n/.exec(out);
+        if (m) resolve(m[1]!);
+      });
+    });
+    const headers = { 'x-api-key': 'k1', 'anthropic-version': '2023-06-01' };
+    const res = await fetch(`${origin}/v1/messages`, { method: 'POST', headers, body: JSON.stringify({ model: 'm', max_tokens: 100, messages: [{ role: 'user', content: 'x' }] }) });
+    expect(((await res.json()) as any).content[0].text).toBe('echo:{"system":null,"messages":[{"role":"user","content":"x"}]}');
+    const wrongKey = await fetch(`${origin}/v1/models`, { headers: { ...headers, 'x-api-key': 'k2' } });
+    expect(wrongKey.status).toBe(401);
+    child.kill('SIGTERM');
+    expect(await exit).toBe(0);
+  });
+
   it('a bad flag exits 2 without listening', async () => {
     const p = start(['--port', '0', '--fail-rate', '2']);
     expect(await p.exit).toBe(2);
