@@ -93,6 +93,8 @@ export interface MockUpstream {
 }
 
 const DEFAULT_MAX_BODY = 16 * 1024 * 1024;
+// Shared by requests without a query string; routes only read it.
+const NO_QUERY = new URLSearchParams();
 
 const OPENAI_RATE_LIMIT_HEADERS = Object.freeze({
   'retry-after': '1',
@@ -319,7 +321,7 @@ export async function startMockUpstream(opts: MockOptions = {}): Promise<MockUps
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
-    const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
+    const query = q === -1 ? NO_QUERY : new URLSearchParams(url.slice(q + 1));
     const method = req.method ?? 'GET';
     const found = match(table, method, path);
     if (!found) {
