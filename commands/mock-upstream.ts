@@ -1,9 +1,9 @@
-// `ibex mock-upstream`: run the OpenAI-compatible fake provider (src/mock/server.ts) until
-// SIGINT/SIGTERM. Thin: validate flags → startMockUpstream → print one line → wait.
+// `ibex mock-upstream`: run the fake provider (src/mock/server.ts; OpenAI-compatible, or the
+// Anthropic Messages API with --protocol anthropic) until SIGINT/SIGTERM. Thin: validate flags → startMockUpstream → print one line → wait.
 
 import type { Command } from 'commander';
 import { UsageError, UserError } from '../src/errors.js';
-import { startMockUpstream, type MockOptions } from '../src/mock/server.js';
+import { startMockUpstream, type MockOptions, type MockProtocol } from '../src/mock/server.js';
 import { MAX_CHUNKS, MAX_DELAY_MS } from '../src/mock/faults.js';
 
 export const DEFAULT_MOCK_PORT = 8789;
@@ -18,7 +18,11 @@ export interface MockUpstreamFlags {
   failRate?: string;
   failStatus?: string;
   seed?: string;
+  protocol?: string;
+  apiKey?: string[];
 }
+
+const PROTOCOLS: readonly MockProtocol[] = ['openai', 'anthropic'];
 
 function parseNumber(flag: string, raw: string | undefined, opts: { min: number; max: number; integer: boolean }): number | undefined {
   if (raw === undefined) return undefined;
@@ -37,7 +41,13 @@ export function parseMockUpstreamFlags(flags: MockUpstreamFlags): MockOptions {
   const ms = { min: 0, max: MAX_DELAY_MS, integer: false };
   const host = flags.host ?? '127.0.0.1';
   if (host.trim() === '') throw new UsageError('--host must not be empty');
-  return {
+  const protocol = (flags.protocol ?? 'openai').trim();
+  if (!PROTOCOLS.includes(protocol as MockProtocol)) {
+    throw new UsageError(`--protocol must be one of ${PROTOCOLS.join(', ')}, got ${JSON.stringify(flags.protocol)}`);
+  }
+  const keys = flags.apiKey;
+  if (keys?.some((k) => k.trim() === '')) throw new UsageError('--api-key must not be empty');
+  const options: MockOptions = {
     host,
     port: parseNumber('--port', flags.port, { min: 0, max: 65535, integer: true }) ?? DEFAULT_MOCK_PORT,
     latencyMs: parseNumber('--latency', flags.latency, ms),
@@ -48,6 +58,10 @@ export function parseMockUpstreamFlags(flags: MockUpstreamFlags): MockOptions {
     failStatus: parseNumber('--fail-status', flags.failStatus, { min: 400, max: 599, integer: true }),
     seed: parseNumber('--seed', flags.seed, { min: 0, max: 2 ** 32 - 1, integer: true }),
   };
+  // Only set when given, so the default options object stays what it always was.
+  if (protocol !== 'openai') options.protocol = protocol as MockProtocol;
+  if (keys && keys.length > 0) options.apiKeys = keys;
+  return options;
 }
 
 export interface RunMockUpstreamIO {
@@ -69,7 +83,8 @@ export async function runMockUpstream(options: MockOptions, io: RunMockUpstreamI
     if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new UserError(`cannot listen on host ${options.host}`, 'use an address of this machine, e.g. --host 127.0.0.1');
     throw err;
   }
-  out.write(`mock upstream listening on ${mock.url}\n`);
+  // OpenAI mode keeps its historical line (scripts match `listening on (http://…/v1)`).
+  out.write(mock.protocol === 'openai' ? `mock upstream listening on ${mock.url}\n` : `mock upstream listening on ${mock.url} (${mock.protocol})\n`);
 
   // A second Ctrl-C while closing should not turn a clean stop into exit code 130.
   const exitNow = () => process.exit(0);
@@ -95,16 +110,18 @@ export async function runMockUpstream(options: MockOptions, io: RunMockUpstreamI
 export function register(program: Command): void {
   program
     .command('mock-upstream')
-    .description('run an OpenAI-compatible fake provider that echoes what it receives (for tests, bench and smoke)')
+    .description('run a fake provider (OpenAI-compatible, or Anthropic with --protocol anthropic) that echoes what it receives (for tests, bench and smoke)')
+    .option('--protocol <p>', 'API to speak: openai or anthropic', 'openai')
     .option('--port <n>', 'port to listen on (0 = any free port)', String(DEFAULT_MOCK_PORT))
     .option('--host <h>', 'address to listen on', '127.0.0.1')
     .option('--latency <ms>', 'non-streaming: delay before each reply', '0')
     .option('--ttfb <ms>', 'streaming: delay before the first byte', '0')
     .option('--chunks <n>', 'streaming: number of content deltas', '5')
     .option('--chunk-interval <ms>', 'streaming: gap between content deltas', '0')
-    .option('--fail-rate <r>', 'fraction (0..1) of chat completion requests that fail', '0')
+    .option('--fail-rate <r>', 'fraction (0..1) of model requests (chat, completions, responses, embeddings, moderations, messages) that fail', '0')
     .option('--fail-status <s>', 'HTTP status of injected failures (e.g. 500, 429)', '500')
     .option('--seed <n>', 'seed for --fail-rate sampling, so failures repeat run to run')
+    .option('--api-key <key>', 'accept only this API key (repeatable; default: any key)', (v: string, prev: string[] = []) => [...prev, v])
     .action(async (flags: MockUpstreamFlags) => {
       const options = parseMockUpstreamFlags(flags);
       await runMockUpstream(options);

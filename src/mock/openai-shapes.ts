@@ -94,40 +94,48 @@ export function streamEvents(
   chunks: number,
   includeUsage: boolean,
 ): StreamEvents {
-  // Everything up to the delta is identical in every chunk: build it once.
+  const frame = chunkFramer(id, created, model, includeUsage);
+  const role = frame.delta('{"role":"assistant","content":"","refusal":null}');
+  const contents = splitContent(content, chunks).map((piece) => frame.delta('{"content":' + JSON.stringify(piece) + '}'));
+  const tail = frame.finish('stop') + (includeUsage ? frame.usage(usageFor(content)) : '') + DONE_EVENT;
+  return { role, contents, tail };
+}
+
+export const DONE_EVENT = 'data: [DONE]\n\n';
+
+/** Builds the `chat.completion.chunk` SSE events of one stream; the common prefix is built once. */
+export interface ChunkFramer {
+  /** a chunk whose choice carries this delta (JSON text) and finish_reason null */
+  delta(deltaJson: string): string;
+  /** the empty-delta chunk with this finish_reason */
+  finish(reason: string): string;
+  /** the `choices: []` usage chunk (only with stream_options.include_usage) */
+  usage(usage: object): string;
+}
+
+export function chunkFramer(id: string, created: number, model: string, includeUsage: boolean): ChunkFramer {
   const head =
     'data: {"id":' + JSON.stringify(id) +
     ',"object":"chat.completion.chunk","created":' + created +
     ',"model":' + JSON.stringify(model) +
     ',"system_fingerprint":"' + MOCK_FINGERPRINT + '","choices":[{"index":0,"delta":';
+  // Like OpenAI: with include_usage every chunk before the usage chunk carries usage: null.
   const usageNull = includeUsage ? ',"usage":null' : '';
   const open = ',"logprobs":null,"finish_reason":null}]' + usageNull + '}\n\n';
-
-  const role = head + '{"role":"assistant","content":"","refusal":null}' + open;
-  const contents = splitContent(content, chunks).map((piece) => head + '{"content":' + JSON.stringify(piece) + '}' + open);
-  let tail = head + '{},"logprobs":null,"finish_reason":"stop"}]' + usageNull + '}\n\n';
-  if (includeUsage) {
-    tail +=
+  return {
+    delta: (deltaJson) => head + deltaJson + open,
+    finish: (reason) => head + '{},"logprobs":null,"finish_reason":' + JSON.stringify(reason) + '}]' + usageNull + '}\n\n',
+    usage: (usage) =>
       'data: ' +
-      JSON.stringify({
-        id,
-        object: 'chat.completion.chunk',
-        created,
-        model,
-        system_fingerprint: MOCK_FINGERPRINT,
-        choices: [],
-        usage: usageFor(content),
-      }) +
-      '\n\n';
-  }
-  tail += 'data: [DONE]\n\n';
-  return { role, contents, tail };
+      JSON.stringify({ id, object: 'chat.completion.chunk', created, model, system_fingerprint: MOCK_FINGERPRINT, choices: [], usage }) +
+      '\n\n',
+  };
 }
 
 /** OpenAI-shaped error body for a status, with the type/code OpenAI uses for it. */
-export function errorBody(status: number, message?: string, param: string | null = null): OpenAIErrorShape {
+export function errorBody(status: number, message?: string, param: string | null = null, codeOverride?: string | null): OpenAIErrorShape {
   const { type, code } = errorKind(status);
-  return { error: { message: message ?? defaultMessage(status), type, code, param } };
+  return { error: { message: message ?? defaultMessage(status), type, code: codeOverride === undefined ? code : codeOverride, param } };
 }
 
 function errorKind(status: number): { type: string; code: string | null } {
@@ -147,6 +155,12 @@ function defaultMessage(status: number): string {
 }
 
 export const MOCK_MODELS = ['gpt-4o-mini', 'gpt-4o'] as const;
+
+/** GET /v1/models/{id}: the model object, or undefined when the mock does not list it. */
+export function modelBody(id: string, created: number): string | undefined {
+  if (!(MOCK_MODELS as readonly string[]).includes(id)) return undefined;
+  return JSON.stringify({ id, object: 'model', created, owned_by: 'ibex-mock' });
+}
 
 export function modelsBody(created: number): string {
   return JSON.stringify({

@@ -1,71 +1,43 @@
 /**
- * ibex mock upstream — an OpenAI-compatible fake provider for tests, `ibex bench` and `ibex smoke`.
+ * ibex mock upstream — a fake provider for tests, `ibex bench` and `ibex smoke`, speaking either
+ * the OpenAI API (default) or the Anthropic Messages API (`protocol: 'anthropic'`). What each
+ * route answers, the echo convention, the tool-call trigger and every fault are documented in
+ * docs/mock-upstream.md; this file is the router and the request lifecycle.
  *
  * Built on plain `node:http` (no framework, no per-request logging, keep-alive on, constant
  * strings precomputed) because benchmarks use it as the zero-overhead baseline at 100+
  * concurrent connections.
  *
- * Routes (base URL `http://HOST:PORT/v1`):
- *   POST /v1/chat/completions  The assistant reply is `echo:` + JSON.stringify(received.messages),
- *                              so a test can see exactly what the caller forwarded. `model` is echoed.
- *                              Usage is deterministic: prompt_tokens = ceil(len(JSON of messages)/4),
- *                              completion_tokens = ceil(len(reply)/4).
- *                              Non-streaming: a `chat.completion` object, after `latencyMs`.
- *                              `"stream": true`: `text/event-stream`; status and first bytes after `ttfbMs`;
- *                              a role delta + the first content delta, then the other `chunks - 1` content
- *                              deltas `chunkIntervalMs` apart (the deltas concatenate to the whole reply),
- *                              then a finish chunk (empty delta, finish_reason "stop"), then — only with
- *                              `stream_options.include_usage: true` — a chunk with `choices: []` and `usage`
- *                              (earlier chunks then carry `usage: null`, like OpenAI), then `data: [DONE]`.
- *                              Body not JSON → 400; not an object or no `messages` array → 400;
- *                              body over `maxBodyBytes` (16 MiB) → 413. Errors are OpenAI-shaped:
- *                              {"error":{"message","type","code","param"}}.
- *   GET  /v1/models            {object:'list', data:[gpt-4o-mini, gpt-4o]} (owned_by 'ibex-mock').
- *   anything else              404 `Invalid URL (METHOD /path)`.
- *
- * Failure injection (chat completions only): a `failRate` fraction of requests (sampled with a
- * seeded PRNG when `seed` is set, so runs repeat) get `failStatus` (default 500) after the usual
- * latency/TTFB delay. 5xx bodies have type "server_error"; 429 has type "requests",
- * code "rate_limit_exceeded" and headers `retry-after: 1` and `x-ratelimit-*`.
- *
- * Per-request faults, via request headers (they override the server options; bad values → 400):
- *   x-mock-fail: <400-599>            reply this status with an OpenAI-shaped error body
- *   x-mock-latency: <ms>              non-streaming: delay before the reply
- *   x-mock-ttfb: <ms>                 streaming: delay before the status line and first chunk
- *   x-mock-chunks: <n>                streaming: number of content deltas (>= 1)
- *   x-mock-chunk-interval: <ms>       streaming: gap between content deltas
- *   x-mock-reset: before-headers      destroy the socket (after the latency/TTFB delay) without replying
- *   x-mock-reset: mid-stream          streaming: destroy after the first chunk; non-streaming: send the
- *                                     headers (full content-length) and half the body, then destroy
- *   x-mock-stall: <ms>                streaming: pause this long after the first chunk; non-streaming:
- *                                     pause after half the body (for idle-timeout tests)
- *   x-mock-gzip: 1                    non-streaming: gzip the body, `content-encoding: gzip`
- *                                     (sent whatever the request's accept-encoding says)
- * GET /v1/models honours x-mock-fail, -latency, -reset, -stall and -gzip. The same overrides can
- * be set from code with the `faults` option (a function of the recorded request).
- *
- * What the mock received is kept in `stats` (see stats.ts): counters `requests`, `inflight`,
- * `completed`, `aborted` (connection closed before the response was complete: a client abort),
- * `failed`, `resets`, `invalid`; `lastRequest` and `recent` (a bounded ring of headers + parsed
- * bodies); `waitFor(predicate)` to await a condition. `onRequest` is called with each record.
+ * Lifecycle of a request: match a route (else 404) → read and record the body (413 over
+ * `maxBodyBytes`) → auth (Anthropic headers; `apiKeys` when set) → JSON object check (400) →
+ * the route's own validation (400/404) → faults: server options, overridden by the `faults`
+ * hook, overridden by `x-mock-*` headers (bad values → 400); `failRate` only on model calls →
+ * delay (TTFB for streams, latency otherwise) → reset / injected failure → the route's reply.
  */
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
+import { anthropicAuth, anthropicRoutes, anthropicWire, PromptCache } from './anthropic-server.js';
+import { Exchange, Wire, type WireProtocol } from './exchange.js';
 import { applyHeaderFaults, MAX_CHUNKS, MockRequestError, seededRandom, type RequestFaults } from './faults.js';
-import { completionBody, echoContent, errorBody, modelsBody, streamEvents } from './openai-shapes.js';
+import { chatRoute } from './openai-chat.js';
+import { completionsRoute } from './openai-completions.js';
+import { embeddingsRoute } from './openai-embeddings.js';
+import { moderationsRoute } from './openai-moderations.js';
+import { responsesRoutes } from './openai-responses-routes.js';
+import { errorBody, modelBody, modelsBody } from './openai-shapes.js';
+import { ResponseStore } from './response-store.js';
+import { errorReply, Ids, isObject, type Call, type Reply, type Route } from './route.js';
 import { MockStats, type RecordedRequest } from './stats.js';
 
 export { MockStats, type RecordedRequest } from './stats.js';
 export type { RequestFaults, ResetPoint } from './faults.js';
 
-export interface MockOptions {
-  /** default 0: an ephemeral port */
-  port?: number;
-  /** default 127.0.0.1 */
-  host?: string;
+export type MockProtocol = 'openai' | 'anthropic';
+
+/** The knobs that can also be changed while the mock runs (`configure`). */
+export interface MockFaultSettings {
   /** non-streaming: delay before replying, ms (default 0) */
   latencyMs?: number;
   /** streaming: delay before the first byte, ms (default 0) */
@@ -74,14 +46,27 @@ export interface MockOptions {
   chunks?: number;
   /** streaming: gap between content deltas, ms (default 0) */
   chunkIntervalMs?: number;
-  /** 0..1: fraction of chat completion requests that fail (default 0) */
+  /** 0..1: fraction of model calls (chat, completions, responses, embeddings, moderations, messages) that fail (default 0) */
   failRate?: number;
   /** status of injected failures (default 500) */
   failStatus?: number;
+}
+
+export interface MockOptions extends MockFaultSettings {
+  /** default 'openai' */
+  protocol?: MockProtocol;
+  /** default 0: an ephemeral port */
+  port?: number;
+  /** default 127.0.0.1 */
+  host?: string;
   /** seed for failRate sampling; unset → Math.random */
   seed?: number;
+  /** only these keys are accepted (OpenAI: `Authorization: Bearer K`, Anthropic: `x-api-key`); unset → any */
+  apiKeys?: string[];
   /** size of the `stats.recent` ring (default 100) */
   recentLimit?: number;
+  /** how many created Responses are kept for GET / input_items / previous_response_id (default 1000) */
+  responseStoreLimit?: number;
   /** larger request bodies get 413 (default 16 MiB) */
   maxBodyBytes?: number;
   /** called with every recorded request, before the reply */
@@ -91,29 +76,43 @@ export interface MockOptions {
 }
 
 export interface MockUpstream {
-  /** base URL ending in /v1, e.g. http://127.0.0.1:PORT/v1 */
+  /**
+   * The base URL a client or an ibex provider is configured with: OpenAI mode
+   * http://HOST:PORT/v1, Anthropic mode http://HOST:PORT (the SDK and ibex add /v1/messages).
+   */
   url: string;
+  /** http://HOST:PORT */
+  origin: string;
   port: number;
+  protocol: MockProtocol;
+  /** change latency/pacing/failure settings of a running mock (e.g. make a provider start failing) */
+  configure(settings: MockFaultSettings): void;
   /** stop listening and destroy open connections (in-flight responses count as aborted) */
   close(): Promise<void>;
   stats: MockStats;
 }
 
-const CHAT_PATH = '/v1/chat/completions';
-const MODELS_PATH = '/v1/models';
-const DEFAULT_MODEL = 'gpt-4o-mini';
 const DEFAULT_MAX_BODY = 16 * 1024 * 1024;
+// Shared by requests without a query string; routes only read it.
+const NO_QUERY = new URLSearchParams();
 
-const SSE_HEADERS = Object.freeze({
-  'content-type': 'text/event-stream; charset=utf-8',
-  'cache-control': 'no-cache',
-});
-const RATE_LIMIT_HEADERS = Object.freeze({
+const OPENAI_RATE_LIMIT_HEADERS = Object.freeze({
   'retry-after': '1',
   'x-ratelimit-limit-requests': '1000',
   'x-ratelimit-remaining-requests': '0',
   'x-ratelimit-reset-requests': '1s',
 });
+
+function openaiWire(requestIdPrefix: string): WireProtocol {
+  return {
+    requestIdHeader: 'x-request-id',
+    requestIdPrefix,
+    shapeError: (status, message, param, code) => ({
+      json: JSON.stringify(errorBody(status, message, param, code)),
+      headers: status === 429 ? OPENAI_RATE_LIMIT_HEADERS : undefined,
+    }),
+  };
+}
 
 function nonNegative(name: string, v: number | undefined, dflt: number, max = Number.MAX_SAFE_INTEGER): number {
   if (v === undefined) return dflt;
@@ -121,66 +120,75 @@ function nonNegative(name: string, v: number | undefined, dflt: number, max = Nu
   return v;
 }
 
-/** Per-request state: lets delays be cancelled the moment the connection closes. */
-class Exchange {
-  closed = false;
-  /** the mock destroyed the socket itself (x-mock-reset): not a client abort */
-  selfReset = false;
-  private timer: NodeJS.Timeout | undefined;
-  private wake: ((elapsed: boolean) => void) | undefined;
+type Settings = Required<MockFaultSettings>;
 
-  constructor(
-    readonly res: http.ServerResponse,
-    /** arrival number, see RecordedRequest.seq */
-    readonly seq: number,
-  ) {}
-
-  /** Resolves true after `ms`, or false as soon as the connection closes. */
-  sleep(ms: number): Promise<boolean> {
-    if (this.closed) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      this.wake = resolve;
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        this.wake = undefined;
-        resolve(true);
-      }, ms);
-    });
-  }
-
-  cancel(): void {
-    this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.(false);
-  }
-}
-
-export async function startMockUpstream(opts: MockOptions = {}): Promise<MockUpstream> {
-  const host = opts.host ?? '127.0.0.1';
-  const port = nonNegative('port', opts.port, 0, 65535);
-  const latencyMs = nonNegative('latencyMs', opts.latencyMs, 0);
-  const ttfbMs = nonNegative('ttfbMs', opts.ttfbMs, 0);
-  const chunks = nonNegative('chunks', opts.chunks, 5, MAX_CHUNKS);
+function checkSettings(s: MockFaultSettings, base: Settings): Settings {
+  const chunks = nonNegative('chunks', s.chunks, base.chunks, MAX_CHUNKS);
   if (!Number.isInteger(chunks) || chunks < 1) throw new RangeError(`mock upstream: chunks must be an integer >= 1, got ${chunks}`);
-  const chunkIntervalMs = nonNegative('chunkIntervalMs', opts.chunkIntervalMs, 0);
-  const failRate = nonNegative('failRate', opts.failRate, 0, 1);
-  const failStatus = opts.failStatus ?? 500;
+  const failStatus = s.failStatus ?? base.failStatus;
   if (!Number.isInteger(failStatus) || failStatus < 400 || failStatus > 599) {
     throw new RangeError(`mock upstream: failStatus must be an HTTP error status (400-599), got ${failStatus}`);
   }
+  return {
+    latencyMs: nonNegative('latencyMs', s.latencyMs, base.latencyMs),
+    ttfbMs: nonNegative('ttfbMs', s.ttfbMs, base.ttfbMs),
+    chunks,
+    chunkIntervalMs: nonNegative('chunkIntervalMs', s.chunkIntervalMs, base.chunkIntervalMs),
+    failRate: nonNegative('failRate', s.failRate, base.failRate, 1),
+    failStatus,
+  };
+}
+
+const DEFAULT_SETTINGS: Settings = { latencyMs: 0, ttfbMs: 0, chunks: 5, chunkIntervalMs: 0, failRate: 0, failStatus: 500 };
+
+interface RouteEntry {
+  method: string;
+  parts: string[];
+  route: Route;
+}
+
+/** `'GET /v1/responses/:id'` → a matcher entry; `:x` segments become params. */
+function entry(spec: string, route: Route): RouteEntry {
+  const [method, path] = spec.split(' ') as [string, string];
+  return { method, parts: path.split('/'), route };
+}
+
+function match(table: RouteEntry[], method: string, path: string): { route: Route; params: string[] } | undefined {
+  const parts = path.split('/');
+  outer: for (const e of table) {
+    if (e.method !== method || e.parts.length !== parts.length) continue;
+    const params: string[] = [];
+    for (let i = 0; i < parts.length; i++) {
+      const want = e.parts[i]!;
+      if (want.startsWith(':')) {
+        if (parts[i] === '') continue outer;
+        try {
+          params.push(decodeURIComponent(parts[i]!));
+        } catch {
+          continue outer;
+        }
+      } else if (want !== parts[i]) continue outer;
+    }
+    return { route: e.route, params };
+  }
+  return undefined;
+}
+
+export async function startMockUpstream(opts: MockOptions = {}): Promise<MockUpstream> {
+  const protocol: MockProtocol = opts.protocol ?? 'openai';
+  if (protocol !== 'openai' && protocol !== 'anthropic') throw new RangeError(`mock upstream: protocol must be openai or anthropic, got ${String(protocol)}`);
+  const host = opts.host ?? '127.0.0.1';
+  const port = nonNegative('port', opts.port, 0, 65535);
+  let settings = checkSettings(opts, DEFAULT_SETTINGS);
   const maxBodyBytes = nonNegative('maxBodyBytes', opts.maxBodyBytes, DEFAULT_MAX_BODY);
   const random = opts.seed === undefined ? Math.random : seededRandom(opts.seed);
-  const { onRequest, faults: faultHook } = opts;
+  const { onRequest, faults: faultHook, apiKeys } = opts;
 
   const stats = new MockStats(opts.recentLimit ?? 100);
-  const startedAt = Math.floor(Date.now() / 1000);
-  const modelsJson = modelsBody(startedAt);
-  // Unique per server instance so ids from two mocks in one test never collide.
-  const idPrefix = 'chatcmpl-mock' + randomBytes(4).toString('hex');
-  let idCounter = 0;
+  const ids = new Ids();
+  const requestIdPrefix = 'req_mock' + randomBytes(4).toString('hex');
+  const wire = new Wire(stats, protocol === 'anthropic' ? anthropicWire(requestIdPrefix) : openaiWire(requestIdPrefix));
+  const table = protocol === 'anthropic' ? anthropicTable(ids) : openaiTable(ids, new ResponseStore(opts.responseStoreLimit ?? 1000));
 
   function onClose(ex: Exchange): void {
     stats.inflight--;
@@ -188,12 +196,6 @@ export async function startMockUpstream(opts: MockOptions = {}): Promise<MockUps
     else if (!ex.selfReset) stats.aborted++;
     ex.cancel();
     stats.changed();
-  }
-
-  function resetSocket(ex: Exchange): void {
-    ex.selfReset = true;
-    stats.resets++;
-    ex.res.destroy();
   }
 
   function record(req: http.IncomingMessage, ex: Exchange, path: string, body: Record<string, unknown> | undefined, rawBody?: string): RecordedRequest {
@@ -211,124 +213,68 @@ export async function startMockUpstream(opts: MockOptions = {}): Promise<MockUps
     return r;
   }
 
-  function sendError(ex: Exchange, status: number, message?: string, param: string | null = null): void {
-    const json = JSON.stringify(errorBody(status, message, param));
-    const headers: http.OutgoingHttpHeaders = {
-      'content-type': 'application/json',
-      'content-length': Buffer.byteLength(json),
-    };
-    if (status === 429) Object.assign(headers, RATE_LIMIT_HEADERS);
-    ex.res.writeHead(status, headers);
-    ex.res.end(json);
+  function refuse(ex: Exchange, reply: Extract<Reply, { kind: 'error' }>): void {
+    stats.invalid++;
+    wire.sendError(ex, reply.status, reply.message, reply.param ?? null, reply.code);
   }
 
-  /** Writes a JSON reply, honouring gzip, mid-body reset and mid-body stall. */
-  async function sendJson(ex: Exchange, json: string, f: RequestFaults): Promise<void> {
-    const res = ex.res;
-    const body: string | Buffer = f.gzip ? gzipSync(json) : json;
-    const headers: http.OutgoingHttpHeaders = {
-      'content-type': 'application/json',
-      'content-length': typeof body === 'string' ? Buffer.byteLength(body) : body.length,
-    };
-    if (f.gzip) headers['content-encoding'] = 'gzip';
-    res.writeHead(200, headers);
-    if (f.reset !== 'mid-stream' && f.stallMs <= 0) {
-      res.end(body);
-      return;
-    }
-    const buf = typeof body === 'string' ? Buffer.from(body) : body;
-    const half = Math.max(1, buf.length >> 1);
-    if (f.reset === 'mid-stream') {
-      // Destroy only once the first half has reached the socket, so the client sees a truncated body.
-      res.write(buf.subarray(0, half), () => resetSocket(ex));
-      return;
-    }
-    res.write(buf.subarray(0, half));
-    if (!(await ex.sleep(f.stallMs))) return;
-    res.end(buf.subarray(half));
+  function authorize(req: http.IncomingMessage): Reply | undefined {
+    if (protocol === 'anthropic') return anthropicAuth(req, apiKeys);
+    if (!apiKeys) return undefined;
+    const auth = req.headers.authorization ?? '';
+    const key = auth.startsWith('Bearer ') ? auth.slice('Bearer '.length) : '';
+    if (apiKeys.includes(key)) return undefined;
+    return errorReply(401, 'Incorrect API key provided (ibex mock upstream).', null);
   }
 
-  async function serveChat(ex: Exchange, body: Record<string, unknown>, f: RequestFaults): Promise<void> {
-    const stream = body.stream === true;
-    const delay = stream ? f.ttfbMs : f.latencyMs;
-    if (delay > 0 && !(await ex.sleep(delay))) return;
-    if (f.reset === 'before-headers') return resetSocket(ex);
-    if (f.fail !== undefined) {
-      stats.failed++;
-      return sendError(ex, f.fail);
-    }
-
-    const content = echoContent(body.messages as unknown[]);
-    const model = typeof body.model === 'string' ? body.model : DEFAULT_MODEL;
-    const id = idPrefix + (++idCounter).toString(36);
-    const created = Math.floor(Date.now() / 1000);
-    if (!stream) return sendJson(ex, completionBody(id, created, model, content), f);
-
-    const so = body.stream_options;
-    const includeUsage = typeof so === 'object' && so !== null && (so as Record<string, unknown>).include_usage === true;
-    const ev = streamEvents(id, created, model, content, f.chunks, includeUsage);
-    const res = ex.res;
-    res.writeHead(200, SSE_HEADERS);
-    if (f.reset === 'mid-stream') {
-      res.write(ev.role + ev.contents[0], () => resetSocket(ex));
-      return;
-    }
-    if (f.chunkIntervalMs <= 0 && f.stallMs <= 0) {
-      // Unpaced: one write, the cheapest possible stream.
-      res.end(ev.role + ev.contents.join('') + ev.tail);
-      return;
-    }
-    res.write(ev.role + ev.contents[0]);
-    if (f.stallMs > 0 && !(await ex.sleep(f.stallMs))) return;
-    for (let i = 1; i < ev.contents.length; i++) {
-      if (f.chunkIntervalMs > 0 && !(await ex.sleep(f.chunkIntervalMs))) return;
-      if (ex.closed) return;
-      res.write(ev.contents[i]);
-    }
-    if (!ex.closed) res.end(ev.tail);
-  }
-
-  function chatFaults(req: http.IncomingMessage, rec: RecordedRequest): RequestFaults {
-    const f: RequestFaults = { latencyMs, ttfbMs, chunks, chunkIntervalMs, stallMs: 0, gzip: false };
+  function faultsFor(req: http.IncomingMessage, rec: RecordedRequest, modelCall: boolean): RequestFaults {
+    const s = settings;
+    // Listing models, lookups and token counts are not generation: no latency, no failRate.
+    const f: RequestFaults = modelCall
+      ? { latencyMs: s.latencyMs, ttfbMs: s.ttfbMs, chunks: s.chunks, chunkIntervalMs: s.chunkIntervalMs, stallMs: 0, gzip: false }
+      : { latencyMs: 0, ttfbMs: 0, chunks: s.chunks, chunkIntervalMs: 0, stallMs: 0, gzip: false };
     if (faultHook) mergeDefined(f, faultHook(rec));
     applyHeaderFaults(f, req.headers);
-    if (f.fail === undefined && failRate > 0 && (failRate >= 1 || random() < failRate)) f.fail = failStatus;
+    if (modelCall && f.fail === undefined && s.failRate > 0 && (s.failRate >= 1 || random() < s.failRate)) f.fail = s.failStatus;
     return f;
   }
 
-  function onChatBody(req: http.IncomingMessage, ex: Exchange, path: string, raw: Buffer): void {
-    const text = raw.toString('utf8');
-    let parsed: unknown;
+  async function serve(call: Omit<Call, 'faults'>, ex: Exchange, route: Route, parsed: boolean, rawText: string | undefined): Promise<void> {
+    const denied = authorize(call.req);
+    if (denied?.kind === 'error') return refuse(ex, denied);
+    if (route.body && !parsed) {
+      const message =
+        protocol === 'anthropic'
+          ? 'There was an issue with the format of your request body: it is not a JSON object.'
+          : rawText === undefined
+            ? 'The request body must be a JSON object.'
+            : "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload.)";
+      return refuse(ex, { kind: 'error', status: 400, message });
+    }
+    let faults: RequestFaults;
+    const invalid = route.validate?.(call);
+    if (invalid?.kind === 'error') return refuse(ex, invalid);
     try {
-      parsed = JSON.parse(text);
-    } catch {
-      record(req, ex, path, undefined, text);
-      stats.invalid++;
-      return sendError(ex, 400, 'We could not parse the JSON body of your request. (HINT: This likely means you aren\'t using your HTTP library correctly. The OpenAI API expects a JSON payload.)');
-    }
-    const isObject = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed);
-    const body = isObject ? (parsed as Record<string, unknown>) : undefined;
-    const rec = record(req, ex, path, body, body ? undefined : text);
-    if (!body) {
-      stats.invalid++;
-      return sendError(ex, 400, 'The request body must be a JSON object.');
-    }
-    if (!Array.isArray(body.messages)) {
-      stats.invalid++;
-      return sendError(ex, 400, "Missing required parameter: 'messages' (an array).", 'messages');
-    }
-    let f: RequestFaults;
-    try {
-      f = chatFaults(req, rec);
+      faults = faultsFor(call.req, call.rec, route.model);
     } catch (err) {
       if (!(err instanceof MockRequestError)) throw err;
-      stats.invalid++;
-      return sendError(ex, err.status, err.message, err.param);
+      return refuse(ex, { kind: 'error', status: err.status, message: err.message, param: err.param });
     }
-    serveChat(ex, body, f).catch((err) => internalError(ex, err));
+    const stream = route.stream?.(call.body) ?? false;
+    const delay = stream ? faults.ttfbMs : faults.latencyMs;
+    if (delay > 0 && !(await ex.sleep(delay))) return;
+    if (faults.reset === 'before-headers') return wire.resetSocket(ex);
+    if (faults.fail !== undefined) {
+      stats.failed++;
+      return wire.sendError(ex, faults.fail);
+    }
+    const reply = route.reply({ ...call, faults });
+    if (reply.kind === 'json') return wire.sendJson(ex, reply.json, faults);
+    if (reply.kind === 'sse') return wire.sendSse(ex, reply.sse, faults);
+    return refuse(ex, reply);
   }
 
-  function readChatBody(req: http.IncomingMessage, ex: Exchange, path: string): void {
+  function readBody(req: http.IncomingMessage, ex: Exchange, path: string, done: (raw: Buffer) => void): void {
     const parts: Buffer[] = [];
     let size = 0;
     let tooLarge = false;
@@ -346,11 +292,10 @@ export async function startMockUpstream(opts: MockOptions = {}): Promise<MockUps
       if (ex.closed) return;
       if (tooLarge) {
         record(req, ex, path, undefined);
-        stats.invalid++;
-        return sendError(ex, 413, `Request body is larger than ${maxBodyBytes} bytes.`);
+        return refuse(ex, { kind: 'error', status: 413, message: `Request body is larger than ${maxBodyBytes} bytes.` });
       }
       try {
-        onChatBody(req, ex, path, parts.length === 1 ? parts[0]! : Buffer.concat(parts, size));
+        done(parts.length === 1 ? parts[0]! : Buffer.concat(parts, size));
       } catch (err) {
         internalError(ex, err);
       }
@@ -359,32 +304,13 @@ export async function startMockUpstream(opts: MockOptions = {}): Promise<MockUps
     req.on('error', () => {});
   }
 
-  async function serveModels(req: http.IncomingMessage, ex: Exchange, rec: RecordedRequest): Promise<void> {
-    const f: RequestFaults = { latencyMs: 0, ttfbMs: 0, chunks, chunkIntervalMs: 0, stallMs: 0, gzip: false };
-    if (faultHook) mergeDefined(f, faultHook(rec));
-    try {
-      applyHeaderFaults(f, req.headers);
-    } catch (err) {
-      if (!(err instanceof MockRequestError)) throw err;
-      stats.invalid++;
-      return sendError(ex, err.status, err.message, err.param);
-    }
-    if (f.latencyMs > 0 && !(await ex.sleep(f.latencyMs))) return;
-    if (f.reset === 'before-headers') return resetSocket(ex);
-    if (f.fail !== undefined) {
-      stats.failed++;
-      return sendError(ex, f.fail);
-    }
-    return sendJson(ex, modelsJson, f);
-  }
-
   function internalError(ex: Exchange, err: unknown): void {
     if (ex.closed) return;
     if (ex.res.headersSent) {
       ex.res.destroy();
       return;
     }
-    sendError(ex, 500, `ibex mock upstream bug: ${err instanceof Error ? err.message : String(err)}`);
+    wire.sendError(ex, 500, `ibex mock upstream bug: ${err instanceof Error ? err.message : String(err)}`);
   }
 
   const server = http.createServer((req, res) => {
@@ -395,13 +321,34 @@ export async function startMockUpstream(opts: MockOptions = {}): Promise<MockUps
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
-    if (path === CHAT_PATH && req.method === 'POST') return readChatBody(req, ex, path);
-    const rec = record(req, ex, path, undefined);
-    if (path === MODELS_PATH && req.method === 'GET') {
-      serveModels(req, ex, rec).catch((err) => internalError(ex, err));
+    const query = q === -1 ? NO_QUERY : new URLSearchParams(url.slice(q + 1));
+    const method = req.method ?? 'GET';
+    const found = match(table, method, path);
+    if (!found) {
+      record(req, ex, path, undefined);
+      const message = protocol === 'anthropic' ? `Not found: ${method} ${path}` : `Invalid URL (${method} ${path})`;
+      return wire.sendError(ex, 404, message);
+    }
+    const { route, params } = found;
+    const run = (body: Record<string, unknown> | undefined, rec: RecordedRequest, rawText?: string) =>
+      serve({ req, rec, body: body ?? {}, params, query }, ex, route, body !== undefined, rawText).catch((err) => internalError(ex, err));
+    if (!route.body) {
+      run(undefined, record(req, ex, path, undefined));
       return;
     }
-    sendError(ex, 404, `Invalid URL (${req.method} ${path})`);
+    readBody(req, ex, path, (raw) => {
+      const text = raw.toString('utf8');
+      let parsed: unknown;
+      let parseFailed = false;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parseFailed = true;
+      }
+      const body = isObject(parsed) ? parsed : undefined;
+      const rec = record(req, ex, path, body, body ? undefined : text);
+      run(body, rec, parseFailed ? text : undefined);
+    });
   });
   // Longer than common client keep-alive timeouts (undici: 4 s), so the client, not the mock,
   // closes idle connections and never sends on a socket the server is closing.
@@ -416,11 +363,17 @@ export async function startMockUpstream(opts: MockOptions = {}): Promise<MockUps
     });
   });
   const boundPort = (server.address() as AddressInfo).port;
+  const origin = `http://${urlHost(host)}:${boundPort}`;
 
   return {
-    url: `http://${urlHost(host)}:${boundPort}/v1`,
+    url: protocol === 'anthropic' ? origin : `${origin}/v1`,
+    origin,
     port: boundPort,
+    protocol,
     stats,
+    configure: (patch) => {
+      settings = checkSettings(patch, settings);
+    },
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => {
@@ -430,6 +383,42 @@ export async function startMockUpstream(opts: MockOptions = {}): Promise<MockUps
         server.closeAllConnections();
       }),
   };
+}
+
+function openaiTable(ids: Ids, store: ResponseStore): RouteEntry[] {
+  const startedAt = Math.floor(Date.now() / 1000);
+  const modelsJson = modelsBody(startedAt);
+  const r = responsesRoutes(ids, store);
+  return [
+    entry('POST /v1/chat/completions', chatRoute(ids)),
+    entry('GET /v1/models', { body: false, model: false, reply: () => ({ kind: 'json', json: modelsJson }) }),
+    entry('GET /v1/models/:id', {
+      body: false,
+      model: false,
+      validate: ({ params }) =>
+        modelBody(params[0]!, startedAt) ? undefined : errorReply(404, `The model '${params[0]}' does not exist`, 'model', 'model_not_found'),
+      reply: ({ params }) => ({ kind: 'json', json: modelBody(params[0]!, startedAt)! }),
+    }),
+    entry('POST /v1/completions', completionsRoute(ids)),
+    entry('POST /v1/embeddings', embeddingsRoute()),
+    entry('POST /v1/moderations', moderationsRoute(ids)),
+    entry('POST /v1/responses', r.create),
+    entry('POST /v1/responses/input_tokens', r.inputTokens),
+    entry('GET /v1/responses/:id', r.retrieve),
+    entry('DELETE /v1/responses/:id', r.remove),
+    entry('POST /v1/responses/:id/cancel', r.cancel),
+    entry('GET /v1/responses/:id/input_items', r.listInputItems),
+  ];
+}
+
+function anthropicTable(ids: Ids): RouteEntry[] {
+  const r = anthropicRoutes(ids, new PromptCache());
+  return [
+    entry('POST /v1/messages', r.messages),
+    entry('POST /v1/messages/count_tokens', r.countTokens),
+    entry('GET /v1/models', r.models),
+    entry('GET /v1/models/:id', r.model),
+  ];
 }
 
 /** Object.assign that ignores `undefined` values, so a hook returning `{ fail: undefined }` changes nothing. */

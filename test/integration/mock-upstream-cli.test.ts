@@ -8,7 +8,7 @@ import path from 'node:path';
 import ts from 'typescript';
 
 const repo = path.resolve(import.meta.dirname, '../..');
-const sources = ['commands/mock-upstream.ts', 'src/errors.ts', 'src/mock/server.ts', 'src/mock/faults.ts', 'src/mock/openai-shapes.ts', 'src/mock/stats.ts'];
+const sources = ['commands/mock-upstream.ts', 'src/errors.ts', ...fs.readdirSync(path.join(repo, 'src/mock')).filter((f) => f.endsWith('.ts')).map((f) => 'src/mock/' + f)];
 let outDir: string;
 let runner: string;
 
@@ -69,6 +69,26 @@ describe('ibex mock-upstream (process)', () => {
     expect(((await res.json()) as any).choices[0].message.content).toBe('echo:[{"role":"user","content":"x"}]');
     p.child.kill(signal);
     expect(await p.exit).toBe(0);
+  });
+
+  it('--protocol anthropic serves the Messages API', async () => {
+    const child = spawn(process.execPath, [runner, 'mock-upstream', '--port', '0', '--protocol', 'anthropic', '--api-key', 'k1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const origin = await new Promise<string>((resolve) => {
+      let out = '';
+      child.stdout!.on('data', (d) => {
+        out += d;
+        const m = /listening on (http:\/\/\S+) \(anthropic\)\n/.exec(out);
+        if (m) resolve(m[1]!);
+      });
+    });
+    const headers = { 'x-api-key': 'k1', 'anthropic-version': '2023-06-01' };
+    const res = await fetch(`${origin}/v1/messages`, { method: 'POST', headers, body: JSON.stringify({ model: 'm', max_tokens: 100, messages: [{ role: 'user', content: 'x' }] }) });
+    expect(((await res.json()) as any).content[0].text).toBe('echo:{"system":null,"messages":[{"role":"user","content":"x"}]}');
+    const wrongKey = await fetch(`${origin}/v1/models`, { headers: { ...headers, 'x-api-key': 'k2' } });
+    expect(wrongKey.status).toBe(401);
+    child.kill('SIGTERM');
+    expect(await exit).toBe(0);
   });
 
   it('a bad flag exits 2 without listening', async () => {

@@ -164,10 +164,10 @@ describe('mock upstream: replies', () => {
   });
 
   it('unknown routes → 404 OpenAI-shaped error', async () => {
-    const res = await request(`${shared.url}/embeddings`, { method: 'POST', body: '{}' });
+    const res = await request(`${shared.url}/images/generations`, { method: 'POST', body: '{}' });
     expect(res.statusCode).toBe(404);
     const body = (await res.body.json()) as any;
-    expect(body.error).toMatchObject({ type: 'invalid_request_error', message: 'Invalid URL (POST /v1/embeddings)' });
+    expect(body.error).toMatchObject({ type: 'invalid_request_error', message: 'Invalid URL (POST /v1/images/generations)' });
   });
 
   it('a bad x-mock-* header value → 400 naming the header', async () => {

@@ -29,7 +29,14 @@ describe('parseMockUpstreamFlags', () => {
     ).toEqual({ port: 0, host: '::1', latencyMs: 50, ttfbMs: 20.5, chunks: 8, chunkIntervalMs: 3, failRate: 0.25, failStatus: 429, seed: 9 });
   });
 
+  it('--protocol anthropic and repeated --api-key map to options; openai stays the default', () => {
+    expect(parseMockUpstreamFlags({ protocol: 'anthropic', apiKey: ['a', 'b'] })).toMatchObject({ protocol: 'anthropic', apiKeys: ['a', 'b'] });
+    expect(parseMockUpstreamFlags({ protocol: 'openai' })).not.toHaveProperty('protocol');
+  });
+
   it.each([
+    ['protocol', 'grpc'],
+    ['apiKey', ['']],
     ['port', '70000'],
     ['port', 'abc'],
     ['latency', '-5'],
@@ -40,7 +47,7 @@ describe('parseMockUpstreamFlags', () => {
     ['failRate', '1.5'],
     ['failStatus', '200'],
     ['seed', '-1'],
-  ])('rejects --%s %j with a UsageError', (flag, value) => {
+  ] as [string, string | string[]][])('rejects --%s %j with a UsageError', (flag, value) => {
     expect(() => parseMockUpstreamFlags({ [flag]: value })).toThrow(UsageError);
   });
 });
@@ -66,6 +73,19 @@ describe('mock-upstream command', () => {
     stop.abort();
     await running;
     await expect(request(`${match![1]}/models`)).rejects.toThrow();
+  });
+
+  it('in anthropic mode the listening line names the protocol and the URL is the origin', async () => {
+    const lines: string[] = [];
+    const stop = new AbortController();
+    const running = runMockUpstream(parseMockUpstreamFlags({ port: '0', protocol: 'anthropic' }), { out: { write: (l: string) => lines.push(l) }, stop: stop.signal });
+    await expect.poll(() => lines.length).toBe(1);
+    const match = /^mock upstream listening on (http:\/\/127\.0\.0\.1:\d+) \(anthropic\)\n$/.exec(lines[0]!);
+    expect(match).not.toBeNull();
+    const res = await request(`${match![1]}/v1/models`, { headers: { 'x-api-key': 'k', 'anthropic-version': '2023-06-01' } });
+    expect(((await res.body.json()) as any).data[0].type).toBe('model');
+    stop.abort();
+    await running;
   });
 
   it('a port in use is a user error with a hint', async () => {
