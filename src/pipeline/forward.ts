@@ -50,7 +50,7 @@ export async function forward(
   ctx.upstreamStart = performance.now();
   let upstream;
   try {
-    upstream = await provider.chatCompletions(requestBody, { requestId: ctx.correlationId, signal });
+    upstream = await provider.send({ method: 'POST', path: '/chat/completions', body: requestBody }, { requestId: ctx.correlationId, signal });
   } catch (err) {
     ctx.upstreamEnd = performance.now();
     if (signal.aborted) throw clientGone(ctx);

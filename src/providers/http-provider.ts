@@ -6,7 +6,8 @@
 // before a response started, and nothing after it can be retried by construction.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
-import type { ForwardOptions, Provider, ProviderConfig, UpstreamResponse } from './types.js';
+import type { ForwardOptions, Provider, ProviderConfig, UpstreamRequest, UpstreamResponse } from './types.js';
+import { peekErrorCode } from './peek-error.js';
 import { retryDelayMs, type RetryPolicyOptions } from './openai/retry-policy.js';
 import type { UpstreamSignal } from '../util/abort-emitter.js';
 
@@ -44,31 +45,33 @@ export class HttpProvider implements Provider {
     });
   }
 
-  chatCompletions(body: string, opts: ForwardOptions): Promise<UpstreamResponse> {
-    return this.send('POST', this.config.chatCompletionsPath, body, opts);
-  }
-
-  models(opts: ForwardOptions): Promise<UpstreamResponse> {
-    return this.send('GET', this.config.modelsPath, undefined, opts);
-  }
-
-  private async send(method: 'GET' | 'POST', path: string, body: string | undefined, opts: ForwardOptions): Promise<UpstreamResponse> {
-    const headers: Record<string, string> = { ...this.config.headers(), 'x-request-id': opts.requestId };
-    if (body === undefined) delete headers['content-type'];
-    const request = { method, path: this.basePath + path, headers, body, signal: opts.signal };
+  async send(req: UpstreamRequest, opts: ForwardOptions): Promise<UpstreamResponse> {
+    const headers: Record<string, string> = { ...req.headers, ...this.config.headers(), 'x-request-id': opts.requestId };
+    if (req.body === undefined) delete headers['content-type'];
+    else if (req.headers?.['content-type']) headers['content-type'] = req.headers['content-type'];
+    // A streamed upload can be sent once only: it is never retried.
+    const replayable = req.body === undefined || typeof req.body === 'string' || Buffer.isBuffer(req.body);
+    const request = { method: req.method, path: this.basePath + req.path, headers, body: req.body as string | Buffer | undefined, signal: opts.signal };
     for (let attempt = 1; ; attempt++) {
       let res;
       try {
         res = await this.pool.request(request);
       } catch (err) {
-        const delay = opts.signal.aborted ? null : retryDelayMs(this.opts.retry, { error: err as Error }, attempt);
+        const delay = opts.signal.aborted || !replayable ? null : retryDelayMs(this.opts.retry, { error: err as Error }, attempt);
         if (delay === null) throw err;
         await pause(delay, opts.signal, err);
         continue;
       }
       // A retryable status: unless retries are used up, drop this body and try again. Otherwise the
       // last response goes to the caller with its body (upstream error bodies are passed through).
-      const delay = res.statusCode < 400 ? null : retryDelayMs(this.opts.retry, { statusCode: res.statusCode, headers: res.headers }, attempt);
+      let delay = res.statusCode < 400 || !replayable ? null : retryDelayMs(this.opts.retry, { statusCode: res.statusCode, headers: res.headers }, attempt);
+      if (delay !== null && res.statusCode === 429) {
+        // A 429 is retry-safe only when it is a rate limit: `insufficient_quota` (billing) will not
+        // pass on retry, and the caller must see it as it is.
+        const peeked = await peekErrorCode(res);
+        if (peeked.code !== null && peeked.code !== 'rate_limit_exceeded') delay = null;
+        if (delay === null) return { status: res.statusCode, headers: peeked.headers, body: peeked.body };
+      }
       if (delay === null) return { status: res.statusCode, headers: res.headers, body: res.body };
       res.body.dump().catch(() => {});
       await pause(delay, opts.signal, null);

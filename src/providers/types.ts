@@ -10,8 +10,6 @@ export interface ProviderConfig {
   baseUrl: string;
   /** Headers sent on every upstream request (auth, org…). Never includes the caller's PAT. */
   headers(): Record<string, string>;
-  chatCompletionsPath: string;
-  modelsPath: string;
 }
 
 export interface UpstreamResponse {
@@ -19,6 +17,16 @@ export interface UpstreamResponse {
   headers: Record<string, string | string[] | undefined>;
   /** The body as undici delivers it: consume it (or `.dump()` it) exactly once */
   body: Dispatcher.ResponseData['body'];
+}
+
+/** One upstream call: a path under the provider's base URL (`/chat/completions`, `/responses/ID`…). */
+export interface UpstreamRequest {
+  method: 'GET' | 'POST' | 'DELETE';
+  path: string;
+  /** The serialised body (JSON), or a stream for passthrough uploads */
+  body?: string | Buffer | NodeJS.ReadableStream;
+  /** Caller headers worth forwarding (content-type of an upload, `openai-beta`…); never auth */
+  headers?: Record<string, string>;
 }
 
 export interface ForwardOptions {
@@ -31,8 +39,7 @@ export interface Provider {
   readonly id: string;
   /** Largest non-streaming answer read from this provider (bytes); forward.ts answers 502 beyond it */
   readonly maxResponseBytes?: number;
-  /** Sends the (already serialised) chat request; resolves when response headers arrive. */
-  chatCompletions(body: string, opts: ForwardOptions): Promise<UpstreamResponse>;
-  models(opts: ForwardOptions): Promise<UpstreamResponse>;
+  /** Sends one request; resolves when the response headers arrive (after retries of retry-safe failures). */
+  send(req: UpstreamRequest, opts: ForwardOptions): Promise<UpstreamResponse>;
   close(): Promise<void>;
 }

@@ -40,7 +40,7 @@ describe('HttpProvider retries', () => {
     requests = 0;
     answer = { status: 502 };
     const p = provider();
-    const res = await p.chatCompletions('{}', { requestId: 'r1', signal: new AbortEmitter() });
+    const res = await p.send({ method: 'POST', path: '/chat/completions', body: '{}' }, { requestId: 'r1', signal: new AbortEmitter() });
     expect(res.status).toBe(502);
     expect(await res.body.text()).toContain('attempt 3');
     expect(requests).toBe(3);
@@ -54,7 +54,7 @@ describe('HttpProvider retries', () => {
     const signal = new AbortEmitter();
     const t0 = Date.now();
     setTimeout(() => signal.abort(), 50);
-    await expect(p.chatCompletions('{}', { requestId: 'r2', signal })).rejects.toThrow(/aborted/);
+    await expect(p.send({ method: 'POST', path: '/chat/completions', body: '{}' }, { requestId: 'r2', signal })).rejects.toThrow(/aborted/);
     expect(Date.now() - t0).toBeLessThan(500);
     await new Promise((r) => setTimeout(r, 1200));
     expect(requests).toBe(1);

@@ -9,7 +9,5 @@ export function openAIConfig(baseUrl: string, apiKey: string | undefined): Provi
     id: 'openai',
     baseUrl,
     headers: () => headers,
-    chatCompletionsPath: '/chat/completions',
-    modelsPath: '/models',
   };
 }

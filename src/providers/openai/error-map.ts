@@ -18,6 +18,11 @@ export function mapUpstreamStatus(
   if (status === 401 || status === 403) {
     return new IbexError('IBEX_ERR_UPSTREAM_AUTH', { message: `Provider returned ${status}: ${upstreamMessage ?? 'unauthorized'}` });
   }
+  if (status === 429 && upstreamBody?.error.code && upstreamBody.error.code !== 'rate_limit_exceeded') {
+    // Not a rate limit (e.g. `insufficient_quota`): the provider's own code is what the caller needs.
+    const ra = headers['retry-after'];
+    return new UpstreamPassthroughError(429, upstreamBody, typeof ra === 'string' ? { 'retry-after': ra } : {});
+  }
   if (status === 429) {
     const ra = retryAfterMs(headers['retry-after']);
     return new IbexError('IBEX_ERR_UPSTREAM_RATE_LIMITED', {

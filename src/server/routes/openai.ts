@@ -18,7 +18,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: OpenAIRouteDeps
     reply.raw.once('close', () => ac.abort());
     let res;
     try {
-      res = await deps.providers.default.models({ requestId: String(reply.getHeader('x-request-id') ?? req.id), signal: ac.signal });
+      res = await deps.providers.default.send({ method: 'GET', path: '/models' }, { requestId: String(reply.getHeader('x-request-id') ?? req.id), signal: ac.signal });
     } catch (err) {
       throw mapUpstreamException(err);
     }
