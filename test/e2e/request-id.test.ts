@@ -29,7 +29,8 @@ describe("the caller's X-Request-Id is stored and findable", () => {
     expect(r.statusCode).toBe(200);
     return { echoed: String(r.headers['x-request-id']), session: String(r.headers['x-ibex-session']) };
   };
-  const until = async <T,>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 5000): Promise<T> => {
+  // Generous: each step spawns the CLI, which takes seconds on a loaded machine.
+  const until = async <T,>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> => {
     const t0 = Date.now();
     for (;;) {
       const v = await fn();
@@ -99,5 +100,5 @@ describe("the caller's X-Request-Id is stored and findable", () => {
       checkpoints: { requestId: string; clientRequestId: string | null }[];
     };
     expect(shown.checkpoints.map((c) => [c.requestId, c.clientRequestId])).toEqual([[t!.requestId, callerId]]);
-  }, 30_000);
+  }, 90_000);
 });
