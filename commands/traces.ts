@@ -14,24 +14,26 @@ export function register(program: Command): void {
     .description('recent traces, most recent first')
     .option('--agent <name>', 'only this agent')
     .option('--session <id>', 'only this session')
+    .option('--request-id <id>', "the request a user reports: the caller's X-Request-Id, or ibex's own request id")
     .option('--limit <n>', 'at most N traces (default 50)')
     .option('--json', 'print one JSON array')
-    .action(async (opts: { agent?: string; session?: string; limit?: string; json?: boolean }) => {
+    .action(async (opts: { agent?: string; session?: string; requestId?: string; limit?: string; json?: boolean }) => {
       const limit = parseIntFlag('--limit', opts.limit, 1, 10_000);
       await withStores(async (stores) => {
-        const rows = await stores.traces.list({ agent: opts.agent, sessionId: opts.session, limit });
+        const rows = await stores.traces.list({ agent: opts.agent, sessionId: opts.session, requestId: opts.requestId, limit });
         if (opts.json) return printJson(rows);
         printTable(rows.map(tableRow), COLUMNS);
       });
     });
 }
 
-const COLUMNS = ['time', 'request id', 'agent', 'session', 'model', 'status', 'total ms', 'overhead ms', 'tokens'];
+const COLUMNS = ['time', 'request id', 'client request id', 'agent', 'session', 'model', 'status', 'total ms', 'overhead ms', 'tokens'];
 
 function tableRow(t: Trace): Record<string, unknown> {
   return {
     time: isoTime(t.startedAt),
     'request id': t.requestId,
+    'client request id': t.clientRequestId,
     agent: t.agent,
     session: t.sessionId,
     model: t.model,

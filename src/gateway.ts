@@ -18,6 +18,7 @@ import { buildApp } from './server/app.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { BatchQueue } from './traces/batch-queue.js';
 import { TraceEmitter } from './traces/emitter.js';
+import { ThrottledLog } from './traces/log-throttle.js';
 import { ensureAdminToken } from './admin-token.js';
 import type { CheckpointInput, TraceSink } from './stores/ports.js';
 import { SqliteWriter } from './stores/sqlite/writer.js';
@@ -26,6 +27,7 @@ import { SessionOwners } from './sessions/owners.js';
 import { UnauthenticatedTraceGate, type AuthHookDeps } from './server/auth-hook.js';
 import { rejectedTrace } from './pipeline/rejected.js';
 import { acceptRequestId } from './pipeline/validate.js';
+import { RefusedCheckpoints } from './sessions/refused.js';
 
 export interface Gateway {
   app: FastifyInstance;
@@ -112,9 +114,20 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
   const sqliteWriter = config.databaseUrl || opts.stores ? null : new SqliteWriter(join(config.home, 'ibex.db'));
   const traceSink: TraceSink =
     sqliteWriter && !config.clickhouseUrl ? { write: (b) => sqliteWriter.write(b), list: (f) => stores.traces.list(f) } : stores.traces;
+  const refusedCheckpoints = new RefusedCheckpoints((level, msg) => log[level](msg));
   const writeCheckpoints = sqliteWriter
-    ? (batch: CheckpointInput[]) => sqliteWriter.appendCheckpoints(batch)
-    : (batch: CheckpointInput[]) => stores.sessions.appendCheckpoints(batch);
+    ? (batch: CheckpointInput[]) => sqliteWriter.appendCheckpoints(batch).then(refusedCheckpoints.record)
+    : (batch: CheckpointInput[]) => stores.sessions.appendCheckpoints(batch).then(refusedCheckpoints.record);
+  // Session claims go where the checkpoints go: embedded mode's writer keeps SQLite's write lock off the event loop.
+  const claimErrors = new ThrottledLog((level, msg) => log[level](msg), 10_000);
+  const sessionOwners = new SessionOwners(sqliteWriter ?? stores.sessions, {
+    onClaimError: (err, refused) =>
+      claimErrors.hit('warn', 1, (n) =>
+        refused
+          ? `sessions: ${n} claim(s) failed, named sessions refused with 503 (the session store did not answer): ${err.message}`
+          : `sessions: ${n} background claim(s) failed (checkpoints stay guarded by the store): ${err.message}`,
+      ),
+  });
 
   const spoolRoot = join(config.home, 'spool');
   const queueLog = (level: 'info' | 'warn' | 'error', msg: string) => log[level](msg);
@@ -166,7 +179,7 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
     verifyAgent: (principal, requested) => verifyAgent(principal, requested, auth.agentCache),
     rateLimiter: stores.rateLimiter,
     resolveDirective: (agent) => resolver.resolve(agent),
-    sessions: new SessionOwners(stores.sessions, (err) => log.warn(`session owner check skipped, the session store did not answer: ${err.message}`)),
+    sessions: sessionOwners,
     providers,
     inflight,
     shuttingDown: () => cutting,

@@ -21,7 +21,11 @@ export interface ChatDeps {
   verifyAgent(principal: Principal, requested: string | undefined): Promise<Agent>;
   rateLimiter: RateLimiter;
   resolveDirective(agent: string): Promise<Directive | null> | Directive | null;
-  sessions: { claim(sessionId: string, agent: string): void; check(sessionId: string, agent: string): Promise<void> | void };
+  /** Session ownership (src/sessions/owners.ts): a named id is claimed before forwarding, a generated one in the background. */
+  sessions: {
+    claim(sessionId: string, agent: string, patId: string, at: number): Promise<void> | void;
+    claimNew(sessionId: string, agent: string, patId: string, at: number): void;
+  };
   providers: ProviderRegistry;
   recorders: Recorders;
   /** Tracks in-flight requests for graceful shutdown */
@@ -86,11 +90,11 @@ async function runChat(deps: ChatDeps, req: FastifyRequest, reply: FastifyReply)
     const sessionHeader = req.headers['x-ibex-session'];
     if (typeof sessionHeader === 'string') {
       ctx.sessionId = validateSessionId(sessionHeader);
-      const owned = deps.sessions.check(ctx.sessionId, agent.name);
+      const owned = deps.sessions.claim(ctx.sessionId, agent.name, principal.patId, ctx.startedAt);
       if (owned) await owned;
     } else {
       ctx.sessionId = newSessionId();
-      deps.sessions.claim(ctx.sessionId, agent.name);
+      deps.sessions.claimNew(ctx.sessionId, agent.name, principal.patId, ctx.startedAt);
     }
     headers['x-ibex-session'] = ctx.sessionId;
     ctx.model = body.model;

@@ -50,6 +50,11 @@ export class RequestContext {
     this.stageStart = t0;
   }
 
+  /** The caller's own X-Request-Id (stored beside ours so an operator can find it), null when it sent none. */
+  get clientRequestId(): string | null {
+    return this.correlationId === this.requestId ? null : this.correlationId;
+  }
+
   /** Marks the start of the next stage (the time since the previous mark is not attributed). */
   begin(): void {
     this.stageStart = performance.now();

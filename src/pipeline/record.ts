@@ -44,6 +44,7 @@ export function buildTrace(ctx: RequestContext, now: number): Trace {
   const ttfb = ctx.ttfbMs();
   return {
     requestId: ctx.requestId,
+    clientRequestId: ctx.clientRequestId,
     sessionId: ctx.sessionId,
     agent: ctx.agent?.name ?? null,
     patId: ctx.principal?.patId ?? null,
@@ -85,6 +86,7 @@ export function buildCheckpoint(ctx: RequestContext): CheckpointInput | null {
     agent: ctx.agent.name,
     patId: ctx.principal.patId,
     requestId: ctx.requestId,
+    clientRequestId: ctx.clientRequestId,
     model: ctx.model,
     directiveVersion: ctx.directive?.version ?? null,
     messages: ctx.messages ?? [],

@@ -1,42 +1,89 @@
-// A session belongs to the agent that started it. Callers choose or echo session ids, so an id named
-// by another agent's PAT must not append to (and mix into) someone else's session. The owner of each
-// session id is cached: ids this process generated are known at once; a caller-named id costs one
-// store read the first time this process sees it. If the store cannot answer, the check lets the
-// request through (the session store is not needed to serve it) and says so in the log.
+// A session belongs to exactly one agent, on every replica. Ownership is decided by the shared session
+// store (SessionStore.claimSession: one atomic insert-if-absent that answers the owner), never by what
+// one process happens to have seen, so two replicas racing on a new id agree on a single owner.
+//
+// - An id the caller names (X-Ibex-Session) is claimed before the request is forwarded. If the store
+//   cannot answer, nobody can tell whose the session is: the request is refused (503, fail closed).
+// - An id ibex generated is unknown to anyone before the reply carries it, so it is claimed in the
+//   background, in parallel with the upstream call. The store's checkpoint append is the backstop: it
+//   writes a checkpoint only into a session its own agent owns.
+//
+// The owner of each id is then cached, so only the first request per id per process pays the round
+// trip. Owners never change, so a cached owner is never stale.
 import { LRUCache } from 'lru-cache';
 import { IbexError } from '../errors.js';
 import type { SessionStore } from '../stores/ports.js';
 
+export type SessionClaimer = Pick<SessionStore, 'claimSession'>;
+
+export interface SessionOwnersOptions {
+  /**
+   * The store did not answer a claim: `refused` true when a request was refused for it (a named id),
+   * false for a background claim (a generated id; the checkpoint append still guards that session).
+   */
+  onClaimError?: (err: Error, refused: boolean) => void;
+}
+
 export class SessionOwners {
-  // Bounded small on purpose: an evicted owner costs one store read when that session is next named,
-  // while every cached entry is memory held for the process's lifetime (a 100k cache showed as +18 MB
-  // of RSS in the soak).
+  // Bounded small on purpose: an evicted owner costs one store round trip when that session is next
+  // named, while every cached entry is memory held for the process's lifetime (a 100k cache showed as
+  // +18 MB of RSS in the soak).
   private readonly owners = new LRUCache<string, string>({ max: 10_000 });
+  /** Claims in flight, so concurrent first requests for one id share one round trip. */
+  private readonly pending = new Map<string, Promise<string>>();
 
   constructor(
-    private readonly store: Pick<SessionStore, 'getSession'>,
-    private readonly onLookupError: (err: Error) => void = () => {},
+    private readonly store: SessionClaimer,
+    private readonly opts: SessionOwnersOptions = {},
   ) {}
 
-  /** Records the owner of a session id this process just created. */
-  claim(sessionId: string, agent: string): void {
+  /** A session id this process just generated: owned by `agent`, recorded in the store without waiting. */
+  claimNew(sessionId: string, agent: string, patId: string, at: number): void {
     this.owners.set(sessionId, agent);
+    this.claimOnce(sessionId, agent, patId, at).then(
+      (owner) => {
+        // Only if someone named a random id before our claim landed; their claim won, ours lost.
+        if (owner !== agent) this.owners.set(sessionId, owner);
+      },
+      (err: Error) => this.opts.onClaimError?.(err, false),
+    );
   }
 
-  /** Throws 403 agent_forbidden when the session exists and belongs to another agent. */
-  check(sessionId: string, agent: string): Promise<void> | void {
+  /**
+   * A session id the caller named. Resolves (or returns, when the owner is cached) if `agent` owns it,
+   * claiming it when new; throws 403 agent_forbidden if another agent does, 503 service_unavailable
+   * if the store could not say.
+   */
+  claim(sessionId: string, agent: string, patId: string, at: number): Promise<void> | void {
     const owner = this.owners.get(sessionId);
     if (owner !== undefined) return assertOwner(owner, agent);
-    return this.store.getSession(sessionId).then(
-      (s) => {
-        const known = this.owners.get(sessionId);
-        if (known !== undefined) return assertOwner(known, agent);
-        // A new id (or one whose first checkpoint is still queued): the first agent to use it owns it.
-        this.owners.set(sessionId, s ? s.agent : agent);
-        assertOwner(s ? s.agent : agent, agent);
+    return this.claimOnce(sessionId, agent, patId, at).then(
+      (owner) => assertOwner(owner, agent),
+      (err: Error) => {
+        this.opts.onClaimError?.(err, true);
+        throw new IbexError('IBEX_ERR_SERVICE_UNAVAILABLE', {
+          message: 'The session store did not answer, so whose this X-Ibex-Session is cannot be checked; retry shortly.',
+          param: 'X-Ibex-Session',
+          cause: err,
+        });
       },
-      (err: Error) => this.onLookupError(err),
     );
+  }
+
+  private claimOnce(sessionId: string, agent: string, patId: string, at: number): Promise<string> {
+    let p = this.pending.get(sessionId);
+    if (!p) {
+      p = this.store.claimSession(sessionId, agent, patId, at).then((owner) => {
+        this.owners.set(sessionId, owner);
+        return owner;
+      });
+      const settled = () => {
+        this.pending.delete(sessionId);
+      };
+      p.then(settled, settled);
+      this.pending.set(sessionId, p);
+    }
+    return p;
   }
 }
 

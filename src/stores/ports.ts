@@ -141,7 +141,10 @@ export interface CheckpointInput {
   sessionId: string;
   agent: string;
   patId: string;
+  /** ibex's own id of the request: the record's identity */
   requestId: string;
+  /** The caller's X-Request-Id as received (and echoed, and sent upstream); null when it sent none */
+  clientRequestId: string | null;
   model: string | null;
   directiveVersion: number | null;
   /** The messages exactly as sent upstream (directive included) */
@@ -176,14 +179,40 @@ export interface Session {
   status: string;
 }
 
+/** A checkpoint appendCheckpoints did not write: its session belongs to another agent. */
+export interface RefusedCheckpoint {
+  sessionId: string;
+  requestId: string;
+  /** The agent of the checkpoint */
+  agent: string;
+  /** The agent that owns the session */
+  owner: string;
+}
+
+export interface AppendResult {
+  refused: RefusedCheckpoint[];
+}
+
 export interface SessionStore {
   /**
    * Writes a batch of checkpoints, creating sessions as needed and updating their totals, in one
    * transaction. Idempotent per (requestId, createdAt): a checkpoint already stored is skipped, so
-   * replays after a failed ack are safe, while a new request that reuses a caller's X-Request-Id (a
-   * different start time) is still stored.
+   * replays after a failed ack are safe, while a new request that reuses an id (a different start
+   * time) is still stored.
+   *
+   * A session belongs to one agent: a checkpoint whose agent is not the session's owner is not
+   * written (nor counted in the totals) and is reported in `refused` instead; the rest of the batch
+   * is written.
    */
-  appendCheckpoints(batch: CheckpointInput[]): Promise<void>;
+  appendCheckpoints(batch: CheckpointInput[]): Promise<AppendResult>;
+  /**
+   * Makes `agent` the owner of session `sessionId` unless the session already has one, and returns
+   * the owner (this agent, or the one that was first). Atomic across processes sharing the store:
+   * of any number of concurrent claims of one new id, exactly one wins and all are told the same
+   * owner. A session created this way has no turns until its first checkpoint. Throws when the store
+   * cannot answer (the caller then cannot know the owner).
+   */
+  claimSession(sessionId: string, agent: string, patId: string, at: number): Promise<string>;
   getSession(id: string): Promise<Session | null>;
   listSessions(filter?: { agent?: string; limit?: number }): Promise<Session[]>;
   checkpoints(sessionId: string): Promise<Checkpoint[]>;
@@ -192,7 +221,10 @@ export interface SessionStore {
 // ---------- traces ----------
 
 export interface Trace {
+  /** ibex's own id of the request: the record's identity */
   requestId: string;
+  /** The caller's X-Request-Id as received; null when it sent none (then X-Request-Id is requestId) */
+  clientRequestId: string | null;
   sessionId: string | null;
   agent: string | null;
   patId: string | null;
@@ -221,6 +253,8 @@ export interface Trace {
 export interface TraceFilter {
   agent?: string;
   sessionId?: string;
+  /** Traces whose caller's X-Request-Id or whose own request id is this */
+  requestId?: string;
   limit?: number;
 }
 

@@ -6,6 +6,7 @@ import type { Trace } from '../stores/ports.js';
 export function sanitizeTrace(t: Trace): Trace {
   return {
     requestId: String(t.requestId),
+    clientRequestId: strOrNull(t.clientRequestId),
     sessionId: strOrNull(t.sessionId),
     agent: strOrNull(t.agent),
     patId: strOrNull(t.patId),

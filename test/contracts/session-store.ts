@@ -22,6 +22,7 @@ export function sessionStoreContract(name: string, open: OpenRelational): void {
         agent,
         patId: 'pat_1',
         requestId: uid(`req-${n}`),
+        clientRequestId: null,
         model: 'gpt-test',
         directiveVersion: 1,
         messages: [{ role: 'user', content: `turn ${n}` }],
@@ -102,7 +103,14 @@ export function sessionStoreContract(name: string, open: OpenRelational): void {
         { role: 'user', content: [{ type: 'text', text: 'héllo "quoted" \\ 🐐' }], name: null },
         { role: 'assistant', content: null, tool_calls: [{ id: 't1', type: 'function', function: { name: 'f', arguments: '{"a":1}' } }] },
       ];
-      const ok = cp(s, 1, { messages, directiveVersion: 7, stream: true, reply: 'line1\nline2', finishReason: 'length' });
+      const ok = cp(s, 1, {
+        messages,
+        directiveVersion: 7,
+        stream: true,
+        reply: 'line1\nline2',
+        finishReason: 'length',
+        clientRequestId: 'caller-trace-42',
+      });
       const failed = cp(s, 2, {
         model: null,
         directiveVersion: null,
@@ -149,6 +157,71 @@ export function sessionStoreContract(name: string, open: OpenRelational): void {
       const batch = Array.from({ length: 55 }, (_, i) => cp(uid('sess'), i + 1));
       await h.stores.sessions.appendCheckpoints(batch);
       expect(await h.stores.sessions.listSessions({ agent })).toHaveLength(50);
+    });
+
+    it('claimSession: the first agent owns a new id, every later claim is told that owner', async () => {
+      const s = uid('sess');
+      const other = uid('agent');
+      expect(await h.stores.sessions.claimSession(s, agent, 'pat_1', t0)).toBe(agent);
+      expect(await h.stores.sessions.claimSession(s, other, 'pat_2', t0 + 1)).toBe(agent);
+      expect(await h.stores.sessions.claimSession(s, agent, 'pat_1', t0 + 2)).toBe(agent);
+      // A claimed session exists, owned, with no turn yet; the owner's first checkpoint is turn 1.
+      expect(await h.stores.sessions.getSession(s)).toMatchObject({ id: s, agent, patId: 'pat_1', createdAt: t0, turns: 0, totalTokens: 0 });
+      expect(await h.stores.sessions.appendCheckpoints([cp(s, 1)])).toEqual({ refused: [] });
+      expect((await h.stores.sessions.checkpoints(s)).map((c) => c.seq)).toEqual([1]);
+      expect(await h.stores.sessions.getSession(s)).toMatchObject({ turns: 1, totalTokens: 11 });
+    });
+
+    it('claimSession answers the agent of a session its checkpoints created', async () => {
+      const s = uid('sess');
+      await h.stores.sessions.appendCheckpoints([cp(s, 1)]);
+      expect(await h.stores.sessions.claimSession(s, uid('agent'), 'pat_9', t0 + 9)).toBe(agent);
+    });
+
+    it('claimSession: concurrent claims of one new id agree on one owner', async () => {
+      // Postgres runs these on several pooled connections at once (the race replicas have); SQLite's
+      // claims are each one write transaction, so they serialise.
+      for (let trial = 0; trial < 10; trial++) {
+        const s = uid('sess');
+        const agents = [uid('a'), uid('b'), uid('c'), uid('d')];
+        const answers = await Promise.all(agents.map((a, i) => h.stores.sessions.claimSession(s, a, `pat_${i}`, t0)));
+        const owner = (await h.stores.sessions.getSession(s))!.agent;
+        expect(agents).toContain(owner);
+        expect(answers).toEqual(agents.map(() => owner));
+      }
+    });
+
+    it("never writes a checkpoint into another agent's session: it is refused and reported, the rest is written", async () => {
+      const s = uid('sess');
+      const intruder = uid('agent');
+      await h.stores.sessions.claimSession(s, agent, 'pat_1', t0);
+      const theirs = cp(s, 2, { agent: intruder, patId: 'pat_x' });
+      const mine = [cp(s, 1), cp(s, 3)];
+      const result = await h.stores.sessions.appendCheckpoints([mine[0]!, theirs, mine[1]!]);
+      expect(result.refused).toEqual([{ sessionId: s, requestId: theirs.requestId, agent: intruder, owner: agent }]);
+      const cps = await h.stores.sessions.checkpoints(s);
+      expect(cps.map((c) => c.requestId)).toEqual(mine.map((c) => c.requestId));
+      expect(cps.map((c) => c.seq)).toEqual([1, 2]);
+      expect(await h.stores.sessions.getSession(s)).toMatchObject({ agent, turns: 2, totalTokens: 44 });
+
+      // The same when the session was created by the owner's checkpoint rather than a claim.
+      const s2 = uid('sess');
+      await h.stores.sessions.appendCheckpoints([cp(s2, 1)]);
+      const again = await h.stores.sessions.appendCheckpoints([cp(s2, 2, { agent: intruder })]);
+      expect(again.refused.map((r) => [r.sessionId, r.owner])).toEqual([[s2, agent]]);
+      expect(await h.stores.sessions.getSession(s2)).toMatchObject({ agent, turns: 1 });
+    });
+
+    it("stores the caller's X-Request-Id beside ibex's own, null when there was none", async () => {
+      const s = uid('sess');
+      const a = cp(s, 1, { clientRequestId: 'user-reported-id' });
+      const b = cp(s, 2);
+      await h.stores.sessions.appendCheckpoints([a, b]);
+      const cps = await h.stores.sessions.checkpoints(s);
+      expect(cps.map((c) => [c.requestId, c.clientRequestId])).toEqual([
+        [a.requestId, 'user-reported-id'],
+        [b.requestId, null],
+      ]);
     });
   });
 }

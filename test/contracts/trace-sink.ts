@@ -19,6 +19,7 @@ export function traceSinkContract(name: string, open: OpenRelational): void {
     function trace(n: number, extra: Partial<Trace> = {}): Trace {
       return {
         requestId: uid(`req-${n}`),
+        clientRequestId: null,
         sessionId: null,
         agent,
         patId: 'pat_1',
@@ -44,7 +45,7 @@ export function traceSinkContract(name: string, open: OpenRelational): void {
     }
 
     it('writes a batch and reads every field back', async () => {
-      const a = trace(1);
+      const a = trace(1, { clientRequestId: 'caller-req-1' });
       const b = trace(2, {
         sessionId: uid('sess'),
         stream: true,
@@ -110,6 +111,20 @@ export function traceSinkContract(name: string, open: OpenRelational): void {
       await h.stores.traces.write([{ ...a, startedAt: a.startedAt + 7 }, { ...a, startedAt: a.startedAt + 7 }]);
       const listed = (await h.stores.traces.list({ agent })).filter((t) => t.requestId === a.requestId);
       expect(listed.map((t) => t.startedAt).sort()).toEqual([a.startedAt, a.startedAt + 7]);
+    });
+
+    it("finds a trace by the caller's X-Request-Id or by ibex's own id", async () => {
+      const callerId = uid('caller');
+      const a = trace(1, { clientRequestId: callerId });
+      const b = trace(2, { clientRequestId: callerId }); // a caller reusing its id: both are found
+      const c = trace(3, { clientRequestId: uid('caller') });
+      const d = trace(4);
+      await h.stores.traces.write([a, b, c, d]);
+      expect((await h.stores.traces.list({ requestId: callerId })).map((t) => t.requestId)).toEqual([b.requestId, a.requestId]);
+      expect(await h.stores.traces.list({ requestId: d.requestId })).toEqual([d]);
+      expect((await h.stores.traces.list({ requestId: c.requestId })).map((t) => t.clientRequestId)).toEqual([c.clientRequestId]);
+      expect(await h.stores.traces.list({ requestId: callerId, agent: uid('nobody') })).toEqual([]);
+      expect(await h.stores.traces.list({ requestId: uid('unknown') })).toEqual([]);
     });
   });
 }

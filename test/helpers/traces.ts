@@ -7,6 +7,7 @@ import type { Trace } from '../../src/stores/ports.js';
 export function makeTrace(over: Partial<Trace> = {}): Trace {
   return {
     requestId: `req_${randomBytes(6).toString('hex')}`,
+    clientRequestId: null,
     sessionId: 'sess_a',
     agent: 'writer',
     patId: 'pat_1',

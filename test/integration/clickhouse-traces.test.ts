@@ -23,7 +23,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 describe('clickhouse: offline behaviour', () => {
   it('ships the clickhouse migrations', () => {
-    expect(loadMigrations(migrationsDir('clickhouse')).map((m) => m.name)).toEqual(['0001_traces']);
+    expect(loadMigrations(migrationsDir('clickhouse')).map((m) => m.name)).toEqual(['0001_traces', '0002_client_request_id']);
   });
 
   it('describes itself without credentials, and opening does not connect', async () => {
@@ -83,20 +83,24 @@ describeWithClickHouse('clickhouse: trace sink', () => {
   it('before migrate: not ready, and every migration pending', async () => {
     const [check] = await sink.ready();
     expect(check).toMatchObject({ name: 'clickhouse', ok: false });
-    expect(await sink.migrationStatus()).toEqual([{ name: '0001_traces', applied: false, appliedAt: null }]);
+    expect(await sink.migrationStatus()).toEqual([
+      { name: '0001_traces', applied: false, appliedAt: null },
+      { name: '0002_client_request_id', applied: false, appliedAt: null },
+    ]);
   });
 
   it(`migrate creates the database and applies the variant this server supports`, async () => {
     const before = Date.now();
-    expect(await sink.migrate()).toEqual(['0001_traces']);
+    expect(await sink.migrate()).toEqual(['0001_traces', '0002_client_request_id']);
     expect(await sink.migrate()).toEqual([]); // idempotent
     const status = await sink.migrationStatus();
-    expect(status).toHaveLength(1);
+    expect(status).toHaveLength(2);
     expect(status[0]).toMatchObject({ name: '0001_traces', applied: true });
     expect(status[0]!.appliedAt).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
     const [major, minor] = serverVersion.split('.').map(Number) as [number, number];
     const expected = major > 20 || (major === 20 && minor >= 3) ? 'requires 20.3' : 'base';
     expect((await sink.appliedVariants()).get('0001_traces')).toBe(expected);
+    expect((await sink.appliedVariants()).get('0002_client_request_id')).toBe(expected);
     const engine = await clickhouseExec(`SELECT engine FROM system.tables WHERE database = '${db.name}' AND name = 'traces'`);
     expect(engine.trim()).toBe('ReplacingMergeTree');
     expect(await sink.ready()).toEqual([{ name: 'clickhouse', ok: true }]);
@@ -104,7 +108,14 @@ describeWithClickHouse('clickhouse: trace sink', () => {
   });
 
   it('round-trips every field, nulls included', async () => {
-    const full = makeTrace({ requestId: 'rt_full', sessionId: 'sess_rt', stream: true, status: 502, errorCode: 'upstream_error' });
+    const full = makeTrace({
+      requestId: 'rt_full',
+      clientRequestId: 'caller-rt',
+      sessionId: 'sess_rt',
+      stream: true,
+      status: 502,
+      errorCode: 'upstream_error',
+    });
     const sparse = makeTrace({
       requestId: 'rt_sparse',
       sessionId: null,

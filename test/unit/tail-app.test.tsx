@@ -8,7 +8,7 @@ let seq = 0;
 function makeTrace(over: Partial<Trace> = {}): Trace {
   seq++;
   return {
-    requestId: `req-${seq}`, sessionId: `sess${seq}-0123456789`, agent: 'alpha', patId: 'pat', model: 'gpt-4o-mini',
+    requestId: `req-${seq}`, clientRequestId: null, sessionId: `sess${seq}-0123456789`, agent: 'alpha', patId: 'pat', model: 'gpt-4o-mini',
     provider: 'openai', stream: false, status: 200, errorCode: null, startedAt: Date.now(), totalMs: 40,
     upstreamTtfbMs: 30, upstreamMs: 39, overheadMs: 0.42, stages: {}, promptTokens: 10, completionTokens: 5,
     totalTokens: 15, bytesIn: 1, bytesOut: 1, directiveVersion: 1, ...over,
@@ -62,6 +62,19 @@ describe('TailApp', () => {
     expect(lines[newer]).not.toContain('abcdef123'); // session shortened to 8 chars
     expect(lines[older]).toMatch(/1234 +0\.42 +99/);
     expect(frame).toMatch(/AGENT +SESSION +MODEL +STATUS/);
+  });
+
+  it("shows the caller's X-Request-Id in its own column, '-' when the caller sent none", async () => {
+    const { feed, lastFrame } = setup();
+    feed.trace(makeTrace({ agent: 'with-id', clientRequestId: 'user-42', totalTokens: 7 }));
+    feed.trace(makeTrace({ agent: 'without-id', totalTokens: 8 }));
+    feed.trace(makeTrace({ agent: 'long-id', clientRequestId: 'f47ac10b-58cc-4372-a567-0e02b2c3d479', totalTokens: 9 }));
+    const frame = await until(lastFrame, (f) => f.includes('with-id') && f.includes('without-id') && f.includes('long-id'));
+    expect(frame).toMatch(/TOKENS +REQUEST ID/);
+    const line = (agent: string) => frame.split('\n').find((l) => l.includes(agent))!;
+    expect(line('with-id')).toMatch(/ 7 user-42\s*$/);
+    expect(line('without-id')).toMatch(/ 8 -\s*$/);
+    expect(line('long-id')).toMatch(/ 9 f47ac10b-58cc…\s*$/); // cut to the column, the full id is in --json
   });
 
   it('computes the header numbers over the last minute', async () => {

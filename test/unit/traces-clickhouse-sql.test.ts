@@ -120,6 +120,7 @@ describe('URL, identifiers and literals', () => {
 describe('rows', () => {
   const trace: Trace = {
     requestId: 'r',
+    clientRequestId: 'caller-r',
     sessionId: null,
     agent: null,
     patId: null,

@@ -9,6 +9,7 @@ import { sanitizeTrace } from '../../src/traces/sanitize.js';
 function sampleTrace(over: Partial<Trace> = {}): Trace {
   return {
     requestId: 'req_1',
+    clientRequestId: 'caller-1',
     sessionId: 'sess_1',
     agent: 'writer',
     patId: 'pat_1',

@@ -87,6 +87,10 @@ export class ClickHouseTraceSink implements TraceSink {
     const where: string[] = [];
     if (filter.agent !== undefined) where.push(`agent = ${quote(filter.agent)}`);
     if (filter.sessionId !== undefined) where.push(`session_id = ${quote(filter.sessionId)}`);
+    if (filter.requestId !== undefined) {
+      // The caller's X-Request-Id or ibex's own: an operator has whichever the user reported.
+      where.push(`(client_request_id = ${quote(filter.requestId)} OR request_id = ${quote(filter.requestId)})`);
+    }
     const limit = listLimit(filter.limit);
     // The inner query is a top-K (partial sort), not a sort of the whole table; the outer
     // LIMIT 1 BY hides replayed duplicates ReplacingMergeTree has not merged away yet. A duplicate
@@ -116,7 +120,11 @@ export class ClickHouseTraceSink implements TraceSink {
     const done: string[] = [];
     for (const m of pendingMigrations(this.migrations(), applied)) {
       const variant = chooseVariant(parseVariants(m.sql, m.name), server);
-      for (const stmt of renderStatements(variant, this.db)) await this.command(stmt);
+      for (const stmt of renderStatements(variant, this.db)) {
+        await this.command(stmt).catch((err: unknown) => {
+          if (!columnAddedConcurrently(stmt, err)) throw err;
+        });
+      }
       await this.command(
         `INSERT INTO ${this.db}.${MIGRATIONS_TABLE} (name, variant, applied_at) VALUES (${quote(m.name)}, ${quote(variant.label)}, now())`,
       );
@@ -269,6 +277,14 @@ export async function openClickHouseTraceSink(url: string, opts: ClickHouseTrace
 function cachedLoad(dir: string): () => Migration[] {
   let cached: Migration[] | undefined;
   return () => (cached ??= loadMigrations(dir));
+}
+
+/**
+ * Servers without ADD COLUMN IF NOT EXISTS (18.16) fail the second of two processes migrating at once
+ * with "column … already exists": the column is there, which is what the statement wanted.
+ */
+function columnAddedConcurrently(stmt: string, err: unknown): boolean {
+  return /^ALTER TABLE \S+ ADD COLUMN /i.test(stmt) && /column with this name already exists/i.test(errorText(err));
 }
 
 function errorText(err: unknown): string {

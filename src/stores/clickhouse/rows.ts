@@ -4,6 +4,7 @@ import type { Trace } from '../ports.js';
 
 export interface TraceRow {
   request_id: string;
+  client_request_id: string | null;
   session_id: string | null;
   agent: string;
   pat_id: string | null;
@@ -29,6 +30,7 @@ export interface TraceRow {
 
 export const TRACE_COLUMNS: readonly (keyof TraceRow)[] = [
   'request_id',
+  'client_request_id',
   'session_id',
   'agent',
   'pat_id',
@@ -59,6 +61,7 @@ export function toRow(t: Trace): TraceRow {
   const stages = Object.entries(t.stages ?? {}).filter(([, ms]) => typeof ms === 'number' && Number.isFinite(ms));
   return {
     request_id: String(t.requestId),
+    client_request_id: t.clientRequestId ?? null,
     session_id: t.sessionId ?? null,
     agent: t.agent ?? '',
     pat_id: t.patId ?? null,
@@ -93,6 +96,7 @@ export function fromRow(r: Record<string, unknown>): Trace {
   });
   return {
     requestId: String(r.request_id),
+    clientRequestId: strOrNull(r.client_request_id),
     sessionId: strOrNull(r.session_id),
     agent: r.agent === '' || r.agent === null || r.agent === undefined ? null : String(r.agent),
     patId: strOrNull(r.pat_id),

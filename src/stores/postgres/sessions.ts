@@ -1,4 +1,4 @@
-import type { Checkpoint, CheckpointInput, Session, SessionStore } from '../ports.js';
+import type { AppendResult, Checkpoint, CheckpointInput, RefusedCheckpoint, Session, SessionStore } from '../ports.js';
 import { checkpointsBySession, listLimit } from '../relational.js';
 import {
   CHECKPOINT_COLS,
@@ -16,8 +16,26 @@ type CheckpointRow = CheckpointRowOf<unknown, boolean>;
 
 const encode = { ...pgEncode, reply: stripNul };
 
-/** Writes one session's checkpoints; the caller holds the transaction. */
-async function appendToSession(q: Queryable, sessionId: string, checkpoints: CheckpointInput[]): Promise<void> {
+// Claims a session in one round trip: the insert wins for a new id, else the existing row answers.
+// Both halves read the statement's snapshot, so when another transaction inserted the same id after
+// that snapshot was taken (a concurrent claim), the insert waits for it, does nothing, and the
+// SELECT cannot see its row yet: no row comes back, and the caller asks again (a new snapshot).
+const CLAIM_SESSION = `WITH claimed AS (
+    INSERT INTO sessions (${SESSION_COLS}) VALUES ($1, $2, $3, $4, $4, 0, 0, 0, 0, 'active')
+    ON CONFLICT (id) DO NOTHING
+    RETURNING agent
+  )
+  SELECT agent FROM claimed UNION ALL SELECT agent FROM sessions WHERE id = $1 LIMIT 1`;
+/** A lost race answers on the next try; more tries than this mean something else is wrong. */
+const CLAIM_TRIES = 3;
+
+/** Writes one session's checkpoints (those of its owner agent); the caller holds the transaction. */
+async function appendToSession(
+  q: Queryable,
+  sessionId: string,
+  checkpoints: CheckpointInput[],
+  refused: RefusedCheckpoint[],
+): Promise<void> {
   const first = checkpoints[0]!;
   await q.query(
     `INSERT INTO sessions (${SESSION_COLS}) VALUES ($1, $2, $3, $4, $4, 0, 0, 0, 0, 'active')
@@ -25,17 +43,25 @@ async function appendToSession(q: Queryable, sessionId: string, checkpoints: Che
     [sessionId, first.agent, first.patId, first.createdAt],
   );
   // The row lock makes seq assignment safe when two replicas flush checkpoints of one session.
-  const { rows } = await q.query<{ turns: number }>('SELECT turns FROM sessions WHERE id = $1 FOR UPDATE', [sessionId]);
+  const { rows } = await q.query<{ turns: number; agent: string }>('SELECT turns, agent FROM sessions WHERE id = $1 FOR UPDATE', [
+    sessionId,
+  ]);
   let turns = rows[0]!.turns;
+  const owner = rows[0]!.agent;
   let prompt = 0;
   let completion = 0;
   let total = 0;
   let latest = 0;
   for (const c of checkpoints) {
+    // A session is one agent's: another agent's turn is never mixed into it.
+    if (c.agent !== owner) {
+      refused.push({ sessionId, requestId: c.requestId, agent: c.agent, owner });
+      continue;
+    }
     // Idempotent per (requestId, createdAt): a replayed batch skips what an earlier attempt stored.
     const inserted = await q.query(
       `INSERT INTO checkpoints (${CHECKPOINT_COLS})
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::json, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::json, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
        ON CONFLICT (request_id, created_at) DO NOTHING`,
       checkpointParams(sessionId, turns + 1, c, encode),
     );
@@ -58,12 +84,22 @@ async function appendToSession(q: Queryable, sessionId: string, checkpoints: Che
 export class PgSessionStore implements SessionStore {
   constructor(private readonly db: PgDb) {}
 
-  async appendCheckpoints(batch: CheckpointInput[]): Promise<void> {
-    if (!batch.length) return;
-    await this.db.tx(async (q) => {
+  async appendCheckpoints(batch: CheckpointInput[]): Promise<AppendResult> {
+    if (!batch.length) return { refused: [] };
+    return this.db.tx(async (q) => {
+      const refused: RefusedCheckpoint[] = [];
       // Sessions in sorted order: two replicas' batches lock rows in the same order, no deadlock.
-      for (const [sessionId, checkpoints] of checkpointsBySession(batch)) await appendToSession(q, sessionId, checkpoints);
+      for (const [sessionId, checkpoints] of checkpointsBySession(batch)) await appendToSession(q, sessionId, checkpoints, refused);
+      return { refused };
     });
+  }
+
+  async claimSession(sessionId: string, agent: string, patId: string, at: number): Promise<string> {
+    for (let i = 0; i < CLAIM_TRIES; i++) {
+      const rows = await this.db.query<{ agent: string }>(CLAIM_SESSION, [sessionId, agent, patId, at]);
+      if (rows[0]) return rows[0].agent;
+    }
+    throw new Error(`session ${sessionId}: no owner after ${CLAIM_TRIES} claims`);
   }
 
   async getSession(id: string): Promise<Session | null> {

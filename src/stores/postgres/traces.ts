@@ -8,6 +8,7 @@ type Row = TraceRow<unknown, boolean>;
 /** Column → Postgres array type for the unnest() insert. */
 const PG_TYPES: Record<TraceColumn, string> = {
   request_id: 'text',
+  client_request_id: 'text',
   session_id: 'text',
   agent: 'text',
   pat_id: 'text',
@@ -60,6 +61,11 @@ export class PgTraceSink implements TraceSink {
     if (filter?.sessionId) {
       params.push(filter.sessionId);
       where.push(`session_id = $${params.length}`);
+    }
+    if (filter?.requestId) {
+      // The caller's X-Request-Id or ibex's own: an operator has whichever the user reported.
+      params.push(filter.requestId);
+      where.push(`(client_request_id = $${params.length} OR request_id = $${params.length})`);
     }
     params.push(listLimit(filter?.limit));
     const rows = await this.db.query<Row>(

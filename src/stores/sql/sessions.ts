@@ -32,13 +32,18 @@ export interface CheckpointRow<Json, Bool> {
   error_code: string | null;
   stream: Bool;
   created_at: number;
+  client_request_id: string | null;
 }
 
 export const SESSION_COLS =
   'id, agent, pat_id, created_at, updated_at, turns, prompt_tokens, completion_tokens, total_tokens, status';
 export const CHECKPOINT_COLS =
   'session_id, seq, request_id, agent, pat_id, model, directive_version, messages, reply, finish_reason, ' +
-  'prompt_tokens, completion_tokens, total_tokens, status, error_code, stream, created_at';
+  'prompt_tokens, completion_tokens, total_tokens, status, error_code, stream, created_at, client_request_id';
+/** `?, ?, …`: one positional placeholder per checkpoint column (SQLite). */
+export const CHECKPOINT_PLACEHOLDERS = CHECKPOINT_COLS.split(', ')
+  .map(() => '?')
+  .join(', ');
 /** The same columns, with `seq` as the position by start time (ORDER BY seq then means that position). */
 export const CHECKPOINT_READ_COLS = CHECKPOINT_COLS.replace(
   'session_id, seq,',
@@ -62,6 +67,7 @@ export const toCheckpoint = <J, B>(r: CheckpointRow<J, B>, d: RowDecode<J, B>): 
   sessionId: r.session_id,
   seq: r.seq,
   requestId: r.request_id,
+  clientRequestId: r.client_request_id,
   agent: r.agent,
   patId: r.pat_id,
   model: r.model,
@@ -106,4 +112,6 @@ export const checkpointParams = (
   c.errorCode,
   e.bool(c.stream),
   c.createdAt,
+  // ?? null: a checkpoint spooled by an older version has no such field.
+  c.clientRequestId ?? null,
 ];

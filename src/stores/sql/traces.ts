@@ -3,6 +3,7 @@ import type { ParamEncode, RowDecode } from './decode.js';
 
 export interface TraceRow<Json, Bool> {
   request_id: string;
+  client_request_id: string | null;
   session_id: string | null;
   agent: string | null;
   pat_id: string | null;
@@ -30,6 +31,8 @@ export type TraceColumn = keyof TraceRow<unknown, unknown>;
 /** The traces columns in table order, each with the value a Trace binds to it. */
 const TRACE_VALUES: readonly (readonly [TraceColumn, (t: Trace, e: ParamEncode) => unknown])[] = [
   ['request_id', (t) => t.requestId],
+  // ?? null: a trace spooled by an older version has no such field.
+  ['client_request_id', (t) => t.clientRequestId ?? null],
   ['session_id', (t) => t.sessionId],
   ['agent', (t) => t.agent],
   ['pat_id', (t) => t.patId],
@@ -60,6 +63,7 @@ export const traceParams = (t: Trace, e: ParamEncode): unknown[] => TRACE_VALUES
 
 export const toTrace = <J, B>(r: TraceRow<J, B>, d: RowDecode<J, B>): Trace => ({
   requestId: r.request_id,
+  clientRequestId: r.client_request_id,
   sessionId: r.session_id,
   agent: r.agent,
   patId: r.pat_id,

@@ -1,7 +1,8 @@
-import type { Checkpoint, CheckpointInput, Session, SessionStore } from '../ports.js';
+import type { AppendResult, Checkpoint, CheckpointInput, RefusedCheckpoint, Session, SessionStore } from '../ports.js';
 import { checkpointsBySession, listLimit } from '../relational.js';
 import {
   CHECKPOINT_COLS,
+  CHECKPOINT_PLACEHOLDERS,
   CHECKPOINT_READ_COLS,
   checkpointParams,
   SESSION_COLS,
@@ -21,7 +22,8 @@ const encode = { ...sqliteEncode, reply: (s: string | null) => s };
 // each by the same string and nothing is assembled per row.
 const CHECKPOINT_EXISTS = 'SELECT 1 FROM checkpoints WHERE request_id = ? AND created_at = ?';
 // One statement creates the session or counts the turn; RETURNING gives the new turn number. A new
-// session's row is written once, so its updated_at indexes are not rewritten.
+// session's row is written once, so its updated_at indexes are not rewritten. The WHERE keeps a
+// session one agent's: for another agent's checkpoint nothing is updated and no row is returned.
 const UPSERT_SESSION = `INSERT INTO sessions (${SESSION_COLS}) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, 'active')
   ON CONFLICT (id) DO UPDATE SET
     turns = turns + 1,
@@ -29,19 +31,25 @@ const UPSERT_SESSION = `INSERT INTO sessions (${SESSION_COLS}) VALUES (?, ?, ?, 
     prompt_tokens = prompt_tokens + excluded.prompt_tokens,
     completion_tokens = completion_tokens + excluded.completion_tokens,
     total_tokens = total_tokens + excluded.total_tokens
+  WHERE sessions.agent = excluded.agent
   RETURNING turns`;
-const INSERT_CHECKPOINT = `INSERT INTO checkpoints (${CHECKPOINT_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+const SESSION_OWNER = 'SELECT agent FROM sessions WHERE id = ?';
+const INSERT_CHECKPOINT = `INSERT INTO checkpoints (${CHECKPOINT_COLS}) VALUES (${CHECKPOINT_PLACEHOLDERS})`;
+const CLAIM_SESSION = `INSERT INTO sessions (${SESSION_COLS}) VALUES (?, ?, ?, ?, ?, 0, 0, 0, 0, 'active')
+  ON CONFLICT (id) DO NOTHING`;
 
 export class SqliteSessionStore implements SessionStore {
   private readonly appendTx;
+  private readonly claimTx;
 
   constructor(private readonly db: SqliteDb) {
-    this.appendTx = db.writer((batch: CheckpointInput[]) => {
+    this.appendTx = db.writer((batch: CheckpointInput[]): AppendResult => {
+      const refused: RefusedCheckpoint[] = [];
       for (const [sessionId, checkpoints] of checkpointsBySession(batch)) {
         for (const c of checkpoints) {
           // Idempotent per request identity: a replayed batch skips what an earlier attempt stored.
           if (db.get(CHECKPOINT_EXISTS, c.requestId, c.createdAt)) continue;
-          const { turns: seq } = db.get<{ turns: number }>(
+          const counted = db.get<{ turns: number }>(
             UPSERT_SESSION,
             sessionId,
             c.agent,
@@ -51,15 +59,31 @@ export class SqliteSessionStore implements SessionStore {
             c.usage?.promptTokens ?? 0,
             c.usage?.completionTokens ?? 0,
             c.usage?.totalTokens ?? 0,
-          )!;
-          db.run(INSERT_CHECKPOINT, ...checkpointParams(sessionId, seq, c, encode));
+          );
+          if (!counted) {
+            const owner = db.get<{ agent: string }>(SESSION_OWNER, sessionId)!.agent;
+            refused.push({ sessionId, requestId: c.requestId, agent: c.agent, owner });
+            continue;
+          }
+          db.run(INSERT_CHECKPOINT, ...checkpointParams(sessionId, counted.turns, c, encode));
         }
       }
+      return { refused };
+    });
+    // Insert-if-absent and the read of the owner under one write lock: another process's claim
+    // lands wholly before or after.
+    this.claimTx = db.writer((sessionId: string, agent: string, patId: string, at: number): string => {
+      db.run(CLAIM_SESSION, sessionId, agent, patId, at, at);
+      return db.get<{ agent: string }>(SESSION_OWNER, sessionId)!.agent;
     });
   }
 
-  async appendCheckpoints(batch: CheckpointInput[]): Promise<void> {
-    if (batch.length) this.appendTx(batch);
+  async appendCheckpoints(batch: CheckpointInput[]): Promise<AppendResult> {
+    return batch.length ? this.appendTx(batch) : { refused: [] };
+  }
+
+  async claimSession(sessionId: string, agent: string, patId: string, at: number): Promise<string> {
+    return this.claimTx(sessionId, agent, patId, at);
   }
 
   async getSession(id: string): Promise<Session | null> {

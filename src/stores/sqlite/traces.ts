@@ -1,13 +1,13 @@
 import type { Trace, TraceFilter, TraceSink } from '../ports.js';
 import { listLimit } from '../relational.js';
-import { TRACE_COLS as COLS, toTrace, traceParams, type TraceRow } from '../sql/traces.js';
+import { TRACE_COLS as COLS, TRACE_COLUMNS, toTrace, traceParams, type TraceRow } from '../sql/traces.js';
 import { sqliteDecode, sqliteEncode, type SqliteDb } from './db.js';
 
 type Row = TraceRow<string, number>;
 
 // Built once: the statement cache then finds it by the same string for every row. Idempotent: the
 // emitter may resend a batch whose ack it never saw.
-const INSERT_TRACE = `INSERT INTO traces (${COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+const INSERT_TRACE = `INSERT INTO traces (${COLS}) VALUES (${TRACE_COLUMNS.map(() => '?').join(', ')})
   ON CONFLICT (request_id, started_at) DO NOTHING`;
 
 export class SqliteTraceSink implements TraceSink {
@@ -35,7 +35,12 @@ export class SqliteTraceSink implements TraceSink {
       where.push('session_id = ?');
       params.push(filter.sessionId);
     }
-    // At most four distinct SQL strings, so the statement cache stays tiny.
+    if (filter?.requestId) {
+      // The caller's X-Request-Id or ibex's own: an operator has whichever the user reported.
+      where.push('(client_request_id = ? OR request_id = ?)');
+      params.push(filter.requestId, filter.requestId);
+    }
+    // At most eight distinct SQL strings, so the statement cache stays tiny.
     const sql = `SELECT ${COLS} FROM traces ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
       ORDER BY started_at DESC, request_id DESC LIMIT ?`;
     return this.db.all<Row>(sql, ...params, listLimit(filter?.limit)).map((r) => toTrace(r, sqliteDecode));

@@ -4,8 +4,11 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { openSqliteStores } from './index.js';
 import type { CheckpointInput, Trace } from '../ports.js';
 
-export type WriterRequest = { id: number; op: 'checkpoints'; batch: CheckpointInput[] } | { id: number; op: 'traces'; batch: Trace[] };
-export type WriterReply = { id: number; ok: true } | { id: number; ok: false; message: string };
+export type WriterRequest =
+  | { id: number; op: 'checkpoints'; batch: CheckpointInput[] }
+  | { id: number; op: 'traces'; batch: Trace[] }
+  | { id: number; op: 'claim'; sessionId: string; agent: string; patId: string; at: number };
+export type WriterReply = { id: number; ok: true; value?: unknown } | { id: number; ok: false; message: string };
 
 const port = parentPort!;
 const stores = await openSqliteStores((workerData as { path: string }).path);
@@ -15,9 +18,14 @@ port.on('message', (req: WriterRequest | { op: 'close' }) => {
     void stores.close().then(() => process.exit(0));
     return;
   }
-  const work = req.op === 'checkpoints' ? stores.sessions.appendCheckpoints(req.batch) : stores.traces.write(req.batch);
+  const work: Promise<unknown> =
+    req.op === 'checkpoints'
+      ? stores.sessions.appendCheckpoints(req.batch)
+      : req.op === 'claim'
+        ? stores.sessions.claimSession(req.sessionId, req.agent, req.patId, req.at)
+        : stores.traces.write(req.batch);
   work.then(
-    () => port.postMessage({ id: req.id, ok: true } satisfies WriterReply),
+    (value) => port.postMessage({ id: req.id, ok: true, value } satisfies WriterReply),
     (err: Error) => port.postMessage({ id: req.id, ok: false, message: err.message } satisfies WriterReply),
   );
 });

@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { packageRoot } from '../../util/package-root.js';
-import type { CheckpointInput, Trace } from '../ports.js';
+import type { AppendResult, CheckpointInput, Trace } from '../ports.js';
 import type { WriterReply, WriterRequest } from './writer-worker.js';
 
-type Pending = { resolve: () => void; reject: (e: Error) => void };
+type Pending = { resolve: (value: unknown) => void; reject: (e: Error) => void };
 type WriterRequestInput = WriterRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
 /** The compiled worker: beside this file when running from dist/, else the build (tests run src/). */
@@ -29,12 +29,17 @@ export class SqliteWriter {
 
   constructor(private readonly path: string) {}
 
-  appendCheckpoints(batch: CheckpointInput[]): Promise<void> {
-    return this.call({ op: 'checkpoints', batch });
+  appendCheckpoints(batch: CheckpointInput[]): Promise<AppendResult> {
+    return this.call({ op: 'checkpoints', batch }) as Promise<AppendResult>;
   }
 
-  write(batch: Trace[]): Promise<void> {
-    return this.call({ op: 'traces', batch });
+  async write(batch: Trace[]): Promise<void> {
+    await this.call({ op: 'traces', batch });
+  }
+
+  /** SessionStore.claimSession on the worker's connection: the main thread never waits for SQLite's write lock. */
+  claimSession(sessionId: string, agent: string, patId: string, at: number): Promise<string> {
+    return this.call({ op: 'claim', sessionId, agent, patId, at }) as Promise<string>;
   }
 
   async close(): Promise<void> {
@@ -48,11 +53,11 @@ export class SqliteWriter {
     });
   }
 
-  private async call(req: WriterRequestInput): Promise<void> {
+  private async call(req: WriterRequestInput): Promise<unknown> {
     if (this.closed) throw new Error('sqlite writer is closed');
     await this.start();
     const id = this.nextId++;
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<unknown>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.worker!.postMessage({ ...req, id });
     });
@@ -69,7 +74,7 @@ export class SqliteWriter {
         const p = this.pending.get(m.id);
         if (!p) return;
         this.pending.delete(m.id);
-        if (m.ok) p.resolve();
+        if (m.ok) p.resolve(m.value);
         else p.reject(new Error(m.message));
       });
       const fail = (err: Error) => {

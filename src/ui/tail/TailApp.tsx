@@ -160,7 +160,7 @@ function Row({ trace }: { trace: Trace }) {
   return (
     <Text wrap="truncate-end">
       {c.time} {c.agent} {c.session} {c.model} <Text color={statusColor}>{c.status}</Text> {c.latency} {c.overhead}{' '}
-      {c.tokens}
+      {c.tokens} {c.clientRequestId}
     </Text>
   );
 }

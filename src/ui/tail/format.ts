@@ -18,6 +18,9 @@ export const COLUMNS = {
   latency: { title: 'LAT ms', width: 8, align: 'right' },
   overhead: { title: 'OVH ms', width: 7, align: 'right' },
   tokens: { title: 'TOKENS', width: 7, align: 'right' },
+  // Last: the widest and the first to go on a narrow terminal (rows truncate at the end). The
+  // caller's X-Request-Id, the id a user reports; the full one is in `ibex tail --json`.
+  clientRequestId: { title: 'REQUEST ID', width: 14, align: 'left' },
 } as const satisfies Record<string, Column>;
 
 export type ColumnName = keyof typeof COLUMNS;
@@ -52,6 +55,7 @@ export function rowCells(t: Trace): Record<ColumnName, string> {
     latency: cell(ms(t.totalMs), COLUMNS.latency),
     overhead: cell(ms(t.overheadMs), COLUMNS.overhead),
     tokens: cell(t.totalTokens === null ? '-' : String(t.totalTokens), COLUMNS.tokens),
+    clientRequestId: cell(t.clientRequestId ?? '-', COLUMNS.clientRequestId),
   };
 }
 
