@@ -60,11 +60,11 @@ function trace(sessionId: string, i: number, over: Partial<Trace> = {}): Trace {
   return makeTrace({ requestId: `${sessionId}-req-${i}`, sessionId, startedAt: 1_700_000_000_000 + i, ...over });
 }
 
-async function until(what: string, fn: () => Promise<boolean>): Promise<void> {
+async function until(what: () => string, fn: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + LAND_WITHIN_MS;
   for (;;) {
     if (await fn().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${LAND_WITHIN_MS} ms waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${LAND_WITHIN_MS} ms waiting for ${what()}`);
     await sleep(100);
   }
 }
@@ -116,7 +116,10 @@ async function runCase<T>(c: Case<T>, mode: 'live' | 'replay'): Promise<void> {
   if (mode === 'live') for (const item of [...poisoned, ...normal]) q.push(item);
 
   const expected = NORMAL + poisoned.length - c.refused;
-  await until(`${expected} ${c.name} of ${sessionId} (stats ${JSON.stringify(q.stats())}; ${logs.slice(-2).join(' | ')})`, async () => (await c.count(sessionId)) >= expected);
+  await until(
+    () => `${expected} ${c.name} of ${sessionId} (queue stats ${JSON.stringify(q.stats())}; last log: ${logs.at(-1)})`,
+    async () => (await c.count(sessionId)) >= expected,
+  );
   await q.flush();
   expect(await c.count(sessionId)).toBe(expected);
   expect(q.stats()).toMatchObject({ deadLettered: c.refused, dropped: 0, spooledBatches: 0, queued: 0 });
