@@ -146,12 +146,15 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
       const s = queue.stats();
       return { depth: s.queued, spoolBytes: s.spoolBytes };
     });
-    // The queues count drops themselves; the counter catches up at each scrape.
+    // The queues count drops and dead letters themselves; the counters catch up at each scrape.
     let dropped = 0;
+    let dead = 0;
     metrics.registerCollector(() => {
-      const now = queue.stats().dropped;
-      if (now > dropped) metrics.recordDropped(name, now - dropped);
-      dropped = now;
+      const s = queue.stats();
+      if (s.dropped > dropped) metrics.recordDropped(name, s.dropped - dropped);
+      dropped = s.dropped;
+      if (s.deadLettered > dead) metrics.recordDeadLettered(name, s.deadLettered - dead);
+      dead = s.deadLettered;
     });
   }
 

@@ -121,6 +121,12 @@ export function createMetrics(opts: MetricsOptions = {}) {
     help: 'Requests refused before the pipeline ran: missing, malformed, unknown, expired or revoked PAT',
     registers: [registry],
   });
+  const deadLetterTotal = new Counter({
+    name: 'ibex_dead_letter_total',
+    help: 'Items a store refused because of their data, set aside in the spool dead/ folder',
+    labelNames: ['queue'] as const,
+    registers: [registry],
+  });
   const rateLimitFailOpenTotal = new Counter({
     name: 'ibex_rate_limit_fail_open_total',
     help: 'Requests let through because the rate limiter store could not answer',
@@ -148,11 +154,16 @@ export function createMetrics(opts: MetricsOptions = {}) {
     QueueName,
     { inc(v?: number): void }
   >;
+  const deadLetterByQueue = Object.fromEntries(QUEUE_NAMES.map((q) => [q, deadLetterTotal.labels(q)])) as Record<
+    QueueName,
+    { inc(v?: number): void }
+  >;
   // status × agent: bounded by (distinct statuses) × (agents); cached on first use.
   const requestChildren = new Map<string, { inc(v?: number): void }>();
   // Initialise at zero so dashboards see the series before the first event.
   for (const r of AUTH_LOOKUP_RESULTS) authByResult[r].inc(0);
   for (const q of QUEUE_NAMES) droppedByQueue[q].inc(0);
+  for (const q of QUEUE_NAMES) deadLetterByQueue[q].inc(0);
   rateLimitFailOpenTotal.inc(0);
 
   const queueSources = new Map<QueueName, () => QueueLevels>();
@@ -177,6 +188,7 @@ export function createMetrics(opts: MetricsOptions = {}) {
     queueDepth,
     spoolBytes,
     droppedTotal,
+    deadLetterTotal,
     rateLimitFailOpenTotal,
     revocationPropagation,
     collectorsDuration,
@@ -210,6 +222,11 @@ export function createMetrics(opts: MetricsOptions = {}) {
     /** Items a queue dropped (default 1). */
     recordDropped(queue: QueueName, count = 1): void {
       droppedByQueue[queue].inc(count);
+    },
+
+    /** Items a store refused and a queue set aside (default 1). */
+    recordDeadLettered(queue: QueueName, count = 1): void {
+      deadLetterByQueue[queue].inc(count);
     },
 
     /** A request let through because the rate limiter was unavailable. */

@@ -15,11 +15,21 @@
 //   before them. Spool files are deleted only after the sink acknowledged the batch; a write whose ack
 //   was lost is replayed, so sinks must be idempotent (they dedupe by request id and start time).
 // - A spool left by an earlier process is replayed first.
+// - A failed write is one of two kinds (src/stores/errors.ts). The store could not answer
+//   (availability): the batch is retried with backoff and spooled, as above. The store answered and
+//   refused the data: retrying cannot help, and retrying first forever would block every later item.
+//   The batch is split in halves, recursively, until each refused item stands alone (each is refused
+//   when written by itself); those go to `<spoolDir>/dead/` (./dead-letter.ts), counted in
+//   stats().deadLettered and logged once per batch, and everything else is written. A spool replayed
+//   after a restart goes through the same path, so a poisoned spool file blocks nothing either.
 // - Nothing is lost silently: an item is dropped only when memory is full and the spool cannot take
-//   more (over maxSpoolBytes, disk error, or no spool configured); each drop is counted in
-//   stats().dropped and logged (rate-limited).
+//   more (over maxSpoolBytes, disk error, or no spool configured), or when a refused item cannot be
+//   set aside; each drop is counted in stats().dropped and logged (rate-limited).
 // Not covered: a process killed without close() loses what was still in memory (at most one open
 // batch while the sink is down; up to maxQueue while it is healthy but slower than the input).
+import { join } from 'node:path';
+import { isStoreDataError } from '../stores/errors.js';
+import { DeadLetterFolder, type DeadLetter } from './dead-letter.js';
 import { ThrottledLog, type LogFn } from './log-throttle.js';
 import { Spool, SpoolFullError, type SpoolEntry } from './spool.js';
 
@@ -28,7 +38,10 @@ export interface BatchQueueOptions<T> {
   name: string;
   /** Writes one batch; resolves once the sink holds it, throws otherwise. Must be idempotent. */
   write: (batch: T[]) => Promise<void>;
-  /** Folder for batches the sink did not take. Without it, failures can only be retried from memory. */
+  /**
+   * Folder for batches the sink did not take. Without it, failures can only be retried from memory.
+   * Items the store refused go to its `dead/` subfolder.
+   */
   spoolDir?: string;
   /** Items held in memory before spilling to the spool (or, without a usable spool, dropping). */
   maxQueue?: number;
@@ -47,6 +60,12 @@ export interface BatchQueueOptions<T> {
   writeTimeoutMs?: number;
   log?: LogFn;
   retry?: { baseMs?: number; maxMs?: number };
+  /**
+   * Whether a write error means the store refused the data (split the batch, set the refused items
+   * aside) rather than that it could not answer (retry). Default: the adapters' marking,
+   * isStoreDataError (src/stores/errors.ts).
+   */
+  isDataError?: (err: unknown) => boolean;
 }
 
 export interface BatchQueueStats {
@@ -65,6 +84,11 @@ export interface BatchQueueStats {
   replayed: number;
   /** Items lost: memory full and the spool could not take them, or unreadable spool lines */
   dropped: number;
+  /**
+   * Items the store refused because of their data, each set aside in `<spoolDir>/dead/` (one that
+   * could not be written there is counted in `dropped` as well)
+   */
+  deadLettered: number;
 }
 
 export const BATCH_QUEUE_DEFAULTS = {
@@ -101,6 +125,8 @@ interface Job<T> {
   settled: boolean;
   /** close() spooled this batch itself because its write did not settle in time */
   abandoned: boolean;
+  /** Items of a memory batch the store refused (set aside, not written) */
+  refused: number;
 }
 
 interface FlushWaiter {
@@ -114,6 +140,8 @@ interface FlushWaiter {
 export class BatchQueue<T> {
   readonly name: string;
   private readonly writeFn: (batch: T[]) => Promise<void>;
+  private readonly isDataError: (err: unknown) => boolean;
+  private readonly deadLetters: DeadLetterFolder | null;
   private readonly maxQueue: number;
   private readonly batchSize: number;
   private readonly maxAgeMs: number;
@@ -146,6 +174,7 @@ export class BatchQueue<T> {
   private failures = 0;
   private replayed = 0;
   private dropped = 0;
+  private deadLettered = 0;
 
   private sinkDown = false;
   private attempt = 0;
@@ -167,6 +196,7 @@ export class BatchQueue<T> {
     if (!/^[A-Za-z0-9_-]+$/.test(opts.name)) throw new Error(`BatchQueue name must match [A-Za-z0-9_-]+: ${opts.name}`);
     this.name = opts.name;
     this.writeFn = opts.write;
+    this.isDataError = opts.isDataError ?? isStoreDataError;
     this.maxQueue = positive(opts.maxQueue, BATCH_QUEUE_DEFAULTS.maxQueue, 'maxQueue');
     this.batchSize = Math.min(positive(opts.batchSize, BATCH_QUEUE_DEFAULTS.batchSize, 'batchSize'), this.maxQueue);
     this.maxAgeMs = nonNegative(opts.maxAgeMs, BATCH_QUEUE_DEFAULTS.maxAgeMs, 'maxAgeMs');
@@ -182,6 +212,7 @@ export class BatchQueue<T> {
 
     const maxSpoolBytes = positive(opts.maxSpoolBytes, BATCH_QUEUE_DEFAULTS.maxSpoolBytes, 'maxSpoolBytes');
     this.spool = opts.spoolDir ? new Spool<T>(opts.spoolDir, this.name, maxSpoolBytes) : null;
+    this.deadLetters = opts.spoolDir ? new DeadLetterFolder(join(opts.spoolDir, 'dead'), this.name, maxSpoolBytes) : null;
     this.ready = this.initSpool();
     void this.run();
   }
@@ -234,6 +265,7 @@ export class BatchQueue<T> {
       spoolBytes: this.spool?.bytes ?? 0,
       replayed: this.replayed,
       dropped: this.dropped,
+      deadLettered: this.deadLettered,
     };
   }
 
@@ -297,7 +329,7 @@ export class BatchQueue<T> {
           await this.spool.quarantine(head);
           continue;
         }
-        const job: Job<T> = { items: read.items, entry: head, seq: undefined, quarantine: read.badLines > 0, inflightCount: 0, settled: false, abandoned: false };
+        const job: Job<T> = { items: read.items, entry: head, seq: undefined, quarantine: read.badLines > 0, inflightCount: 0, settled: false, abandoned: false, refused: 0 };
         this.inflight = job;
         return job;
       }
@@ -315,7 +347,7 @@ export class BatchQueue<T> {
       }
       this.queued -= items.length;
       this.leftMemory += items.length;
-      const job: Job<T> = { items, entry: null, seq: this.spool?.reserveSeq(), quarantine: false, inflightCount: items.length, settled: false, abandoned: false };
+      const job: Job<T> = { items, entry: null, seq: this.spool?.reserveSeq(), quarantine: false, inflightCount: items.length, settled: false, abandoned: false, refused: 0 };
       this.inflight = job;
       return job;
     }
@@ -331,13 +363,13 @@ export class BatchQueue<T> {
         for (let i = entry.acked ?? 0; i < job.items.length; i += this.maxWriteItems) {
           const chunk = job.items.slice(i, i + this.maxWriteItems);
           job.inflightCount = chunk.length;
-          await this.timedWrite(chunk);
+          const refused = await this.writeOrSetAside(job, chunk);
           entry.acked = i + chunk.length;
-          this.written += chunk.length;
-          this.replayed += chunk.length;
+          this.written += chunk.length - refused;
+          this.replayed += chunk.length - refused;
         }
       } else {
-        await this.timedWrite(job.items);
+        job.refused = await this.writeOrSetAside(job, job.items);
       }
     } catch (err) {
       error = err ?? new Error('write failed');
@@ -345,7 +377,7 @@ export class BatchQueue<T> {
     job.settled = true;
     try {
       if (job.abandoned) {
-        if (!error && !job.entry) this.written += job.items.length;
+        if (!error && !job.entry) this.written += job.items.length - job.refused;
       } else if (error === null) {
         await this.onWritten(job);
       } else {
@@ -360,8 +392,66 @@ export class BatchQueue<T> {
     return withTimeout(this.writeFn(items), this.writeTimeoutMs, `${this.name} write timed out after ${this.writeTimeoutMs} ms`);
   }
 
+  /**
+   * Writes `items`. If the store refuses them for their data, finds the refused items, sets them
+   * aside and returns how many; every other item is then written. Throws on an availability
+   * failure (also midway: the whole call is retried later; sinks are idempotent, and nothing was
+   * set aside yet).
+   */
+  private async writeOrSetAside(job: Job<T>, items: T[]): Promise<number> {
+    try {
+      await this.timedWrite(items);
+      return 0;
+    } catch (err) {
+      if (!this.isDataError(err)) throw err;
+      const refused: DeadLetter<T>[] = [];
+      await this.isolate(job, items, err, refused);
+      job.inflightCount = 0;
+      await this.setAside(refused, items.length);
+      return refused.length;
+    }
+  }
+
+  /** `items` were refused as a whole: write each half, recursing into a refused half. */
+  private async isolate(job: Job<T>, items: T[], err: unknown, out: DeadLetter<T>[]): Promise<void> {
+    if (items.length === 1) {
+      out.push({ item: items[0]!, error: err });
+      return;
+    }
+    const mid = Math.ceil(items.length / 2);
+    for (const part of [items.slice(0, mid), items.slice(mid)]) {
+      // close() spooled this batch for the next process, which will isolate it again.
+      if (job.abandoned) throw new Error(`${this.name} queue: closed while isolating refused items`);
+      job.inflightCount = part.length;
+      try {
+        await this.timedWrite(part);
+      } catch (partErr) {
+        if (!this.isDataError(partErr)) throw partErr;
+        await this.isolate(job, part, partErr, out);
+      }
+    }
+  }
+
+  /** Puts refused items in the dead-letter folder; one log line for the batch. */
+  private async setAside(refused: DeadLetter<T>[], batchSize: number): Promise<void> {
+    if (refused.length === 0) return;
+    this.deadLettered += refused.length;
+    const why = errorText(refused[0]!.error);
+    const what = `the store refused ${refused.length} of ${batchSize} item(s) for their data (${why})`;
+    if (!this.deadLetters) {
+      this.drop(refused.length, `${what}, and there is no spool folder to set them aside in`);
+      return;
+    }
+    try {
+      const file = await this.deadLetters.write(refused);
+      this.log('error', `${this.name} queue: ${what}; set aside in ${file} (${this.deadLettered} in total), the other items were written`);
+    } catch (err) {
+      this.drop(refused.length, `${what}, and they could not be set aside: ${errorText(err)}`);
+    }
+  }
+
   private async onWritten(job: Job<T>): Promise<void> {
-    if (!job.entry) this.written += job.items.length;
+    if (!job.entry) this.written += job.items.length - job.refused;
     if (job.entry && this.spool) {
       try {
         if (job.quarantine) await this.spool.quarantine(job.entry);

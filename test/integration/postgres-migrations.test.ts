@@ -222,7 +222,7 @@ describeWithPostgres('postgres: migrations and outages', () => {
           { ...base, requestId: 'nul-2', messages: [], reply: 'fine' },
         ]);
         const [a, b] = await stores.sessions.checkpoints('nul-session');
-        expect(a?.messages).toEqual([{ role: 'user', content: 'a\u0000b' }]); // JSON keeps the escape
+        expect(a?.messages).toEqual([{ role: 'user', content: 'a\uFFFDb' }]); // cleaned like all stored text (store-text.ts)
         expect(a?.reply).toBe('x\uFFFDy'); // text cannot hold NUL: replaced, not dropped
         expect(b?.reply).toBe('fine');
       } finally {

@@ -4,6 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { StoreDataError } from '../../src/stores/errors.js';
 import { BatchQueue, type BatchQueueOptions } from '../../src/traces/batch-queue.js';
 
 interface Item {
@@ -27,6 +28,10 @@ class FakeSink {
   failNext = 0;
   delayMs = 0;
   hang = false;
+  /** Ids the store refuses for their data: a batch holding one is refused whole, like Postgres does */
+  refuse = new Set<number>();
+  /** Writes refused for their data */
+  refusals = 0;
   private readonly seen = new Set<number>();
 
   write = async (batch: Item[]): Promise<void> => {
@@ -34,6 +39,11 @@ class FakeSink {
     if (this.hang) return new Promise<void>(() => undefined);
     if (this.delayMs) await sleep(this.delayMs);
     if (this.failing) throw new Error('sink down (injected)');
+    const bad = batch.find((i) => this.refuse.has(i.id));
+    if (bad) {
+      this.refusals++;
+      throw new StoreDataError(`invalid value in item ${bad.id} (injected)`, { code: '22021' });
+    }
     if (this.failNext > 0) {
       this.failNext--;
       throw new Error('sink failed (injected)');
@@ -438,5 +448,169 @@ describe('BatchQueue when nothing can take more', () => {
     sink.failing = false;
     await q.flush();
     expect(sink.ids()).toEqual([1, 3]);
+  });
+});
+
+interface DeadRecord {
+  at: string;
+  queue: string;
+  error: string;
+  code?: string;
+  item: Item;
+}
+
+function deadLetters(dir: string): { files: string[]; records: DeadRecord[] } {
+  const deadDir = join(dir, 'dead');
+  let files: string[] = [];
+  try {
+    files = readdirSync(deadDir).sort();
+  } catch {
+    return { files, records: [] };
+  }
+  const records = files.flatMap((f) =>
+    readFileSync(join(deadDir, f), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as DeadRecord),
+  );
+  return { files, records };
+}
+
+describe('BatchQueue when the store refuses items (dead letters)', () => {
+  it('splits a refused batch until the refused items stand alone: they are set aside, every other item is written', async () => {
+    const dir = tempDir();
+    const sink = new FakeSink();
+    sink.refuse = new Set([3, 50]); // both in the first batch of 100
+    const logs: Array<[string, string]> = [];
+    const q = makeQueue(sink, { spoolDir: dir, batchSize: 100, maxAgeMs: 1 }, logs);
+    for (const id of range(300)) q.push({ id });
+    await q.flush();
+
+    expect(sink.ids()).toEqual(range(300).filter((id) => id !== 3 && id !== 50)); // all the rest, in order
+    expect(q.stats()).toMatchObject({ written: 298, deadLettered: 2, dropped: 0, failures: 0, queued: 0, spooledBatches: 0 });
+    const { files, records } = deadLetters(dir);
+    expect(files).toHaveLength(1); // one file per isolated batch
+    expect(files[0]).toMatch(/^test\.\d{8}T\d{9}Z\.\d+-[0-9a-f]{8}\.jsonl$/);
+    expect(statSync(join(dir, 'dead', files[0]!)).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dir, 'dead')).mode & 0o777).toBe(0o700);
+    expect(records.map((r) => r.item)).toEqual([{ id: 3 }, { id: 50 }]);
+    expect(records[0]).toMatchObject({ queue: 'test', error: 'invalid value in item 3 (injected)', code: '22021' });
+    expect(records[1]!.error).toBe('invalid value in item 50 (injected)'); // each item's own refusal
+    // Logged once for the batch, not once per item; no "write failed / retrying" noise.
+    const lines = logs.filter(([, msg]) => /refused/.test(msg));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]![1]).toMatch(/refused 2 of 100 item\(s\).*set aside in .*dead.*\(2 in total\)/);
+    expect(logs.some(([, msg]) => /write failed|retrying/.test(msg))).toBe(false);
+    // Bisection, not one write per item: 1 + 2·⌈log2 100⌉ per bad item at most.
+    expect(sink.calls).toBeLessThan(3 + 2 * 2 * 7);
+    // Nothing refused is ever stored; the spool folder holds only the dead/ subfolder.
+    expect(sink.raw.filter((id) => sink.refuse.has(id))).toEqual([]);
+    expect(spoolFiles(dir)).toEqual([]);
+  });
+
+  it('an unavailable store is retried with backoff and spooled, never dead-lettered', async () => {
+    const dir = tempDir();
+    const sink = new FakeSink();
+    sink.failing = true; // a plain error: the store did not answer
+    const q = makeQueue(sink, { spoolDir: dir, batchSize: 10, maxAgeMs: 1 });
+    for (const id of range(50)) q.push({ id });
+    await waitFor(() => q.stats().failures >= 3, 2_000, 'several failed attempts');
+    await q.flush();
+    expect(q.stats().spooledBatches).toBeGreaterThan(0);
+    sink.failing = false;
+    await waitFor(() => sink.stored.length === 50, 3_000, 'everything after recovery');
+    expect(sink.ids()).toEqual(range(50));
+    expect(q.stats()).toMatchObject({ deadLettered: 0, dropped: 0 });
+    expect(sink.refusals).toBe(0);
+    expect(deadLetters(dir).files).toEqual([]);
+  });
+
+  it('an outage in the middle of isolating: the batch is retried whole later and nothing is set aside twice', async () => {
+    const dir = tempDir();
+    const sink = new FakeSink();
+    sink.refuse = new Set([7]);
+    let calls = 0;
+    const q = makeQueue(sink, {
+      spoolDir: dir,
+      batchSize: 20,
+      maxAgeMs: 1,
+      write: async (batch) => {
+        calls++;
+        if (calls === 2) throw new Error('connection reset (injected)'); // the first half of the split
+        return sink.write(batch);
+      },
+    });
+    for (const id of range(20)) q.push({ id });
+    await waitFor(() => sink.stored.length === 19, 3_000, 'every good item');
+    await q.flush();
+    expect(sink.ids()).toEqual(range(20).filter((id) => id !== 7));
+    expect(q.stats()).toMatchObject({ deadLettered: 1, dropped: 0, failures: 1, spooledBatches: 0 });
+    expect(deadLetters(dir).records.map((r) => r.item.id)).toEqual([7]);
+  });
+
+  it('replay after a restart: a poisoned spool file blocks nothing, and the spool drains', async () => {
+    const dir = tempDir();
+    const file = (seq: number) => `test.${String(seq).padStart(16, '0')}.1-abcd.ndjson`;
+    const lines = (ids: number[]) => ids.map((id) => JSON.stringify({ id }) + '\n').join('');
+    writeFileSync(join(dir, file(1)), lines(range(50)), { mode: 0o600 });
+    writeFileSync(join(dir, file(2)), lines(range(50, 50)), { mode: 0o600 });
+    const sink = new FakeSink();
+    sink.refuse = new Set([20, 75]);
+    const q = makeQueue(sink, { spoolDir: dir, batchSize: 10, maxWriteItems: 30 });
+    q.push({ id: 100 }); // new items wait behind the spool, and still land
+    await waitFor(() => sink.stored.length === 99, 3_000, 'the replay and the new item');
+    await q.flush();
+    expect(sink.ids()).toEqual(range(101).filter((id) => id !== 20 && id !== 75));
+    expect(q.stats()).toMatchObject({ replayed: 98, written: 99, deadLettered: 2, dropped: 0, spooledBatches: 0 });
+    expect(spoolFiles(dir)).toEqual([]);
+    expect(deadLetters(dir).records.map((r) => r.item.id)).toEqual([20, 75]);
+  });
+
+  it('without a spool folder a refused item cannot be kept: counted as dead-lettered and dropped, the rest written', async () => {
+    const sink = new FakeSink();
+    sink.refuse = new Set([4]);
+    const logs: Array<[string, string]> = [];
+    const q = makeQueue(sink, { batchSize: 10, maxAgeMs: 1 }, logs);
+    for (const id of range(10)) q.push({ id });
+    await q.flush();
+    expect(sink.ids()).toEqual(range(10).filter((id) => id !== 4));
+    expect(q.stats()).toMatchObject({ written: 9, deadLettered: 1, dropped: 1 });
+    expect(logs.some(([level, msg]) => level === 'error' && /refused 1 of 10 .*no spool folder/.test(msg))).toBe(true);
+  });
+
+  it('the dead-letter folder is capped: past the cap refused items are dropped (counted), never block', async () => {
+    const dir = tempDir();
+    const sink = new FakeSink();
+    sink.refuse = new Set(range(40)); // every item of the first 4 batches
+    const q = makeQueue(sink, { spoolDir: dir, batchSize: 10, maxAgeMs: 1, maxSpoolBytes: 1_500 });
+    for (const id of range(60)) q.push({ id });
+    await q.flush();
+    expect(sink.ids()).toEqual(range(20, 40));
+    const s = q.stats();
+    expect(s.deadLettered).toBe(40);
+    const kept = deadLetters(dir).records.length;
+    expect(kept).toBeGreaterThan(0);
+    expect(kept).toBeLessThan(40);
+    expect(s.dropped).toBe(40 - kept);
+  });
+
+  it('takes a classifier: only errors it calls data errors are isolated', async () => {
+    const dir = tempDir();
+    const refusedIds = new Set([2]);
+    const stored: number[] = [];
+    const q = makeQueue(new FakeSink(), {
+      spoolDir: dir,
+      batchSize: 5,
+      maxAgeMs: 1,
+      isDataError: (err) => (err as Error).message.startsWith('bad value'),
+      write: async (batch) => {
+        if (batch.some((i) => refusedIds.has(i.id))) throw new Error('bad value (injected)');
+        stored.push(...batch.map((i) => i.id));
+      },
+    });
+    for (const id of range(5)) q.push({ id });
+    await q.flush();
+    expect(stored).toEqual([0, 1, 3, 4]);
+    expect(q.stats().deadLettered).toBe(1);
   });
 });

@@ -9,6 +9,7 @@
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { migrationSource, migrationStatusOf, pendingMigrations, type Migration } from '../migrations.js';
 import { loadMigrations } from '../migrations.js';
+import { markDataError } from '../errors.js';
 import type { MigrationStatus } from '../relational.js';
 import { listLimit } from '../relational.js';
 import type { ReadinessCheck, Trace, TraceFilter, TraceSink } from '../ports.js';
@@ -76,11 +77,15 @@ export class ClickHouseTraceSink implements TraceSink {
 
   async write(batch: Trace[]): Promise<void> {
     if (batch.length === 0) return;
-    await this.client.insert({
-      table: `${this.db}.traces`,
-      values: batch.map(toRow),
-      format: 'JSONEachRow',
-    });
+    try {
+      await this.client.insert({
+        table: `${this.db}.traces`,
+        values: batch.map(toRow),
+        format: 'JSONEachRow',
+      });
+    } catch (err) {
+      throw isClickHouseDataError(err) ? markDataError(err) : err;
+    }
   }
 
   async list(filter: TraceFilter = {}): Promise<Trace[]> {
@@ -285,6 +290,42 @@ function cachedLoad(dir: string): () => Migration[] {
  */
 function columnAddedConcurrently(stmt: string, err: unknown): boolean {
   return /^ALTER TABLE \S+ ADD COLUMN /i.test(stmt) && /column with this name already exists/i.test(errorText(err));
+}
+
+// ClickHouse error codes that mean "this input cannot be stored": parse failures and values a type
+// cannot hold. Server-state codes (memory, too many parts, timeouts, unknown table, auth) and
+// network errors (no code at all) are availability and retried.
+const DATA_ERROR_CODES = new Set([
+  6, // CANNOT_PARSE_TEXT
+  25, // CANNOT_PARSE_ESCAPE_SEQUENCE (a lone surrogate escape)
+  26, // CANNOT_PARSE_QUOTED_STRING
+  27, // CANNOT_PARSE_INPUT_ASSERTION_FAILED
+  38, // CANNOT_PARSE_DATE
+  41, // CANNOT_PARSE_DATETIME
+  53, // TYPE_MISMATCH
+  69, // ARGUMENT_OUT_OF_BOUND
+  70, // CANNOT_CONVERT_TYPE
+  72, // CANNOT_PARSE_NUMBER
+  117, // INCORRECT_DATA
+  131, // TOO_LARGE_STRING_SIZE
+  190, // SIZES_OF_ARRAYS_DOESNT_MATCH
+  321, // VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE
+  349, // CANNOT_INSERT_NULL_IN_ORDINARY_COLUMN
+]);
+
+/**
+ * Whether ClickHouse refused an insert for the rows in it (see src/stores/errors.ts). Newer servers'
+ * errors arrive as ClickHouseError with a `code`; 18.16's do not match the client's parser and
+ * arrive as a plain Error whose message starts `Code: N, e.displayText() = …`.
+ */
+export function isClickHouseDataError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const raw = (err as { code?: unknown }).code;
+  const code = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : Number(/^(?:Code|Error): (\d+)/.exec(err.message)?.[1]);
+  if (!DATA_ERROR_CODES.has(code)) return false;
+  // A column the server's table lacks (a migration not applied yet) fails every row alike: that is
+  // the server's state, not the data's, and it is retried until someone migrates.
+  return !/unknown field|no such column|NO_SUCH_COLUMN/i.test(err.message);
 }
 
 function errorText(err: unknown): string {

@@ -1,6 +1,8 @@
 // Trace ↔ ClickHouse row. Values are clamped to the column types here, because a row ClickHouse
-// refuses would fail its whole batch on every retry and block the queue behind it.
+// refuses would fail its whole batch on every retry and block the queue behind it. Text goes through
+// storeText (ClickHouse's JSON input refuses a lone-surrogate escape).
 import type { Trace } from '../ports.js';
+import { storeText, storeTextOrNull } from '../store-text.js';
 
 export interface TraceRow {
   request_id: string;
@@ -60,22 +62,22 @@ const UINT32_MAX = 4_294_967_295;
 export function toRow(t: Trace): TraceRow {
   const stages = Object.entries(t.stages ?? {}).filter(([, ms]) => typeof ms === 'number' && Number.isFinite(ms));
   return {
-    request_id: String(t.requestId),
-    client_request_id: t.clientRequestId ?? null,
-    session_id: t.sessionId ?? null,
-    agent: t.agent ?? '',
-    pat_id: t.patId ?? null,
-    model: t.model ?? null,
-    provider: t.provider ?? null,
+    request_id: storeText(String(t.requestId)),
+    client_request_id: storeTextOrNull(t.clientRequestId ?? null),
+    session_id: storeTextOrNull(t.sessionId),
+    agent: storeTextOrNull(t.agent) ?? '',
+    pat_id: storeTextOrNull(t.patId),
+    model: storeTextOrNull(t.model),
+    provider: storeTextOrNull(t.provider),
     stream: t.stream ? 1 : 0,
     status: int(t.status, 0, UINT16_MAX),
-    error_code: t.errorCode ?? null,
+    error_code: storeTextOrNull(t.errorCode),
     started_at_ms: int(t.startedAt, 0, Number.MAX_SAFE_INTEGER),
     total_ms: float(t.totalMs),
     upstream_ttfb_ms: floatOrNull(t.upstreamTtfbMs),
     upstream_ms: floatOrNull(t.upstreamMs),
     overhead_ms: float(t.overheadMs),
-    stage_names: stages.map(([name]) => name),
+    stage_names: stages.map(([name]) => storeText(name)),
     stage_ms: stages.map(([, ms]) => ms),
     prompt_tokens: intOrNull(t.promptTokens, UINT32_MAX),
     completion_tokens: intOrNull(t.completionTokens, UINT32_MAX),

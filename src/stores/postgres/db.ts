@@ -3,6 +3,7 @@
 // makes calls reject within seconds instead of hanging, and an 'error' listener so a dropped idle
 // connection never crashes the process.
 import pg from 'pg';
+import { markDataError } from '../errors.js';
 import type { ParamEncode, RowDecode } from '../sql/decode.js';
 
 export interface PgOptions {
@@ -55,7 +56,11 @@ export class PgDb {
   }
 
   async query<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> {
-    return (await this.pool.query<R>(sql, params)).rows;
+    try {
+      return (await this.pool.query<R>(sql, params)).rows;
+    } catch (err) {
+      throw markPgDataError(err);
+    }
   }
 
   /**
@@ -79,7 +84,7 @@ export class PgDb {
       } catch (rollbackErr) {
         broken = rollbackErr as Error;
       }
-      throw err;
+      throw markPgDataError(err);
     } finally {
       client.off('error', onError);
       client.release(broken ?? false);
@@ -97,6 +102,26 @@ export class PgDb {
 /** SQLSTATE of a pg error, e.g. 23505 unique_violation. */
 export function pgCode(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
+}
+
+/**
+ * Whether Postgres refused a statement for the values in it (the same values fail every time), as
+ * opposed to not being able to answer. Data: class 22 (data exception: a NUL byte, a number out of
+ * range, text a type cannot parse), class 23 (integrity: not null, check, foreign key), 54000 (a
+ * value too large for an index row). Everything else is availability and is retried: connection
+ * errors (08xxx, and no SQLSTATE at all for ECONNREFUSED or a pool/query timeout), 57P01 shutdown,
+ * 40xxx serialization and deadlock, 53xxx resources, and 42xxx too (a missing table or privilege
+ * fails every item alike, and setting them all aside would lose good data).
+ */
+export function isPgDataError(err: unknown): boolean {
+  const code = pgCode(err);
+  if (code === undefined || !/^[0-9A-Z]{5}$/.test(code)) return false;
+  return code.startsWith('22') || code.startsWith('23') || code === '54000';
+}
+
+/** Marks a data failure for the write-behind queue (src/stores/errors.ts); returns the error. */
+export function markPgDataError(err: unknown): unknown {
+  return isPgDataError(err) ? markDataError(err) : err;
 }
 
 export const UNIQUE_VIOLATION = '23505';

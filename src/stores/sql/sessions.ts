@@ -1,4 +1,5 @@
 import type { Checkpoint, CheckpointInput, CheckpointStatus, Session } from '../ports.js';
+import { storeJson, storeTextOrNull as text } from '../store-text.js';
 import type { ParamEncode, RowDecode } from './decode.js';
 
 export interface SessionRow {
@@ -85,31 +86,35 @@ export const toCheckpoint = <J, B>(r: CheckpointRow<J, B>, d: RowDecode<J, B>): 
   createdAt: r.created_at,
 });
 
-/** The values of one checkpoint in CHECKPOINT_COLS order, for a positional INSERT. */
+/**
+ * The values of one checkpoint in CHECKPOINT_COLS order, for a positional INSERT. Text is cleaned
+ * the same way for every store (store-text.ts: no NUL, no lone surrogates), so one request's odd
+ * bytes cannot make a store refuse the batch it is in.
+ */
 export const checkpointParams = (
   sessionId: string,
   seq: number,
   c: CheckpointInput,
   e: ParamEncode & {
-    /** The upstream's reply text (Postgres text cannot hold NUL, SQLite keeps it as is). */
+    /** The upstream's reply text, after the shared cleaning (a store-specific step, if any). */
     reply: (s: string | null) => string | null;
   },
 ): unknown[] => [
-  sessionId,
+  text(sessionId),
   seq,
-  c.requestId,
-  c.agent,
-  c.patId,
-  c.model,
+  text(c.requestId),
+  text(c.agent),
+  text(c.patId),
+  text(c.model),
   c.directiveVersion,
-  JSON.stringify(c.messages ?? []),
-  e.reply(c.reply),
-  c.finishReason,
+  storeJson(JSON.stringify(c.messages ?? [])),
+  e.reply(text(c.reply)),
+  text(c.finishReason),
   c.usage?.promptTokens ?? null,
   c.usage?.completionTokens ?? null,
   c.usage?.totalTokens ?? null,
   c.status,
-  c.errorCode,
+  text(c.errorCode),
   e.bool(c.stream),
   c.createdAt,
   // ?? null: a checkpoint spooled by an older version has no such field.

@@ -1,4 +1,5 @@
 import type { Trace } from '../ports.js';
+import { storeJson, storeTextOrNull as text } from '../store-text.js';
 import type { ParamEncode, RowDecode } from './decode.js';
 
 export interface TraceRow<Json, Bool> {
@@ -28,25 +29,25 @@ export interface TraceRow<Json, Bool> {
 
 export type TraceColumn = keyof TraceRow<unknown, unknown>;
 
-/** The traces columns in table order, each with the value a Trace binds to it. */
+/** The traces columns in table order, each with the value a Trace binds to it (text cleaned: store-text.ts). */
 const TRACE_VALUES: readonly (readonly [TraceColumn, (t: Trace, e: ParamEncode) => unknown])[] = [
-  ['request_id', (t) => t.requestId],
+  ['request_id', (t) => text(t.requestId)],
   // ?? null: a trace spooled by an older version has no such field.
-  ['client_request_id', (t) => t.clientRequestId ?? null],
-  ['session_id', (t) => t.sessionId],
-  ['agent', (t) => t.agent],
-  ['pat_id', (t) => t.patId],
-  ['model', (t) => t.model],
-  ['provider', (t) => t.provider],
+  ['client_request_id', (t) => text(t.clientRequestId ?? null)],
+  ['session_id', (t) => text(t.sessionId)],
+  ['agent', (t) => text(t.agent)],
+  ['pat_id', (t) => text(t.patId)],
+  ['model', (t) => text(t.model)],
+  ['provider', (t) => text(t.provider)],
   ['stream', (t, e) => e.bool(t.stream)],
   ['status', (t) => t.status],
-  ['error_code', (t) => t.errorCode],
+  ['error_code', (t) => text(t.errorCode)],
   ['started_at', (t) => t.startedAt],
   ['total_ms', (t) => t.totalMs],
   ['upstream_ttfb_ms', (t) => t.upstreamTtfbMs],
   ['upstream_ms', (t) => t.upstreamMs],
   ['overhead_ms', (t) => t.overheadMs],
-  ['stages', (t) => JSON.stringify(t.stages ?? {})],
+  ['stages', (t) => storeJson(JSON.stringify(t.stages ?? {}))],
   ['prompt_tokens', (t) => t.promptTokens],
   ['completion_tokens', (t) => t.completionTokens],
   ['total_tokens', (t) => t.totalTokens],

@@ -3,12 +3,14 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { openSqliteStores } from './index.js';
 import type { CheckpointInput, Trace } from '../ports.js';
+import { isSqliteDataError } from './writer.js';
 
 export type WriterRequest =
   | { id: number; op: 'checkpoints'; batch: CheckpointInput[] }
   | { id: number; op: 'traces'; batch: Trace[] }
   | { id: number; op: 'claim'; sessionId: string; agent: string; patId: string; at: number };
-export type WriterReply = { id: number; ok: true; value?: unknown } | { id: number; ok: false; message: string };
+/** A failure says whether SQLite refused the data (`data`) or could not write now; `code` is SQLite's. */
+export type WriterReply = { id: number; ok: true; value?: unknown } | { id: number; ok: false; message: string; data: boolean; code?: string };
 
 const port = parentPort!;
 const stores = await openSqliteStores((workerData as { path: string }).path);
@@ -26,7 +28,16 @@ port.on('message', (req: WriterRequest | { op: 'close' }) => {
         : stores.traces.write(req.batch);
   work.then(
     (value) => port.postMessage({ id: req.id, ok: true, value } satisfies WriterReply),
-    (err: Error) => port.postMessage({ id: req.id, ok: false, message: err.message } satisfies WriterReply),
+    (err: Error) => {
+      const code = (err as { code?: unknown }).code;
+      port.postMessage({
+        id: req.id,
+        ok: false,
+        message: err.message,
+        data: isSqliteDataError(err),
+        code: typeof code === 'string' ? code : undefined,
+      } satisfies WriterReply);
+    },
   );
 });
 port.postMessage({ ready: true });

@@ -2,12 +2,15 @@
 // checkpoints or traces written on the gateway's event loop stalls every request in flight for as long
 // as the transaction takes (measured: event-loop delay p99 7 ms, max 28 ms at ~175 req/s). The worker
 // has its own connection to the same WAL database; write() resolves on its acknowledgement, so the
-// BatchQueue contract (retry, spool, idempotency) is unchanged.
+// BatchQueue contract (retry, spool, idempotency) is unchanged. A refusal because of the data comes
+// back as a StoreDataError (the worker classifies with isSqliteDataError), so the queue can set the
+// refused items aside instead of retrying them forever.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { packageRoot } from '../../util/package-root.js';
+import { StoreDataError } from '../errors.js';
 import type { AppendResult, CheckpointInput, Trace } from '../ports.js';
 import type { WriterReply, WriterRequest } from './writer-worker.js';
 
@@ -75,7 +78,7 @@ export class SqliteWriter {
         if (!p) return;
         this.pending.delete(m.id);
         if (m.ok) p.resolve(m.value);
-        else p.reject(new Error(m.message));
+        else p.reject(m.data ? new StoreDataError(m.message, { code: m.code }) : Object.assign(new Error(m.message), { code: m.code }));
       });
       const fail = (err: Error) => {
         reject(err);
@@ -91,4 +94,20 @@ export class SqliteWriter {
     });
     return this.ready;
   }
+}
+
+/**
+ * Whether SQLite refused a write for the values in it (see src/stores/errors.ts): a constraint (NOT
+ * NULL, CHECK, UNIQUE), a type mismatch, a value over SQLite's size limit, or a value the driver
+ * cannot bind. Busy, locked, I/O, disk full, read-only and the like are availability and retried.
+ */
+export function isSqliteDataError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && code.startsWith('SQLITE_')) {
+    return code.startsWith('SQLITE_CONSTRAINT') || code === 'SQLITE_MISMATCH' || code === 'SQLITE_TOOBIG';
+  }
+  // better-sqlite3 checks bound values itself: "SQLite3 can only bind numbers, strings, bigints,
+  // buffers, and null", "The bound … is too large".
+  return (err instanceof TypeError || err instanceof RangeError) && /\bbind|bound\b/i.test(err.message);
 }
