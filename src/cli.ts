@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { UsageError, UserError } from './errors.js';
 import { packageVersion } from './util/package-root.js';
 import { redact } from './log.js';
+import { exitQuietlyOnEpipe } from './cli/epipe.js';
 import { register as serve } from '../commands/serve.js';
 import { register as mockUpstream } from '../commands/mock-upstream.js';
 import { register as migrate } from '../commands/migrate.js';
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  exitQuietlyOnEpipe();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
