@@ -128,7 +128,7 @@ function describe(err: unknown, config: IbexConfig | undefined): { message: stri
     }
     if (isConnectError(s)) {
       const e = endpointOf(s, all);
-      if (!e) break;
+      if (!e) continue; // an AggregateError carries no address itself: look at the attempts inside
       const code = s.code as string;
       const cause =
         code === 'ENOTFOUND' || code === 'EAI_AGAIN'
