@@ -52,7 +52,8 @@ describe('serve fails cleanly', () => {
     const env = { IBEX_DATABASE_URL: 'postgres://postgres@127.0.0.1:1/ibex' };
     const serve = await run(['serve', '--port', '0'], { env });
     const list = await run(['agent', 'list'], { env });
-    for (const r of [serve, list]) {
+    const auth = await run(['auth-server', '--port', '0'], { env });
+    for (const r of [serve, list, auth]) {
       expect(r.exitCode).toBe(1);
       expect(r.stderr).toMatch(/^error: cannot reach the stores: postgres 127\.0\.0\.1:1\/ibex: connection refused$/m);
       expect(r.stderr).toMatch(/^hint: start PostgreSQL there, or fix IBEX_DATABASE_URL$/m);
@@ -266,6 +267,11 @@ describe('small things', () => {
       expect(r.exitCode, args.join(' ')).toBe(1);
       expect(r.stderr, args.join(' ')).toBe('error: no agent named "nosuch"\nhint: see `ibex agent list`, or create it with `ibex agent create nosuch`');
     }
+    // what the user typed is quoted escaped: no terminal escape sequence reaches stderr
+    const esc = await run(['sessions', 'list', '--agent', '\u001b[2J']);
+    expect(esc.exitCode).toBe(1);
+    expect(esc.stderr).not.toMatch(/\u001b/);
+    expect(esc.stderr).toMatch(/^error: no agent named "\\u001b\[2J"$/m);
   });
 
   it('LICENSE is MIT like package.json; README shows --port and export IBEX_PAT', () => {
