@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
 import { UserError } from '../src/errors.js';
+import { noSuchAgent } from '../src/cli/agents.js';
 import { withStores } from '../src/cli/with-stores.js';
-import { isoTime, printJson, printTable } from '../src/cli/output.js';
+import { isoTimes, printJson, printTable } from '../src/cli/output.js';
 import { parseAgentName, parseIntFlag } from '../src/cli/parse.js';
 import { createAgent, setAgentEnabled } from '../src/ops/identity.js';
 import { ConflictError, type Agent } from '../src/stores/ports.js';
 
-const view = (a: Agent) => ({ ...a, createdAt: isoTime(a.createdAt) });
+const view = (a: Agent) => isoTimes(a);
 
 export function register(program: Command): void {
   const agent = program.command('agent').description('manage agents');
@@ -56,7 +57,7 @@ export function register(program: Command): void {
       .action(async (name: string, opts: { json?: boolean }) => {
         await withStores(async (stores) => {
           const a = await setAgentEnabled(stores, name, enabled);
-          if (!a) throw new UserError(`no agent named "${name}"`, 'see `ibex agent list`');
+          if (!a) throw noSuchAgent(name);
           if (opts.json) return printJson(view(a));
           process.stdout.write(`${enabled ? 'enabled' : 'disabled'} agent ${a.name}\n`);
         });

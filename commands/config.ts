@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import { UsageError } from '../src/errors.js';
-import { CONFIG_KEYS, loadConfig, resolveHome, type ConfigKey } from '../src/config.js';
+import { CONFIG_KEYS, maskConfigValue, resolveHome, validateConfigValue, type ConfigKey } from '../src/config.js';
 import { openConfigFile } from '../src/config-file.js';
-
-const SECRET_KEYS = new Set<ConfigKey>(['upstreamKey', 'adminToken']);
+import { printJson } from '../src/cli/output.js';
 
 function checkKey(key: string): ConfigKey {
   if (!(key in CONFIG_KEYS)) throw new UsageError(`unknown config key "${key}"`, `known keys: ${Object.keys(CONFIG_KEYS).join(', ')}`);
@@ -20,27 +19,28 @@ export function register(program: Command): void {
     });
   config
     .command('get [key]')
-    .description('print one key, or the whole file (secrets masked)')
+    .description('print one key, or the whole file (secrets and passwords in URLs masked)')
     .option('--json', 'print JSON')
     .action((key: string | undefined, opts: { json?: boolean }) => {
       const file = openConfigFile(resolveHome());
+      // Shown values may end up in a terminal recording or a support ticket: never the secrets
+      // themselves (they are in the file, see `ibex config path`).
       if (key !== undefined) {
         const k = checkKey(key);
-        const v = file.get(k);
-        if (opts.json) return void process.stdout.write(JSON.stringify(v ?? null) + '\n');
+        const v = maskConfigValue(k, file.get(k));
+        if (opts.json) return printJson(v ?? null);
         return void process.stdout.write((v === undefined ? '' : String(v)) + '\n');
       }
-      const masked = Object.fromEntries(Object.entries(file.store).map(([k, v]) => [k, SECRET_KEYS.has(k as ConfigKey) ? '***' : v]));
-      process.stdout.write(JSON.stringify(masked, null, 2) + '\n');
+      printJson(Object.fromEntries(Object.entries(file.store).map(([k, v]) => [k, maskConfigValue(k, v)])));
     });
   config
     .command('set <key> <value>')
-    .description('set a key in the config file')
+    .description('set a key in the config file (checked like at start: a bad value is refused)')
     .action((key: string, value: string) => {
       const k = checkKey(key);
-      // Validated exactly as it will be read (a flag has the highest precedence), so a bad value
-      // is refused now rather than breaking every later command.
-      loadConfig({ [k]: value });
+      // The same validator as at start, so the file never holds a value that would stop every later
+      // command. Only this key is checked: a bad value elsewhere must not block fixing this one.
+      validateConfigValue(k, value);
       openConfigFile(resolveHome()).set(k, value);
       process.stdout.write(`${k} set\n`);
     });

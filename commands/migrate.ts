@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { isoTime, printJson, printTable } from '../src/cli/output.js';
+import { isoTimes, printJson, printTable } from '../src/cli/output.js';
 import { storeUnavailable, withStores } from '../src/cli/with-stores.js';
 
 export function register(program: Command): void {
@@ -10,16 +10,16 @@ export function register(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts: { status?: boolean; json?: boolean }) => {
       await withStores(
-        async (stores) => {
+        async (stores, config) => {
           if (!opts.status) {
-            const reports = await stores.migrate().catch((err) => Promise.reject(storeUnavailable(err)));
+            const reports = await stores.migrate().catch((err) => Promise.reject(storeUnavailable(err, config)));
             if (opts.json) return printJson(reports);
             for (const r of reports) process.stdout.write(`${r.store}: ${r.applied.length ? `applied ${r.applied.join(', ')}` : 'up to date'}\n`);
             return;
           }
-          const rows = await stores.migrationStatus().catch((err) => Promise.reject(storeUnavailable(err)));
+          const rows = isoTimes(await stores.migrationStatus().catch((err) => Promise.reject(storeUnavailable(err, config))));
           if (opts.json) return printJson(rows);
-          printTable(rows.map((r) => ({ ...r, appliedAt: isoTime(r.appliedAt) })), ['store', 'name', 'applied', 'appliedAt']);
+          printTable(rows, ['store', 'name', 'applied', 'appliedAt']);
         },
         { migrate: false },
       );

@@ -1,24 +1,26 @@
 import type { Command } from 'commander';
 import { UsageError, UserError } from '../src/errors.js';
 import { withStores } from '../src/cli/with-stores.js';
-import { isoTime, printJson, printTable } from '../src/cli/output.js';
+import { noSuchAgent, requireAgent } from '../src/cli/agents.js';
+import { isoTime, isoTimes, printJson, printTable } from '../src/cli/output.js';
 import { parseIntFlag } from '../src/cli/parse.js';
 import { parseDuration } from '../src/util/duration.js';
 import { createPat, revokePat } from '../src/ops/identity.js';
 import { ConflictError, NotFoundError, type PatRecord } from '../src/stores/ports.js';
 
 /** A PAT as shown: never the hash or the secret. */
-const view = (p: PatRecord) => ({
-  id: p.id,
-  prefix: p.prefix,
-  name: p.name,
-  agents: p.agents,
-  rpm: p.rpm,
-  createdAt: isoTime(p.createdAt),
-  expiresAt: isoTime(p.expiresAt),
-  revokedAt: isoTime(p.revokedAt),
-  status: p.revokedAt ? 'revoked' : p.expiresAt !== null && p.expiresAt <= Date.now() ? 'expired' : 'active',
-});
+const view = (p: PatRecord) =>
+  isoTimes({
+    id: p.id,
+    prefix: p.prefix,
+    name: p.name,
+    agents: p.agents,
+    rpm: p.rpm,
+    createdAt: p.createdAt,
+    expiresAt: p.expiresAt,
+    revokedAt: p.revokedAt,
+    status: p.revokedAt ? 'revoked' : p.expiresAt !== null && p.expiresAt <= Date.now() ? 'expired' : 'active',
+  });
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -43,12 +45,15 @@ export function register(program: Command): void {
         }
         expiresAt = Date.now() + ms;
       }
+      const agents = [...new Set(opts.agent)];
       await withStores(async (stores) => {
+        for (const name of agents) await requireAgent(stores, name);
         let created;
         try {
-          created = await createPat(stores, { agents: [...new Set(opts.agent)], name: opts.name ?? null, rpm: rpm ?? null, expiresAt });
+          created = await createPat(stores, { agents, name: opts.name ?? null, rpm: rpm ?? null, expiresAt });
         } catch (err) {
-          if (err instanceof NotFoundError) throw new UserError(err.message, 'create the agent first: `ibex agent create NAME`');
+          // The check above already named any unknown agent; the store's own check reads the same.
+          if (err instanceof NotFoundError) throw noSuchAgent(agents.join(', '));
           throw err;
         }
         if (opts.json) return printJson({ ...view(created.record), token: created.token });
@@ -64,6 +69,7 @@ export function register(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts: { agent?: string; json?: boolean }) => {
       await withStores(async (stores) => {
+        if (opts.agent !== undefined) await requireAgent(stores, opts.agent);
         const pats = (await stores.tokens.list(opts.agent ? { agent: opts.agent } : {})).map(view);
         if (opts.json) return printJson(pats);
         printTable(pats, ['id', 'prefix', 'name', 'agents', 'status', 'rpm', 'createdAt', 'expiresAt']);
@@ -76,16 +82,21 @@ export function register(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (idOrPrefix: string, opts: { json?: boolean }) => {
       await withStores(async (stores) => {
-        let p: PatRecord | null;
-        try {
-          p = await revokePat(stores, idOrPrefix);
-        } catch (err) {
+        const ambiguous = (err: unknown): never => {
           if (err instanceof ConflictError) throw new UserError(err.message, 'give the full id (see `ibex pat list`)');
           throw err;
-        }
-        if (!p) throw new UserError(`no PAT matches "${idOrPrefix}"`, 'see `ibex pat list`');
-        if (opts.json) return printJson(view(p));
-        process.stdout.write(`revoked ${p.id} (${p.prefix}…)\n`);
+        };
+        const noMatch = () => new UserError(`no PAT matches "${idOrPrefix}"`, 'see `ibex pat list`');
+        // Revoking is idempotent; say so rather than pretend this call revoked it (exit 0 either way).
+        const before = await stores.tokens.find(idOrPrefix).catch(ambiguous);
+        if (!before) throw noMatch();
+        const already = before.revokedAt !== null;
+        const p = already ? before : await revokePat(stores, before.id).catch(ambiguous);
+        if (!p) throw noMatch();
+        if (opts.json) return printJson({ ...view(p), alreadyRevoked: already });
+        process.stdout.write(
+          already ? `${p.id} (${p.prefix}…) was already revoked at ${isoTime(p.revokedAt)}\n` : `revoked ${p.id} (${p.prefix}…)\n`,
+        );
       });
     });
 }

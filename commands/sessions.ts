@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { UserError } from '../src/errors.js';
 import { withStores } from '../src/cli/with-stores.js';
-import { isoTime, printable, printJson, printTable } from '../src/cli/output.js';
+import { requireAgent } from '../src/cli/agents.js';
+import { isoTime, isoTimes, printable, printJson, printTable } from '../src/cli/output.js';
 import { parseIntFlag } from '../src/cli/parse.js';
 
 export function register(program: Command): void {
@@ -15,11 +16,8 @@ export function register(program: Command): void {
     .action(async (opts: { agent?: string; limit?: string; json?: boolean }) => {
       const limit = parseIntFlag('--limit', opts.limit, 1, 10_000);
       await withStores(async (stores) => {
-        const rows = (await stores.sessions.listSessions({ agent: opts.agent, limit })).map((s) => ({
-          ...s,
-          createdAt: isoTime(s.createdAt),
-          updatedAt: isoTime(s.updatedAt),
-        }));
+        if (opts.agent !== undefined) await requireAgent(stores, opts.agent);
+        const rows = isoTimes(await stores.sessions.listSessions({ agent: opts.agent, limit }));
         if (opts.json) return printJson(rows);
         printTable(rows, ['id', 'agent', 'turns', 'totalTokens', 'status', 'updatedAt']);
       });
@@ -33,7 +31,7 @@ export function register(program: Command): void {
         const session = await stores.sessions.getSession(id);
         if (!session) throw new UserError(`no session "${id}"`, 'see `ibex sessions list`');
         const checkpoints = await stores.sessions.checkpoints(id);
-        if (opts.json) return printJson({ session, checkpoints });
+        if (opts.json) return printJson({ session: isoTimes(session), checkpoints: isoTimes(checkpoints) });
         process.stdout.write(
           printable(`session ${session.id}  agent ${session.agent}  turns ${session.turns}  tokens ${session.totalTokens}  updated ${isoTime(session.updatedAt)}`) + '\n',
         );

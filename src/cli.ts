@@ -4,6 +4,8 @@ import { Command, CommanderError } from 'commander';
 import { UsageError, UserError } from './errors.js';
 import { packageVersion } from './util/package-root.js';
 import { redact } from './log.js';
+import { printable } from './util/printable.js';
+import { exitQuietlyOnEpipe } from './cli/epipe.js';
 import { register as serve } from '../commands/serve.js';
 import { register as mockUpstream } from '../commands/mock-upstream.js';
 import { register as migrate } from '../commands/migrate.js';
@@ -39,6 +41,7 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  exitQuietlyOnEpipe();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
@@ -54,8 +57,10 @@ export function reportError(err: unknown): number {
     return 2;
   }
   if (err instanceof UsageError || err instanceof UserError) {
-    process.stderr.write(`error: ${redact(err.message)}\n`);
-    if (err.hint) process.stderr.write(`hint: ${err.hint}\n`);
+    // Messages often quote what the user typed (`no agent named "…"`): escaped, so a control character
+    // in an argument cannot write escape sequences into the terminal.
+    process.stderr.write(`error: ${printable(redact(err.message))}\n`);
+    if (err.hint) process.stderr.write(`hint: ${printable(redact(err.hint))}\n`);
     return err.exitCode;
   }
   const e = err as Error;

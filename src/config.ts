@@ -1,9 +1,11 @@
 // Configuration: command-line flag > environment variable > config file > default.
 // Resolved and validated once, at start; everything downstream receives the typed object.
 import { homedir } from 'node:os';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { UsageError } from './errors.js';
 import { readConfigFile } from './config-file.js';
+import type { LogLevel } from './log.js';
 
 export interface IbexConfig {
   /** State folder: embedded database, admin token, spool */
@@ -46,31 +48,137 @@ export interface IbexConfig {
   logLevel: string;
 }
 
-/** The keys a user may set in the config file (`ibex config set KEY VALUE`). */
+/** The log levels `createLogger` knows, in the order it filters them. */
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const satisfies readonly LogLevel[];
+
+/**
+ * How one setting is checked. The same validator runs when a value is read at start (flag, env or file)
+ * and when `ibex config set` writes it, so the file never holds a value that would stop the next command.
+ */
+interface KeyRule {
+  env: string;
+  /** What is accepted, for the error message: "expected <accepts>" */
+  accepts: string;
+  /** Returns the typed value or throws `InvalidValue` */
+  parse(raw: string | number): string | number;
+  /** How `ibex config get` shows it: 'url' masks the password inside, 'all' the whole value (a secret) */
+  mask?: 'url' | 'all';
+}
+
+/** A value a rule refused; `validateConfigValue` turns it into a UsageError naming the key and the source. */
+class InvalidValue extends Error {}
+
+const urlRule = (env: string, protocols: string[], example: string): KeyRule => ({
+  env,
+  accepts: `a ${protocols.map((p) => `${p}//`).join(' or ')} URL, e.g. ${example}`,
+  mask: 'url',
+  parse(raw) {
+    let parsed: URL;
+    try {
+      parsed = new URL(String(raw));
+    } catch {
+      throw new InvalidValue('not a URL');
+    }
+    if (!protocols.includes(parsed.protocol)) throw new InvalidValue(`protocol ${parsed.protocol}`);
+    return String(raw);
+  },
+});
+
+const intRule = (env: string, min: number, max: number): KeyRule => ({
+  env,
+  accepts: `a whole number from ${min} to ${max}`,
+  parse(raw) {
+    const n = typeof raw === 'number' ? raw : /^\s*-?\d+\s*$/.test(raw) ? Number(raw) : NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidValue(JSON.stringify(raw));
+    return n;
+  },
+});
+
+const textRule = (env: string, opts: { secret?: boolean } = {}): KeyRule => ({
+  env,
+  accepts: 'a non-empty text',
+  mask: opts.secret ? 'all' : undefined,
+  parse(raw) {
+    const v = String(raw);
+    if (v.trim() === '') throw new InvalidValue('empty');
+    return v;
+  },
+});
+
+/** A DNS name (RFC 1123 labels) or an IPv4/IPv6 literal: what `listen()` can bind. */
+const HOSTNAME_RE = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+
+const hostRule: KeyRule = {
+  env: 'IBEX_HOST',
+  accepts: 'a host name or IP address, e.g. 127.0.0.1, 0.0.0.0, ::1 or localhost',
+  parse(raw) {
+    const v = String(raw);
+    if (!isIP(v) && !HOSTNAME_RE.test(v)) throw new InvalidValue(JSON.stringify(v));
+    return v;
+  },
+};
+
+const logLevelRule: KeyRule = {
+  env: 'IBEX_LOG_LEVEL',
+  accepts: `one of ${LOG_LEVELS.join(', ')}`,
+  parse(raw) {
+    const v = String(raw);
+    if (!(LOG_LEVELS as readonly string[]).includes(v)) throw new InvalidValue(JSON.stringify(v));
+    return v;
+  },
+};
+
+/** The keys a user may set in the config file (`ibex config set KEY VALUE`), each with its one validator. */
 export const CONFIG_KEYS = {
-  databaseUrl: { env: 'IBEX_DATABASE_URL' },
-  redisUrl: { env: 'IBEX_REDIS_URL' },
-  redisPrefix: { env: 'IBEX_REDIS_PREFIX' },
-  clickhouseUrl: { env: 'IBEX_CLICKHOUSE_URL' },
-  upstreamUrl: { env: 'IBEX_UPSTREAM_URL' },
-  upstreamKey: { env: 'OPENAI_API_KEY' },
-  authUrl: { env: 'IBEX_AUTH_URL' },
-  host: { env: 'IBEX_HOST' },
-  port: { env: 'IBEX_PORT' },
-  adminToken: { env: 'IBEX_ADMIN_TOKEN' },
-  bodyLimit: { env: 'IBEX_BODY_LIMIT' },
-  upstreamConnectTimeoutMs: { env: 'IBEX_UPSTREAM_CONNECT_TIMEOUT_MS' },
-  upstreamTtfbTimeoutMs: { env: 'IBEX_UPSTREAM_TTFB_TIMEOUT_MS' },
-  upstreamIdleTimeoutMs: { env: 'IBEX_UPSTREAM_IDLE_TIMEOUT_MS' },
-  upstreamConnections: { env: 'IBEX_UPSTREAM_CONNECTIONS' },
-  maxResponseBytes: { env: 'IBEX_MAX_RESPONSE_BYTES' },
-  drainTimeoutMs: { env: 'IBEX_DRAIN_TIMEOUT_MS' },
-  pollIntervalMs: { env: 'IBEX_POLL_INTERVAL_MS' },
-  traceRetentionDays: { env: 'IBEX_TRACE_RETENTION_DAYS' },
-  logLevel: { env: 'IBEX_LOG_LEVEL' },
-} as const satisfies Record<string, { env: string }>;
+  databaseUrl: urlRule('IBEX_DATABASE_URL', ['postgres:', 'postgresql:'], 'postgres://user:pass@127.0.0.1:5432/ibex'),
+  redisUrl: urlRule('IBEX_REDIS_URL', ['redis:', 'rediss:'], 'redis://127.0.0.1:6379'),
+  redisPrefix: textRule('IBEX_REDIS_PREFIX'),
+  clickhouseUrl: urlRule('IBEX_CLICKHOUSE_URL', ['http:', 'https:'], 'http://127.0.0.1:8123/ibex'),
+  upstreamUrl: urlRule('IBEX_UPSTREAM_URL', ['http:', 'https:'], 'https://api.openai.com/v1'),
+  upstreamKey: textRule('OPENAI_API_KEY', { secret: true }),
+  authUrl: urlRule('IBEX_AUTH_URL', ['grpc:'], 'grpc://127.0.0.1:50051'),
+  host: hostRule,
+  port: intRule('IBEX_PORT', 0, 65535),
+  adminToken: textRule('IBEX_ADMIN_TOKEN', { secret: true }),
+  bodyLimit: intRule('IBEX_BODY_LIMIT', 1024, 1024 * 1024 * 1024),
+  upstreamConnectTimeoutMs: intRule('IBEX_UPSTREAM_CONNECT_TIMEOUT_MS', 1, 3_600_000),
+  upstreamTtfbTimeoutMs: intRule('IBEX_UPSTREAM_TTFB_TIMEOUT_MS', 1, 3_600_000),
+  upstreamIdleTimeoutMs: intRule('IBEX_UPSTREAM_IDLE_TIMEOUT_MS', 1, 3_600_000),
+  upstreamConnections: intRule('IBEX_UPSTREAM_CONNECTIONS', 1, 100_000),
+  maxResponseBytes: intRule('IBEX_MAX_RESPONSE_BYTES', 1024, 1024 * 1024 * 1024),
+  drainTimeoutMs: intRule('IBEX_DRAIN_TIMEOUT_MS', 0, 3_600_000),
+  pollIntervalMs: intRule('IBEX_POLL_INTERVAL_MS', 50, 60_000),
+  traceRetentionDays: intRule('IBEX_TRACE_RETENTION_DAYS', 1, 36_500),
+  logLevel: logLevelRule,
+} as const satisfies Record<string, KeyRule>;
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;
+
+/** Where a value came from, for the error that refuses it. */
+export type ConfigSource = 'flag' | 'env' | 'file' | 'default';
+
+/**
+ * Checks one value of one key with that key's rule. A bad value is a UsageError (exit 2) naming the key,
+ * what is accepted and where the value came from; secrets and URLs (which may hold a password) are
+ * never echoed back.
+ */
+export function validateConfigValue(key: ConfigKey, raw: string | number, source: ConfigSource = 'flag'): string | number {
+  const rule: KeyRule = CONFIG_KEYS[key];
+  try {
+    return rule.parse(raw);
+  } catch (err) {
+    if (!(err instanceof InvalidValue)) throw err;
+    // The rules quote only values that cannot hold a secret; this keeps it so for any future rule.
+    const why = rule.mask && err.message.startsWith('"') ? 'refused' : err.message;
+    const where =
+      source === 'env'
+        ? ` (from env ${rule.env})`
+        : source === 'file'
+          ? ` (from the config file: fix it with \`ibex config set ${key} …\` or \`ibex config unset ${key}\`)`
+          : '';
+    throw new UsageError(`invalid ${key}: ${why}`, `expected ${rule.accepts}${where}`);
+  }
+}
 
 const DEFAULTS = {
   upstreamUrl: 'https://api.openai.com/v1',
@@ -99,63 +207,44 @@ export function resolveHome(env: NodeJS.ProcessEnv = process.env, flag?: string)
 export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env): IbexConfig {
   const home = resolveHome(env, flags.home);
   const file = readConfigFile(home);
-  const pick = (key: ConfigKey): string | number | undefined => {
+  const pick = (key: ConfigKey): { raw: string | number; source: ConfigSource } | undefined => {
     const fromFlag = flags[key];
-    if (fromFlag !== undefined && fromFlag !== '') return fromFlag;
+    if (fromFlag !== undefined && fromFlag !== '') return { raw: fromFlag, source: 'flag' };
     const fromEnv = env[CONFIG_KEYS[key].env];
-    if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+    if (fromEnv !== undefined && fromEnv !== '') return { raw: fromEnv, source: 'env' };
     const fromFile = file[key];
-    if (fromFile !== undefined && fromFile !== '') return fromFile as string | number;
-    return (DEFAULTS as Record<string, string | number | undefined>)[key];
+    if (fromFile !== undefined && fromFile !== '') return { raw: fromFile as string | number, source: 'file' };
+    const fallback = (DEFAULTS as Record<string, string | number | undefined>)[key];
+    return fallback === undefined ? undefined : { raw: fallback, source: 'default' };
   };
-  const str = (key: ConfigKey) => {
+  const value = (key: ConfigKey) => {
     const v = pick(key);
-    return v === undefined ? undefined : String(v);
+    return v === undefined ? undefined : validateConfigValue(key, v.raw, v.source);
   };
-  const int = (key: ConfigKey, min: number, max: number) => {
-    const raw = pick(key);
-    const n = typeof raw === 'number' ? raw : Number(raw);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      throw new UsageError(`invalid ${key}: ${String(raw)}`, `expected a whole number from ${min} to ${max} (env ${CONFIG_KEYS[key].env})`);
-    }
-    return n;
-  };
-  const url = (key: ConfigKey, protocols: string[]) => {
-    const v = str(key);
-    if (v === undefined) return undefined;
-    let parsed: URL;
-    try {
-      parsed = new URL(v);
-    } catch {
-      throw new UsageError(`invalid ${key}: not a URL`, `set ${CONFIG_KEYS[key].env} to a ${protocols.join(' or ')} URL`);
-    }
-    if (!protocols.includes(parsed.protocol)) {
-      throw new UsageError(`invalid ${key}: protocol ${parsed.protocol}`, `expected ${protocols.join(' or ')}`);
-    }
-    return v;
-  };
+  const str = (key: ConfigKey) => value(key) as string | undefined;
+  const int = (key: ConfigKey) => value(key) as number;
 
   return {
     home,
-    databaseUrl: url('databaseUrl', ['postgres:', 'postgresql:']),
-    redisUrl: url('redisUrl', ['redis:', 'rediss:']),
+    databaseUrl: str('databaseUrl'),
+    redisUrl: str('redisUrl'),
     redisPrefix: str('redisPrefix')!,
-    clickhouseUrl: url('clickhouseUrl', ['http:', 'https:']),
-    upstreamUrl: url('upstreamUrl', ['http:', 'https:'])!.replace(/\/+$/, ''),
+    clickhouseUrl: str('clickhouseUrl'),
+    upstreamUrl: str('upstreamUrl')!.replace(/\/+$/, ''),
     upstreamKey: str('upstreamKey'),
-    authUrl: url('authUrl', ['grpc:']),
+    authUrl: str('authUrl'),
     host: str('host')!,
-    port: int('port', 0, 65535),
+    port: int('port'),
     adminToken: str('adminToken'),
-    bodyLimit: int('bodyLimit', 1024, 1024 * 1024 * 1024),
-    upstreamConnectTimeoutMs: int('upstreamConnectTimeoutMs', 1, 3_600_000),
-    upstreamTtfbTimeoutMs: int('upstreamTtfbTimeoutMs', 1, 3_600_000),
-    upstreamIdleTimeoutMs: int('upstreamIdleTimeoutMs', 1, 3_600_000),
-    upstreamConnections: int('upstreamConnections', 1, 100_000),
-    maxResponseBytes: int('maxResponseBytes', 1024, 1024 * 1024 * 1024),
-    drainTimeoutMs: int('drainTimeoutMs', 0, 3_600_000),
-    pollIntervalMs: int('pollIntervalMs', 50, 60_000),
-    traceRetentionDays: int('traceRetentionDays', 1, 36_500),
+    bodyLimit: int('bodyLimit'),
+    upstreamConnectTimeoutMs: int('upstreamConnectTimeoutMs'),
+    upstreamTtfbTimeoutMs: int('upstreamTtfbTimeoutMs'),
+    upstreamIdleTimeoutMs: int('upstreamIdleTimeoutMs'),
+    upstreamConnections: int('upstreamConnections'),
+    maxResponseBytes: int('maxResponseBytes'),
+    drainTimeoutMs: int('drainTimeoutMs'),
+    pollIntervalMs: int('pollIntervalMs'),
+    traceRetentionDays: int('traceRetentionDays'),
     logLevel: str('logLevel')!,
   };
 }
@@ -176,8 +265,19 @@ export function redactUrl(u: string): string {
   try {
     const p = new URL(u);
     if (p.password) p.password = '***';
+    // libpq-style URLs may carry the password as a query parameter instead
+    if (p.searchParams.has('password')) p.searchParams.set('password', '***');
     return p.toString();
   } catch {
     return '(invalid url)';
   }
+}
+
+/** A config-file value as `ibex config get` shows it: secrets masked, passwords inside URLs masked. */
+export function maskConfigValue(key: string, value: unknown): unknown {
+  if (!(key in CONFIG_KEYS) || value === undefined || value === null) return value;
+  const rule: KeyRule = CONFIG_KEYS[key as ConfigKey];
+  if (rule.mask === 'all') return '***';
+  if (rule.mask === 'url') return redactUrl(String(value));
+  return value;
 }

@@ -6,6 +6,7 @@ import { stopOnSignals } from './util/shutdown.js';
 import { createPat, createAgent } from './ops/identity.js';
 import { setDirective } from './ops/directives.js';
 import type { OpenedStores } from './stores/factory.js';
+import { isStoreError, storeUnavailable } from './cli/store-errors.js';
 
 export async function runServe(config: IbexConfig, opts: { mock: boolean }): Promise<void> {
   const log = createLogger(config.logLevel);
@@ -15,9 +16,23 @@ export async function runServe(config: IbexConfig, opts: { mock: boolean }): Pro
     mock = await startMockUpstream({ port: 0 });
     config = { ...config, upstreamUrl: mock.url };
     log.info(`mock upstream: ${mock.url}`);
+  } else if (!config.upstreamKey) {
+    log.warn(
+      `no upstream key: OPENAI_API_KEY is not set, so requests reach ${config.upstreamUrl} without credentials ` +
+        '(a real provider refuses them: 502 upstream_auth_error). Set OPENAI_API_KEY, or run `ibex serve --mock` to try ibex without a provider',
+    );
   }
 
-  const gateway = await startGateway(config, { log });
+  let gateway: Awaited<ReturnType<typeof startGateway>>;
+  try {
+    gateway = await startGateway(config, { log });
+  } catch (err) {
+    // Nothing is serving: stop the mock as well, or its open port would keep this process alive after
+    // the error (exit 1, like every other command that fails).
+    await mock?.close().catch(() => {});
+    // A store that cannot be reached reads the same as for every other command; anything else is a bug.
+    throw isStoreError(err) ? storeUnavailable(err, config) : err;
+  }
   log.info(`ibex listening on ${gateway.url}`);
   if (!config.databaseUrl) await firstRun(gateway.stores, gateway.url, log);
 

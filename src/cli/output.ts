@@ -1,4 +1,7 @@
 // How commands print: `--json` is exactly one JSON document on stdout; otherwise aligned tables.
+// Instants are shown one way everywhere, ISO 8601 in UTC (`2025-01-31T12:00:00.000Z`), in tables and
+// in JSON: stores keep epoch milliseconds, and every command passes what it prints through `isoTimes`
+// (or `isoTime` for one value) so no command can drift. Errors stay plain text on stderr, with --json too.
 import { printable } from '../util/printable.js';
 
 export { printable };
@@ -23,6 +26,28 @@ function formatCell(v: unknown): string {
   if (Array.isArray(v)) return v.map((x) => printable(String(x))).join(',');
   return printable(String(v));
 }
+
+/** Field names holding an instant (epoch ms in the stores): `createdAt`, `expiresAt`, `startedAt`, … */
+const INSTANT_KEY = /At$/;
+
+/**
+ * A record (or a list of records) with its numeric `…At` fields as ISO 8601 strings: the one JSON time
+ * format of the CLI. Only the record's own fields: nested values such as a checkpoint's `messages` are
+ * the caller's data and are never rewritten. Durations (`…Ms`) and counts are left alone.
+ */
+export function isoTimes<T extends object>(value: T[]): IsoTimes<T>[];
+export function isoTimes<T extends object>(value: T): IsoTimes<T>;
+export function isoTimes(value: object): unknown {
+  if (Array.isArray(value)) return value.map((v: object) => isoTimes(v));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = INSTANT_KEY.test(k) && typeof v === 'number' ? isoTime(v) : v;
+  return out;
+}
+
+/** The type `isoTimes` returns: `…At` numbers become strings (null stays null). */
+export type IsoTimes<T> = {
+  [K in keyof T]: K extends `${string}At` ? (T[K] extends number ? string : T[K] extends number | null ? string | null : T[K]) : T[K];
+};
 
 export function isoTime(ms: number | null | undefined): string | null {
   if (ms === null || ms === undefined) return null;

@@ -2,16 +2,9 @@
 // and always closes them. A store that cannot be reached is a user-fixable error, not a bug.
 import { loadConfig, type IbexConfig } from '../config.js';
 import { openStores, type OpenedStores } from '../stores/factory.js';
-import { UserError } from '../errors.js';
+import { storeUnavailable } from './store-errors.js';
 
-/** The user error for a store that could not be opened or asked (passes a UserError through). */
-export function storeUnavailable(err: unknown): UserError {
-  if (err instanceof UserError) return err;
-  return new UserError(
-    `cannot reach the stores: ${(err as Error).message}`,
-    'check IBEX_HOME, IBEX_DATABASE_URL, IBEX_REDIS_URL and IBEX_CLICKHOUSE_URL, and that those services are reachable',
-  );
-}
+export { storeUnavailable };
 
 export async function withStores<T>(
   fn: (stores: OpenedStores, config: IbexConfig) => Promise<T>,
@@ -23,7 +16,7 @@ export async function withStores<T>(
     stores = await openStores(config);
     if (opts.migrate !== false) await stores.migrate();
   } catch (err) {
-    throw storeUnavailable(err);
+    throw storeUnavailable(err, config);
   }
   try {
     return await fn(stores, config);
