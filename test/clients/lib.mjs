@@ -11,7 +11,7 @@
 //   IBEX_SESSION      sent as X-Ibex-Session when set
 //   IBEX_AGENT        sent as X-Ibex-Agent when set
 //   MODEL             model for OpenAI-protocol checks (default gpt-4o-mini)
-//   ANTHROPIC_MODEL   model for Anthropic checks (default claude-sonnet-4-5)
+//   ANTHROPIC_MODEL   model for Anthropic checks (default claude-sonnet-4-6)
 //   CHECKS            comma-separated check names to run (default: all)
 //   CHECK_TIMEOUT_MS  bound of one check (default 15000)
 //   SCRIPT_TIMEOUT_MS bound of the whole script (default 120000)
@@ -67,7 +67,7 @@ export function settings() {
     apiKey,
     headers,
     model: process.env.MODEL || 'gpt-4o-mini',
-    anthropicModel: process.env.ANTHROPIC_MODEL || 'claude-sonnet-4-5',
+    anthropicModel: process.env.ANTHROPIC_MODEL || 'claude-sonnet-4-6',
     only,
     checkTimeoutMs: envInt('CHECK_TIMEOUT_MS', 15_000),
     scriptTimeoutMs: envInt('SCRIPT_TIMEOUT_MS', 120_000),
