@@ -17,7 +17,8 @@ function distance(a: string, b: string): number {
 
 export function closest(word: string, candidates: readonly string[]): string | null {
   const w = word.toLowerCase();
-  const limit = w.length <= 4 ? 1 : w.length <= 8 ? 2 : 3;
+  // One- and two-letter words are only "the same" up to case: any other pair is one edit apart.
+  const limit = w.length <= 2 ? 0 : w.length <= 4 ? 1 : w.length <= 8 ? 2 : 3;
   let best: string | null = null;
   let bestD = Infinity;
   for (const c of candidates) {
