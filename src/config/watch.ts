@@ -16,6 +16,8 @@ export interface WatchOptions {
   debounceMs?: number;
   /** The stat poll's interval */
   pollMs?: number;
+  /** false: poll only (tests of the fallback; filesystems where fs.watch misbehaves) */
+  fsWatch?: boolean;
 }
 
 const MISSING = Symbol('missing');
@@ -99,14 +101,16 @@ export function watchIbexYaml(
   };
 
   let watcher: FSWatcher | undefined;
-  try {
-    // The folder, not the file: an editor's rename-over replaces the inode a file watch would follow.
-    watcher = watch(dirname(path), { persistent: false }, (_event, file) => {
-      if (!file || file.toString() === name) schedule();
-    });
-    watcher.on('error', () => watcher?.close());
-  } catch {
-    // No fs.watch here (or no folder yet): the poll alone will do.
+  if (opts.fsWatch !== false) {
+    try {
+      // The folder, not the file: an editor's rename-over replaces the inode a file watch would follow.
+      watcher = watch(dirname(path), { persistent: false }, (_event, file) => {
+        if (!file || file.toString() === name) schedule();
+      });
+      watcher.on('error', () => watcher?.close());
+    } catch {
+      // No fs.watch here (or no folder yet): the poll alone will do.
+    }
   }
   const onStat = (cur: Stats, prev: Stats) => {
     if (cur.mtimeMs !== prev.mtimeMs || cur.size !== prev.size || cur.ino !== prev.ino) schedule();
