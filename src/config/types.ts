@@ -41,7 +41,7 @@ export interface ProviderFileConfig {
   /** The key pool, in file order (the order matters for `priority`) */
   readonly keys: readonly ProviderKey[];
   readonly keyStrategy: KeyStrategy;
-  /** How long a key that failed with 401/429 is left out of the pool */
+  /** How long a key is left out of the pool after a 429 or a quota-style failure */
   readonly cooldownMs: number;
   /** Azure `api-version` query parameter */
   readonly apiVersion?: string;
