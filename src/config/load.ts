@@ -52,7 +52,8 @@ export function parseIbexYaml(text: string, path: string, env: NodeJS.ProcessEnv
   if (doc.errors.length > 0) {
     const issues: ConfigIssue[] = doc.errors.map((e) => {
       const { line, col } = lines.linePos(e.pos[0]);
-      return { line, col, path: '', message: `YAML syntax: ${e.message.split('\n')[0]}` };
+      const message = e.code === 'MULTIPLE_DOCS' ? 'only one document is allowed (a second "---" starts another)' : e.message.split('\n')[0];
+      return { line, col, path: '', message: `YAML syntax: ${message}` };
     });
     throw new ConfigFileError(path, issues);
   }

@@ -170,7 +170,13 @@ export class YamlReader {
 
   /** The value as plain JS (for options ibex passes on without knowing their shape) */
   plain(loc: Located): unknown {
-    return loc.node === null ? null : loc.node.toJS(this.doc, { maxAliasCount: 100 });
+    if (loc.node === null) return null;
+    try {
+      return loc.node.toJS(this.doc, { maxAliasCount: 100 });
+    } catch {
+      // The library's guard against alias bombs ("billion laughs")
+      return this.fail(loc, 'too many aliases');
+    }
   }
 
   private deref(node: Node | null | undefined): Node | null {

@@ -179,6 +179,24 @@ describe('errors name the file, line, column and key path', () => {
     expect(e.message).toMatch(/^\/etc\/ibex\/ibex\.yaml:\d+:\d+: YAML syntax: /);
   });
 
+  it('a second document', () => {
+    const e = refuse('providers: { a: { kind: openai } }\n---\nmodels: {}\n');
+    expect(e.line).toBe(2);
+    expect(e.message).toContain('only one document');
+  });
+
+  it('aliases are followed, alias bombs refused', () => {
+    const c = parseIbexYaml('providers:\n  a: &common { kind: openai, cooldown: 5s }\n  b: *common\n', 'ibex.yaml', {});
+    expect(c.providers.map((p) => [p.name, p.cooldownMs])).toEqual([
+      ['a', 5000],
+      ['b', 5000],
+    ]);
+    const layers = ['o1: &l1 [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]'];
+    for (let i = 2; i <= 4; i++) layers.push(`o${i}: &l${i} [${Array(10).fill(`*l${i - 1}`).join(', ')}]`);
+    const bomb = refuse(`agents:\n  s:\n    policies:\n      - use: x\n${layers.map((l) => `        ${l}\n`).join('')}`);
+    expect(bomb.message).toContain('too many aliases');
+  });
+
   it('duplicate keys', () => {
     const e = refuse('providers:\n  a: { kind: openai }\n  a: { kind: anthropic }\n');
     expect(e.line).toBe(3);
