@@ -169,7 +169,7 @@ export function providerKey(env: string, value: string): ProviderKey {
 }
 
 function readHeaders(r: YamlReader, loc: Located, env: NodeJS.ProcessEnv): { headers: Record<string, string>; secret: string[] } {
-  const headers: Record<string, string> = {};
+  const headers: [string, string][] = [];
   const secret: string[] = [];
   for (const e of r.entries(loc) ?? []) {
     if (!HEADER_NAME_RE.test(e.key)) {
@@ -191,10 +191,11 @@ function readHeaders(r: YamlReader, loc: Located, env: NodeJS.ProcessEnv): { hea
       r.fail(e.value, 'a header value must not contain a line break');
       continue;
     }
-    headers[e.key] = resolved.value;
+    headers.push([e.key, resolved.value]);
     if (resolved.refs.length > 0) secret.push(e.key);
   }
-  return { headers: Object.fromEntries(Object.entries(headers)), secret };
+  // fromEntries, not assignment: a header named "__proto__" stays a header.
+  return { headers: Object.fromEntries(headers), secret };
 }
 
 function readTimeouts(r: YamlReader, loc: Located): Timeouts {
