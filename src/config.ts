@@ -3,7 +3,7 @@
 import { homedir } from 'node:os';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { UsageError } from './errors.js';
+import { UsageError, UserError } from './errors.js';
 import { readConfigFile } from './config-file.js';
 import type { LogLevel } from './log.js';
 
@@ -46,6 +46,10 @@ export interface IbexConfig {
   traceRetentionDays: number;
   /** Log level: 'info' (default), 'warn', 'error', 'silent' */
   logLevel: string;
+  /** `/v1/*` prefixes relayed as they are after auth, limits and a trace (IBEX_PASSTHROUGH, comma-separated) */
+  passthrough: string[];
+  /** Origins allowed to call from a browser (CORS); empty → CORS off (IBEX_CORS_ORIGINS, comma-separated) */
+  corsOrigins: string[];
 }
 
 /** The log levels `createLogger` knows, in the order it filters them. */
@@ -185,10 +189,12 @@ const DEFAULTS = {
   redisPrefix: 'ibex:',
   host: '127.0.0.1',
   port: 8787,
-  bodyLimit: 4 * 1024 * 1024,
+  // Vision requests carry images inline: 32 MiB, like the provider's own limit.
+  bodyLimit: 32 * 1024 * 1024,
   upstreamConnectTimeoutMs: 5_000,
-  upstreamTtfbTimeoutMs: 120_000,
-  upstreamIdleTimeoutMs: 60_000,
+  // Reasoning models may think for minutes before the first byte; the OpenAI SDK's own default is 600 s.
+  upstreamTtfbTimeoutMs: 600_000,
+  upstreamIdleTimeoutMs: 300_000,
   upstreamConnections: 256,
   maxResponseBytes: 32 * 1024 * 1024,
   drainTimeoutMs: 30_000,
@@ -246,7 +252,30 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     pollIntervalMs: int('pollIntervalMs'),
     traceRetentionDays: int('traceRetentionDays'),
     logLevel: str('logLevel')!,
+    passthrough: listOf(env.IBEX_PASSTHROUGH, DEFAULT_PASSTHROUGH).map(passthroughPrefix),
+    corsOrigins: listOf(env.IBEX_CORS_ORIGINS, []),
   };
+}
+
+/**
+ * Relayed by default: audio and images act on the request alone. Files, batches and uploads are off by
+ * default because they act on the whole upstream account (any caller could list or delete every file).
+ */
+export const DEFAULT_PASSTHROUGH = ['/v1/audio', '/v1/images'];
+
+function listOf(value: string | undefined, fallback: string[]): string[] {
+  if (value === undefined) return fallback;
+  return value
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
+}
+
+function passthroughPrefix(p: string): string {
+  if (!/^\/v1\/[A-Za-z0-9_/-]+$/.test(p)) {
+    throw new UserError(`IBEX_PASSTHROUGH: "${p}" is not a /v1/ path prefix`, 'use prefixes like /v1/audio,/v1/images');
+  }
+  return p.replace(/\/+$/, '');
 }
 
 /** A config for logs: URLs without passwords, no secrets. */

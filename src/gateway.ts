@@ -13,7 +13,9 @@ import { createAuth } from './auth/index.js';
 import { verifyAgent } from './auth/verify-agent.js';
 import { DirectiveResolver } from './directives/resolver.js';
 import { createProviders } from './providers/index.js';
-import { createChatHandler } from './pipeline/chat.js';
+import { createProtocolHandler, type PipelineDeps } from './pipeline/handle.js';
+import { createRelayHandler } from './pipeline/relay.js';
+import { ResponseSessions } from './sessions/response-links.js';
 import { buildApp } from './server/app.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { BatchQueue } from './traces/batch-queue.js';
@@ -178,7 +180,7 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
       metrics.recordRequest(trace);
     },
   };
-  const chat = createChatHandler({
+  const pipeline: PipelineDeps = {
     verifyAgent: (principal, requested) => verifyAgent(principal, requested, auth.agentCache),
     rateLimiter: stores.rateLimiter,
     resolveDirective: (agent) => resolver.resolve(agent),
@@ -192,10 +194,13 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
       trace: (t) => traces.emit(t),
       observe: (t) => metrics.recordRequest(t),
     },
-  });
+    responseSessions: new ResponseSessions(),
+  };
 
   const app = buildApp({
-    chat,
+    protocolHandler: (protocol) => createProtocolHandler(pipeline, protocol),
+    relay: createRelayHandler(pipeline),
+    passthrough: config.passthrough,
     providers,
     auth: authDeps,
     bodyLimit: config.bodyLimit,

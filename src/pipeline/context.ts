@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import type { Agent, Directive, Usage } from '../stores/ports.js';
 import type { Principal } from '../auth/principal.js';
 
-export type StageName = 'auth' | 'agent' | 'rate_limit' | 'validate' | 'directive' | 'inject' | 'route' | 'respond';
+export type StageName = 'auth' | 'agent' | 'rate_limit' | 'validate' | 'session' | 'directive' | 'inject' | 'route' | 'respond';
 
 export class RequestContext {
   readonly startedAt: number;
@@ -31,6 +31,10 @@ export class RequestContext {
   reply: string | null = null;
   finishReason: string | null = null;
   usage: Usage | null = null;
+  /** The provider's id of the reply (`resp_…` links a later `previous_response_id` to this session) */
+  responseId: string | null = null;
+  /** The model the provider served (after alias resolution and fallback) */
+  servedModel: string | null = null;
   bytesIn = 0;
   bytesOut = 0;
   clientAborted = false;

@@ -13,7 +13,7 @@ import { IbexError, UpstreamPassthroughError } from '../errors.js';
 import { registeredSecretBytes } from '../log.js';
 import type { Provider } from '../providers/types.js';
 import { mapUpstreamException, mapUpstreamStatus } from '../providers/openai/error-map.js';
-import { StreamTap, toUsage, type RawUsage } from '../providers/openai/stream-tap.js';
+import type { InboundProtocol, ReplyFacts } from '../protocols/types.js';
 import type { RequestContext } from './context.js';
 import type { UpstreamSignal } from '../util/abort-emitter.js';
 import { BodyTooLargeError, decodedBody, readAll } from './decode.js';
@@ -35,6 +35,9 @@ export interface ForwardResult {
   json: Buffer | null;
 }
 
+/** The provider's response headers, for the caller's headers (see passthroughHeaders). */
+export type UpstreamHeaders = Record<string, string | string[] | undefined>;
+
 /**
  * Dispatches upstream. Throws IbexError / UpstreamPassthroughError for anything to send as an error
  * reply (nothing has been written to the client then). Once streaming has started, errors are reported
@@ -42,21 +45,24 @@ export interface ForwardResult {
  */
 export async function forward(
   ctx: RequestContext,
+  protocol: InboundProtocol<never>,
   provider: Provider,
   requestBody: string,
   signal: UpstreamSignal,
-  startStream: () => ServerResponse,
+  startStream: (upstreamHeaders: UpstreamHeaders) => ServerResponse,
+  onHeaders: (upstreamHeaders: UpstreamHeaders) => void,
 ): Promise<ForwardResult> {
   ctx.upstreamStart = performance.now();
   let upstream;
   try {
-    upstream = await provider.send({ method: 'POST', path: '/chat/completions', body: requestBody }, { requestId: ctx.correlationId, signal });
+    upstream = await provider.send({ method: 'POST', path: protocol.upstreamPath, body: requestBody }, { requestId: ctx.correlationId, signal });
   } catch (err) {
     ctx.upstreamEnd = performance.now();
     if (signal.aborted) throw clientGone(ctx);
     throw mapUpstreamException(err);
   }
   ctx.upstreamHeaders = performance.now();
+  onHeaders(upstream.headers);
 
   if (upstream.status >= 400) {
     const text = await readBounded(decodedBody(upstream.body, upstream.headers['content-encoding']), ERROR_BODY_MAX).catch(() => '');
@@ -91,16 +97,16 @@ export async function forward(
     ctx.upstreamEnd = performance.now();
     if (secrets.length) buf = redactBody(buf, secrets);
     // The one parse of the answer: it proves the answer is a JSON object and feeds the checkpoint.
-    const completion = parseObject(buf);
-    if (!completion) throw invalidResponse(`The provider answered ${upstream.status} with a body that is not a JSON object.`);
+    const answer = parseObject(buf);
+    if (!answer) throw invalidResponse(`The provider answered ${upstream.status} with a body that is not a JSON object.`);
     ctx.bytesOut = buf.length;
-    summariseCompletion(ctx, completion);
+    recordFacts(ctx, protocol.summarise(answer));
     return { json: buf };
   }
 
-  const res = startStream();
+  const res = startStream(upstream.headers);
   // What is stored of a stream is bounded by the smaller of the tap's bound and the answer bound.
-  const tap = new StreamTap(Math.min(TAP_MAX_BYTES, maxBytes));
+  const tap = protocol.createReassembler(Math.min(TAP_MAX_BYTES, maxBytes));
   const redactor = secrets.length ? new StreamRedactor(secrets) : null;
   const flushHeld = () => {
     const held = redactor?.end();
@@ -130,26 +136,24 @@ export async function forward(
       ctx.clientAborted = true;
     } else {
       // The stream broke after bytes went out: no retry is possible. Tell the client in-band, in the
-      // shape OpenAI clients understand, and end the stream.
+      // shape its protocol's clients understand, and end the stream.
       flushHeld();
       const e = mapUpstreamException(err);
       ctx.errorCode = e.code;
       ctx.status = e.status;
-      res.write(`data: ${JSON.stringify(e.toBody())}\n\n`);
+      res.write(protocol.streamErrorEvent({ status: e.status, code: e.code, type: e.type, message: e.message, param: e.param }));
     }
   }
   if (!res.destroyed) res.end();
   // The socket's 'close' (which tells a caller that left from a gateway that is shutting down, see
   // chat.ts) comes a little after `destroyed`: let it arrive before the request is recorded.
   else if (!res.closed) await closed(res);
-  ctx.bytesOut = tap.bytes;
-  const r = tap.reassemble();
-  ctx.reply = r.text;
-  ctx.finishReason = r.finishReason;
-  ctx.usage = r.usage;
+  const r = tap.finish();
+  ctx.bytesOut = r.bytes;
+  recordFacts(ctx, r);
   if (r.streamError && !ctx.errorCode) {
     ctx.errorCode = 'upstream_error';
-  } else if (!r.done && !ctx.errorCode && !ctx.clientAborted) {
+  } else if (!r.completed && !ctx.errorCode && !ctx.clientAborted) {
     // The provider closed the stream cleanly but never said it was finished: the client has all that
     // was sent, and the record says the reply may be cut.
     ctx.errorCode = UPSTREAM_INCOMPLETE;
@@ -162,27 +166,21 @@ function isAnswerStatus(status: number): boolean {
   return status >= 200 && status < 300 && status !== 204 && status !== 205;
 }
 
-type Completion = {
-  choices?: { message?: { content?: unknown }; finish_reason?: string | null }[];
-  usage?: RawUsage;
-};
-
-function parseObject(buf: Buffer): Completion | null {
+function parseObject(buf: Buffer): object | null {
   try {
     const v: unknown = JSON.parse(buf.toString('utf8'));
-    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Completion) : null;
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? v : null;
   } catch {
     return null;
   }
 }
 
-/** Pulls reply text, finish reason and usage out of a non-streaming completion. */
-function summariseCompletion(ctx: RequestContext, v: Completion): void {
-  const c = Array.isArray(v.choices) ? v.choices[0] : undefined;
-  const message = c?.message;
-  ctx.reply = typeof message?.content === 'string' ? message.content : message ? JSON.stringify(message) : null;
-  ctx.finishReason = typeof c?.finish_reason === 'string' ? c.finish_reason : null;
-  ctx.usage = toUsage(v.usage);
+/** What the checkpoint keeps of a reply: its text, or its tool calls when it has no text. */
+function recordFacts(ctx: RequestContext, f: ReplyFacts): void {
+  ctx.reply = f.text !== null ? f.text : f.toolCalls.length ? JSON.stringify({ tool_calls: f.toolCalls }) : null;
+  ctx.finishReason = f.finishReason;
+  ctx.usage = f.usage;
+  ctx.responseId = f.responseId;
 }
 
 function invalidResponse(message: string): IbexError {

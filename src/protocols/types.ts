@@ -76,3 +76,26 @@ export interface ProtocolErrorInput {
   message: string;
   param?: string | null;
 }
+
+/**
+ * An inbound protocol as the core pipeline sees it: one object per wire format a caller may speak,
+ * built in the protocol's folder (`protocol.ts`) from the conventional exports above.
+ */
+export interface InboundProtocol<B = Record<string, unknown>> {
+  /** `openai-chat`, `openai-responses`, … (logs and records) */
+  readonly name: string;
+  /** The path under a provider's base URL that takes this protocol's requests as they are */
+  readonly upstreamPath: string;
+  /** Whether the protocol has a model field the gateway routes on (moderations may omit it) */
+  parseRequest(body: unknown): ParsedRequest<B>;
+  /** Absent: the protocol carries no directive (embeddings, legacy completions, moderations) */
+  placeDirective?(body: B, text: string | null): B;
+  /** The request's input as the checkpoint stores it; absent: no checkpoint (not a conversation turn) */
+  recordedMessages?(body: B): unknown[];
+  /** An id in the body that continues an earlier exchange (`previous_response_id`, `conversation`) */
+  sessionLink?(body: B): string | null;
+  summarise(json: unknown): ReplyFacts;
+  createReassembler(maxBytes: number): StreamReassembler;
+  renderError(e: ProtocolErrorInput): unknown;
+  streamErrorEvent(e: ProtocolErrorInput): string;
+}

@@ -2,6 +2,7 @@
 // error from the catalog, like the pipeline's own.
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { IbexError, UpstreamPassthroughError } from '../errors.js';
+import { answerLeavingBodyUnread } from './unread-body.js';
 
 export function fastifyErrorToIbex(err: FastifyError): IbexError {
   switch (err.code) {
@@ -31,6 +32,9 @@ export function installErrorHandlers(app: FastifyInstance, logError: (message: s
     }
     const e = fastifyErrorToIbex(err as FastifyError);
     if (e.status >= 500) logError(`unhandled error on ${req.method} ${req.url.split('?')[0]} (request ${req.id})`, err);
+    // An oversized body is still arriving: answer without reading (or resetting) it, so the client
+    // reads the 413 instead of an EPIPE it would retry (see unread-body.ts).
+    if (e.status === 413) return answerLeavingBodyUnread(reply, 413, e.toBody());
     void reply.code(e.status).send(e.toBody());
   });
   app.setNotFoundHandler((req, reply) => {

@@ -15,6 +15,14 @@ interface ChunkEvent {
 }
 
 export function createReassembler(maxBytes: number): StreamReassembler {
+  return boundedSseCopy(maxBytes, parseChatSse);
+}
+
+/**
+ * A reassembler that keeps a bounded copy of the stream (O(1) per chunk) and parses it once, at the
+ * end, with `parse`. Shared by the OpenAI protocols whose streams are `data:` lines ending in `[DONE]`.
+ */
+export function boundedSseCopy(maxBytes: number, parse: (body: string) => ReplyFacts): StreamReassembler {
   const chunks: Buffer[] = [];
   let bytes = 0;
   let kept = 0;
@@ -31,9 +39,30 @@ export function createReassembler(maxBytes: number): StreamReassembler {
       chunks.push(chunk);
     },
     finish() {
-      return { ...parseChatSse(Buffer.concat(chunks).toString('utf8')), truncated, bytes };
+      return { ...parse(Buffer.concat(chunks).toString('utf8')), truncated, bytes };
     },
   };
+}
+
+/** The JSON events of an SSE body of `data:` lines; `done` when `data: [DONE]` arrived. */
+export function sseDataEvents<T>(body: string): { events: T[]; done: boolean } {
+  const events: T[] = [];
+  let done = false;
+  for (const line of body.split('\n')) {
+    if (!line.startsWith('data:')) continue;
+    const data = line.slice(5).trim();
+    if (data === '') continue;
+    if (data === '[DONE]') {
+      done = true;
+      continue;
+    }
+    try {
+      events.push(JSON.parse(data) as T);
+    } catch {
+      // a partial last line of a cut stream
+    }
+  }
+  return { events, done };
 }
 
 /** Parses a complete (or cut) SSE body of chat.completion.chunk events. */
@@ -43,23 +72,10 @@ export function parseChatSse(body: string): ReplyFacts {
   let finishReason: string | null = null;
   let usage: ReplyFacts['usage'] = null;
   let streamError: string | null = null;
-  let completed = false;
   let responseId: string | null = null;
   const calls: CanonicalToolCall[] = [];
-  for (const line of body.split('\n')) {
-    if (!line.startsWith('data:')) continue;
-    const data = line.slice(5).trim();
-    if (data === '') continue;
-    if (data === '[DONE]') {
-      completed = true;
-      continue;
-    }
-    let ev: ChunkEvent;
-    try {
-      ev = JSON.parse(data) as ChunkEvent;
-    } catch {
-      continue; // a partial last line of a cut stream
-    }
+  const { events, done } = sseDataEvents<ChunkEvent>(body);
+  for (const ev of events) {
     if (responseId === null && typeof ev.id === 'string') responseId = ev.id;
     if (ev.error) streamError = typeof ev.error.message === 'string' ? ev.error.message : 'stream error';
     const choice = ev.choices?.[0];
@@ -82,5 +98,5 @@ export function parseChatSse(body: string): ReplyFacts {
     }
     if (ev.usage) usage = usageFromOpenAI(ev.usage);
   }
-  return { text: sawText ? text : null, toolCalls: calls.filter(Boolean), finishReason, usage, streamError, completed, responseId };
+  return { text: sawText ? text : null, toolCalls: calls.filter(Boolean), finishReason, usage, streamError, completed: done, responseId };
 }

@@ -1,16 +1,38 @@
-// The OpenAI-compatible surface: POST /v1/chat/completions and GET /v1/models.
-import type { FastifyInstance } from 'fastify';
+// The OpenAI-compatible surface. Conversation and model-call routes go through the core pipeline with
+// their protocol (src/protocols/); the stateful Responses routes, model lookups and the allowlisted
+// prefixes are relayed as they are (src/pipeline/relay.ts). Every route here is behind the auth hook.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ProviderRegistry } from '../../providers/index.js';
 import { mapUpstreamException, mapUpstreamStatus } from '../../providers/openai/error-map.js';
 import { decodedBody, readAll } from '../../pipeline/decode.js';
+import type { InboundProtocol } from '../../protocols/types.js';
+import { openAIChat } from '../../protocols/openai-chat/protocol.js';
+import { openAIResponses } from '../../protocols/openai-responses/protocol.js';
+import { openAIEmbeddings } from '../../protocols/openai-embeddings/protocol.js';
+import { openAICompletions } from '../../protocols/openai-completions/protocol.js';
+import { openAIModerations } from '../../protocols/openai-moderations/protocol.js';
+
+type Handler = (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
 
 export interface OpenAIRouteDeps {
-  chat: (req: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply) => Promise<void>;
+  /** The core pipeline's handler for one inbound protocol */
+  protocolHandler(protocol: InboundProtocol<never>): Handler;
+  /** Forwards a request as it is (stateful routes, lookups, allowlisted prefixes) */
+  relay: Handler;
   providers: ProviderRegistry;
+  /** `/v1/*` prefixes relayed as they are (setting `passthrough`) */
+  passthrough: readonly string[];
 }
 
 export function registerOpenAIRoutes(app: FastifyInstance, deps: OpenAIRouteDeps): void {
-  app.post('/v1/chat/completions', deps.chat);
+  const protocols: [string, InboundProtocol<never>][] = [
+    ['/v1/chat/completions', openAIChat as InboundProtocol<never>],
+    ['/v1/responses', openAIResponses as InboundProtocol<never>],
+    ['/v1/embeddings', openAIEmbeddings as InboundProtocol<never>],
+    ['/v1/completions', openAICompletions as InboundProtocol<never>],
+    ['/v1/moderations', openAIModerations as InboundProtocol<never>],
+  ];
+  for (const [path, protocol] of protocols) app.post(path, deps.protocolHandler(protocol));
 
   // The provider's model list, for authenticated callers (SDKs call it to probe the endpoint).
   app.get('/v1/models', async (req, reply) => {
@@ -31,5 +53,22 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: OpenAIRouteDeps
     }
     if (res.status >= 400) throw mapUpstreamStatus(res.status, res.headers, text);
     return reply.code(200).header('content-type', 'application/json').send(text);
+  });
+
+  // Relayed routes: bodies are streams, never parsed (multipart uploads pass as they come).
+  void app.register(async (raw) => {
+    raw.removeAllContentTypeParsers();
+    raw.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
+    raw.get('/v1/models/:id', deps.relay);
+    raw.get('/v1/responses/:id', deps.relay);
+    raw.delete('/v1/responses/:id', deps.relay);
+    raw.post('/v1/responses/:id/cancel', deps.relay);
+    raw.get('/v1/responses/:id/input_items', deps.relay);
+    raw.post('/v1/responses/input_tokens', deps.relay);
+    for (const prefix of deps.passthrough) {
+      const base = prefix.replace(/\/+$/, '');
+      raw.route({ method: ['GET', 'POST', 'DELETE'], url: `${base}/*`, handler: deps.relay });
+      raw.route({ method: ['GET', 'POST'], url: base, handler: deps.relay });
+    }
   });
 }

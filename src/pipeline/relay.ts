@@ -1,0 +1,109 @@
+// Routes forwarded as they are, after auth (hook), the agent check and rate limits, with a trace:
+// the stateful Responses routes (`GET|DELETE /v1/responses/{id}`, cancel, input_items,
+// input_tokens), `GET /v1/models/{id}`, and the allowlisted `/v1/*` prefixes (audio, images…). The
+// body is never parsed or buffered: it is streamed upstream as it arrives (multipart uploads
+// included), and the answer is streamed back. No directive, no session, no checkpoint.
+import { performance } from 'node:perf_hooks';
+import type { Readable } from 'node:stream';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { IbexError, UpstreamPassthroughError } from '../errors.js';
+import { mapUpstreamException, mapUpstreamStatus } from '../providers/openai/error-map.js';
+import { RequestContext } from './context.js';
+import { checkRateLimits } from './rate-limit.js';
+import { decodedBody, readAll } from './decode.js';
+import { passthroughHeaders } from './passthrough-headers.js';
+import { buildTrace } from './record.js';
+import type { PipelineDeps } from './handle.js';
+import { AbortEmitter } from '../util/abort-emitter.js';
+
+/** Caller headers that describe the body or select API behaviour; everything else stays here. */
+const FORWARDED_REQUEST_HEADERS = ['content-type', 'openai-beta', 'accept'];
+const ERROR_BODY_MAX = 64 * 1024;
+
+export function createRelayHandler(deps: Pick<PipelineDeps, 'verifyAgent' | 'rateLimiter' | 'providers' | 'recorders' | 'inflight' | 'logError'>) {
+  return function relay(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const p = run(deps, req, reply);
+    deps.inflight.add(p);
+    return p;
+  };
+}
+
+async function run(deps: Parameters<typeof createRelayHandler>[0], req: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const ctx = new RequestContext(req.id, String(reply.getHeader('x-request-id') ?? req.id), performance.now() - req.authMs);
+  ctx.bytesIn = Number(req.headers['content-length'] ?? 0) || 0;
+  const abort = new AbortEmitter();
+  const onClose = () => {
+    if (!reply.raw.writableFinished) {
+      ctx.clientAborted = true;
+      abort.abort();
+    }
+  };
+  reply.raw.once('close', onClose);
+  const headers: Record<string, string> = {};
+  try {
+    const principal = req.principal;
+    if (!principal) throw new IbexError('IBEX_ERR_INVALID_API_KEY');
+    ctx.principal = principal;
+    ctx.stages.auth = req.authMs;
+    ctx.begin();
+    const agentHeader = req.headers['x-ibex-agent'];
+    const agent = await deps.verifyAgent(principal, typeof agentHeader === 'string' ? agentHeader : undefined);
+    ctx.agent = agent;
+    ctx.end('agent');
+    const limits = await checkRateLimits(deps.rateLimiter, { patId: principal.patId, patRpm: principal.rpm, agent: agent.name, agentRpm: agent.rpm });
+    if (limits) Object.assign(headers, limits);
+    ctx.end('rate_limit');
+
+    const provider = deps.providers.default;
+    ctx.provider = provider.id;
+    headers['x-ibex-provider'] = provider.id;
+    const forwarded: Record<string, string> = {};
+    for (const h of FORWARDED_REQUEST_HEADERS) {
+      const v = req.headers[h];
+      if (typeof v === 'string') forwarded[h] = v;
+    }
+    const hasBody = req.method !== 'GET' && req.method !== 'DELETE' && req.body !== undefined;
+    ctx.upstreamStart = performance.now();
+    let res;
+    try {
+      res = await provider.send(
+        { method: req.method as 'GET' | 'POST' | 'DELETE', path: req.url.replace(/^\/v1/, ''), body: hasBody ? (req.body as Readable) : undefined, headers: forwarded },
+        { requestId: ctx.correlationId, signal: abort },
+      );
+    } catch (err) {
+      ctx.upstreamEnd = performance.now();
+      throw mapUpstreamException(err);
+    }
+    ctx.upstreamHeaders = performance.now();
+    const body = decodedBody(res.body, res.headers['content-encoding']);
+    if (res.status >= 400) {
+      const text = (await readAll(body, ERROR_BODY_MAX).catch(() => Buffer.alloc(0))).toString('utf8');
+      ctx.upstreamEnd = performance.now();
+      throw mapUpstreamStatus(res.status, res.headers, text);
+    }
+    ctx.status = res.status;
+    body.once('end', () => (ctx.upstreamEnd = performance.now()));
+    body.on('data', (c: Buffer) => (ctx.bytesOut += c.length));
+    const contentType = res.headers['content-type'];
+    await reply
+      .code(res.status)
+      .headers(passthroughHeaders(res.headers, headers))
+      .headers(headers)
+      .header('content-type', typeof contentType === 'string' ? contentType : 'application/octet-stream')
+      .send(body);
+  } catch (err) {
+    const e = err instanceof IbexError || err instanceof UpstreamPassthroughError ? err : new IbexError('IBEX_ERR_INTERNAL');
+    if (e === err) {
+      // expected: recorded in the trace
+    } else deps.logError(`relay failed (request ${ctx.requestId})`, err);
+    ctx.status = e.status;
+    ctx.errorCode = e.code;
+    if (!reply.sent && !reply.raw.destroyed) await reply.code(e.status).headers(headers).headers(e.headers).send(e.toBody());
+  } finally {
+    reply.raw.off('close', onClose);
+    if (ctx.clientAborted && ctx.status < 400) ctx.status = 499;
+    const trace = buildTrace(ctx, performance.now());
+    deps.recorders.trace(trace);
+    deps.recorders.observe?.(trace, ctx);
+  }
+}

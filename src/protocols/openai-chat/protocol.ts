@@ -1,0 +1,19 @@
+// POST /v1/chat/completions as the core pipeline sees it.
+import type { InboundProtocol } from '../types.js';
+import { parseRequest, type ChatBody } from './parse.js';
+import { placeDirective, recordedInput } from './directive.js';
+import { summarise } from './summarise.js';
+import { createReassembler } from './reassemble.js';
+import { renderError, streamErrorEvent } from './errors.js';
+
+export const openAIChat: InboundProtocol<ChatBody> = {
+  name: 'openai-chat',
+  upstreamPath: '/chat/completions',
+  parseRequest,
+  placeDirective,
+  recordedMessages: recordedInput,
+  summarise,
+  createReassembler,
+  renderError,
+  streamErrorEvent,
+};

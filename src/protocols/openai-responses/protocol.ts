@@ -1,0 +1,25 @@
+// POST /v1/responses as the core pipeline sees it. The directive goes first in `instructions`; the
+// checkpoint stores the instructions sent as a leading system message, then the input items.
+import type { InboundProtocol } from '../types.js';
+import { parseRequest, sessionLink, type ResponsesBody } from './parse.js';
+import { placeDirective } from './directive.js';
+import { recordedInput } from './record.js';
+import { summarise } from './summarise.js';
+import { createReassembler } from './reassemble.js';
+import { renderError, streamErrorEvent } from './errors.js';
+
+export const openAIResponses: InboundProtocol<ResponsesBody> = {
+  name: 'openai-responses',
+  upstreamPath: '/responses',
+  parseRequest,
+  placeDirective,
+  recordedMessages(body) {
+    const r = recordedInput(body);
+    return r.instructions ? [{ role: 'system', content: r.instructions }, ...r.input] : r.input;
+  },
+  sessionLink,
+  summarise,
+  createReassembler,
+  renderError,
+  streamErrorEvent: (e) => streamErrorEvent(e),
+};
