@@ -6,7 +6,7 @@ import { DirectiveResolver } from '../../src/directives/resolver.js';
 import { openSqliteStores } from '../../src/stores/sqlite/index.js';
 import { MemoryBus } from '../../src/stores/memory/bus.js';
 import { MemoryDirectiveCache } from '../../src/stores/memory/directive-cache.js';
-import { injectDirective } from '../../src/pipeline/inject.js';
+import { placeDirective } from '../../src/protocols/openai-chat/directive.js';
 import type { RelationalStores } from '../../src/stores/relational.js';
 
 describe('DirectiveResolver', () => {
@@ -80,9 +80,9 @@ describe('DirectiveResolver', () => {
 
   it('injection puts the directive first and leaves the caller messages as they were', () => {
     const msgs = [{ role: 'system', content: 'mine' }, { role: 'user', content: [{ type: 'text', text: 'x' }] }];
-    const out = injectDirective(msgs, { agent: 'a', version: 3, text: 'D', sha256: '', createdAt: 0 });
+    const out = placeDirective({ model: 'm', messages: msgs }, 'D').messages;
     expect(out).toEqual([{ role: 'system', content: 'D' }, ...msgs]);
     expect(out[1]).toBe(msgs[0]);
-    expect(injectDirective(msgs, null)).toBe(msgs);
+    expect(placeDirective({ model: 'm', messages: msgs }, null).messages).toBe(msgs);
   });
 });

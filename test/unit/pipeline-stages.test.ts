@@ -1,16 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { validateChatBody, validateSessionId, acceptRequestId } from '../../src/pipeline/validate.js';
+import { validateSessionId, acceptRequestId } from '../../src/pipeline/validate.js';
 import { checkRateLimits } from '../../src/pipeline/rate-limit.js';
 import { MemoryRateLimiter } from '../../src/stores/memory/rate-limiter.js';
 import { mapUpstreamException, mapUpstreamStatus } from '../../src/providers/openai/error-map.js';
 import { retryAfterMs, retryDelayMs } from '../../src/providers/openai/retry-policy.js';
-import { parseSse, StreamTap } from '../../src/providers/openai/stream-tap.js';
+import { createReassembler, parseChatSse } from '../../src/protocols/openai-chat/reassemble.js';
+import { parseRequest } from '../../src/protocols/openai-chat/parse.js';
 import { IbexError, UpstreamPassthroughError } from '../../src/errors.js';
 import { ProviderRegistry } from '../../src/providers/index.js';
 import type { Provider } from '../../src/providers/types.js';
 import { isWellFormedPat, generatePat, bearerToken } from '../../src/auth/pat.js';
 import { parseDuration } from '../../src/util/duration.js';
 import { redact } from '../../src/log.js';
+
+const chatBody = (b: unknown) => parseRequest(b).body;
 
 const code = (fn: () => unknown) => {
   try {
@@ -21,16 +24,16 @@ const code = (fn: () => unknown) => {
   return 'no error';
 };
 
-describe('validateChatBody', () => {
+describe('openai-chat parseRequest', () => {
   it('accepts a minimal body and names the bad field otherwise', () => {
-    expect(validateChatBody({ model: 'm', messages: [{ role: 'user', content: 'x' }] }).model).toBe('m');
-    expect(code(() => validateChatBody(null))).toBe('body');
-    expect(code(() => validateChatBody([]))).toBe('body');
-    expect(code(() => validateChatBody({ messages: [] }))).toBe('model');
-    expect(code(() => validateChatBody({ model: 'm', messages: 'x' }))).toBe('messages');
-    expect(code(() => validateChatBody({ model: 'm', messages: [] }))).toBe('messages');
-    expect(code(() => validateChatBody({ model: 'm', messages: [{ content: 'x' }] }))).toBe('messages[0].role');
-    expect(code(() => validateChatBody({ model: 'm', messages: [{ role: 'user' }], stream: 'yes' }))).toBe('stream');
+    expect(chatBody({ model: 'm', messages: [{ role: 'user', content: 'x' }] }).model).toBe('m');
+    expect(code(() => chatBody(null))).toBe('body');
+    expect(code(() => chatBody([]))).toBe('body');
+    expect(code(() => chatBody({ messages: [] }))).toBe('model');
+    expect(code(() => chatBody({ model: 'm', messages: 'x' }))).toBe('messages');
+    expect(code(() => chatBody({ model: 'm', messages: [] }))).toBe('messages');
+    expect(code(() => chatBody({ model: 'm', messages: [{ content: 'x' }] }))).toBe('messages[0].role');
+    expect(code(() => chatBody({ model: 'm', messages: [{ role: 'user' }], stream: 'yes' }))).toBe('stream');
   });
 
   it('session and request ids', () => {
@@ -119,29 +122,32 @@ describe('stream tap', () => {
       { choices: [{ delta: {}, finish_reason: 'stop' }] },
       { choices: [], usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } },
     ]);
-    const tap = new StreamTap(1 << 20);
+    const tap = createReassembler(1 << 20);
     const bytes = Buffer.from(body);
     // split inside a multi-byte character and inside an event
     for (let i = 0; i < bytes.length; i += 7) tap.push(bytes.subarray(i, i + 7));
-    expect(tap.reassemble()).toEqual({
+    expect(tap.finish()).toEqual({
       text: 'Hello ✓',
       finishReason: 'stop',
       usage: { promptTokens: 3, completionTokens: 2, totalTokens: 5 },
       streamError: null,
       truncated: false,
-      done: true,
+      completed: true,
+      toolCalls: [],
+      responseId: null,
+      bytes: bytes.length,
     });
   });
 
   it('is bounded: past the limit it stops copying and says so', () => {
-    const tap = new StreamTap(10);
+    const tap = createReassembler(10);
     tap.push(Buffer.from('data: {"choices":[{"delta":{"content":"x"}}]}\n\n'));
-    expect(tap.reassemble().truncated).toBe(true);
-    expect(tap.bytes).toBeGreaterThan(10);
+    expect(tap.finish().truncated).toBe(true);
+    expect(tap.finish().bytes).toBeGreaterThan(10);
   });
 
   it('picks up an in-stream error event', () => {
-    expect(parseSse(sse([{ error: { message: 'boom' } }])).streamError).toBe('boom');
+    expect(parseChatSse(sse([{ error: { message: 'boom' } }])).streamError).toBe('boom');
   });
 });
 

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { redactBody, StreamRedactor } from '../../src/pipeline/redact-reply.js';
 import { BodyTooLargeError, readAll } from '../../src/pipeline/decode.js';
-import { StreamTap } from '../../src/providers/openai/stream-tap.js';
+import { createReassembler } from '../../src/protocols/openai-chat/reassemble.js';
 import { RequestContext } from '../../src/pipeline/context.js';
 import { buildCheckpoint, buildTrace, markCutByShutdown, UPSTREAM_INCOMPLETE } from '../../src/pipeline/record.js';
 import { readyWithin } from '../../src/stores/factory.js';
@@ -77,24 +77,24 @@ describe('stream completeness', () => {
   const events = 'data: {"choices":[{"delta":{"content":"hi"}}]}\n\n';
 
   it('[DONE] at the end, even split into single bytes: done', () => {
-    const tap = new StreamTap(1 << 20);
+    const tap = createReassembler(1 << 20);
     for (const b of Buffer.from(events + 'data: [DONE]\n\n')) tap.push(Buffer.from([b]));
-    expect(tap.reassemble()).toMatchObject({ text: 'hi', done: true });
+    expect(tap.finish()).toMatchObject({ text: 'hi', completed: true });
   });
 
   it('no [DONE], or [DONE] not last: not done', () => {
     for (const body of [events, 'data: [DONE]\n\n' + events, events + 'data: [DON']) {
-      const tap = new StreamTap(1 << 20);
+      const tap = createReassembler(1 << 20);
       tap.push(Buffer.from(body));
-      expect(tap.reassemble().done, body).toBe(false);
+      expect(tap.finish().completed, body).toBe(false);
     }
   });
 
   it('past the tap bound the end is still seen', () => {
-    const tap = new StreamTap(10);
+    const tap = createReassembler(10);
     tap.push(Buffer.from(events.repeat(10)));
     tap.push(Buffer.from('data: [DONE]\n\n'));
-    expect(tap.reassemble()).toMatchObject({ truncated: true, done: true });
+    expect(tap.finish()).toMatchObject({ truncated: true, completed: true });
   });
 });
 

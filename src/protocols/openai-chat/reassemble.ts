@@ -18,18 +18,28 @@ export function createReassembler(maxBytes: number): StreamReassembler {
   return boundedSseCopy(maxBytes, parseChatSse);
 }
 
+/** Enough of the stream's end to hold `data: [DONE]` and the blank lines around it. */
+const TAIL_BYTES = 64;
+const DONE_AT_END = /(^|\n)data: ?\[DONE\]\s*$/;
+
 /**
  * A reassembler that keeps a bounded copy of the stream (O(1) per chunk) and parses it once, at the
  * end, with `parse`. Shared by the OpenAI protocols whose streams are `data:` lines ending in `[DONE]`.
+ * Whether the stream ended with `[DONE]` is read from its last bytes, kept past the bound too, so a
+ * long reply that was truncated for the checkpoint is still known to be complete; `[DONE]` that is
+ * not the last event does not count.
  */
 export function boundedSseCopy(maxBytes: number, parse: (body: string) => ReplyFacts): StreamReassembler {
   const chunks: Buffer[] = [];
+  let tail: Buffer = Buffer.alloc(0);
   let bytes = 0;
   let kept = 0;
   let truncated = false;
   return {
     push(chunk: Buffer): void {
       bytes += chunk.length;
+      // A reference to the chunk in the common case; a small copy only when chunks are tiny.
+      tail = chunk.length >= TAIL_BYTES ? chunk : Buffer.concat([tail.subarray(-TAIL_BYTES), chunk]).subarray(-TAIL_BYTES);
       if (truncated) return;
       if (kept + chunk.length > maxBytes) {
         truncated = true;
@@ -39,7 +49,8 @@ export function boundedSseCopy(maxBytes: number, parse: (body: string) => ReplyF
       chunks.push(chunk);
     },
     finish() {
-      return { ...parse(Buffer.concat(chunks).toString('utf8')), truncated, bytes };
+      const completed = DONE_AT_END.test(tail.subarray(-TAIL_BYTES).toString('latin1'));
+      return { ...parse(Buffer.concat(chunks).toString('utf8')), completed, truncated, bytes };
     },
   };
 }
