@@ -12,9 +12,12 @@ import { migrateAndLog, openStores, type OpenedStores } from './stores/factory.j
 import { createAuth } from './auth/index.js';
 import { verifyAgent } from './auth/verify-agent.js';
 import { DirectiveResolver } from './directives/resolver.js';
-import { createProviders } from './providers/index.js';
+import { createProviders, type ProviderRegistry } from './providers/index.js';
+import { defaultsFromEnv, findConfigPath, loadIbexYaml, watchIbexYaml, type IbexFileConfig } from './config/ibex-yaml.js';
 import { createProtocolHandler, type PipelineDeps } from './pipeline/handle.js';
 import { createRelayHandler } from './pipeline/relay.js';
+import { createCountTokensHandler } from './pipeline/count-tokens.js';
+import { errorBodyFor } from './server/route-protocol.js';
 import { ResponseSessions } from './sessions/response-links.js';
 import { buildApp } from './server/app.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -109,8 +112,11 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
   resolver.start();
 
   registerSecret(config.upstreamKey);
-  const providers = createProviders(config);
-  log.info(`upstream: ${config.upstreamUrl}${config.upstreamKey ? ' (with OPENAI_API_KEY)' : ' (no OPENAI_API_KEY)'}`);
+  // Providers and models: ibex.yaml when there is one, else today's environment (one `openai` provider).
+  const configPath = findConfigPath(process.env, config.home);
+  let fileConfig = configPath ? loadIbexYaml(configPath) : envFileConfig(config);
+  const providers = createProviders(config, fileConfig);
+  logProviders(log, fileConfig);
 
   // Embedded mode: SQLite writes run in a worker thread, off the request path's event loop.
   const sqliteWriter = config.databaseUrl || opts.stores ? null : new SqliteWriter(join(config.home, 'ibex.db'));
@@ -172,6 +178,7 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
   const authDeps: AuthHookDeps = {
     // authenticate() rejects a missing, malformed or bad-checksum token itself, without a lookup.
     authenticate: (token) => auth.authCache.authenticate(token),
+    renderError: errorBodyFor,
     onRejected: (req, err, authMs) => {
       metrics.recordAuthRejected();
       if (!unauthenticatedTraces.admit(req.ip)) return;
@@ -186,6 +193,7 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
     resolveDirective: (agent) => resolver.resolve(agent),
     sessions: sessionOwners,
     providers,
+    agentConfig: (agent) => fileConfig.agents[agent],
     inflight,
     shuttingDown: () => cutting,
     logError: (m, e) => log.error(m, e),
@@ -200,8 +208,9 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
   const app = buildApp({
     protocolHandler: (protocol) => createProtocolHandler(pipeline, protocol),
     relay: createRelayHandler(pipeline),
+    countTokens: createCountTokensHandler(pipeline),
     passthrough: config.passthrough,
-    providers,
+    providers: () => pipeline.providers,
     auth: authDeps,
     bodyLimit: config.bodyLimit,
     bus: stores.bus,
@@ -212,13 +221,34 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
     logError: (m, e) => log.error(m, e),
   });
 
+  // ibex.yaml reloads: a new registry serves new requests at once; the old one finishes what it has
+  // in flight and is closed after the drain timeout. A bad file is refused (logged) and the old kept.
+  const retired = new Set<ProviderRegistry>();
+  const stopWatching = configPath
+    ? watchIbexYaml(
+        configPath,
+        process.env,
+        (next) => {
+          const old = pipeline.providers;
+          fileConfig = next;
+          pipeline.providers = createProviders(config, next);
+          logProviders(log, next);
+          log.info(`config: ${configPath} reloaded`);
+          retired.add(old);
+          setTimeout(() => void old.close().catch(() => {}).then(() => retired.delete(old)), config.drainTimeoutMs).unref();
+        },
+        log,
+      )
+    : () => {};
+
   /** Stops everything started above, in dependency order; queues flush (or spool) before stores close. */
   const release = async () => {
+    stopWatching();
     resolver.stop();
     await auth.stop();
     await Promise.all([checkpoints.close(), traces.close()]);
     await sqliteWriter?.close();
-    await providers.close().catch(() => {});
+    await Promise.all([pipeline.providers, ...retired].map((r) => r.close().catch(() => {})));
     if (!opts.stores) await stores.close();
   };
 
@@ -256,4 +286,19 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
     })());
 
   return { app, stores, metrics, url, adminToken, close };
+}
+
+/** Without ibex.yaml: one `openai` provider from the upstream URL and key (flags, env or config file). */
+function envFileConfig(config: IbexConfig): IbexFileConfig {
+  return defaultsFromEnv({ ...process.env, IBEX_UPSTREAM_URL: config.upstreamUrl, OPENAI_API_KEY: config.upstreamKey ?? '' });
+}
+
+function logProviders(log: Logger, file: IbexFileConfig): void {
+  log.info(`config: ${file.path ?? 'no ibex.yaml (providers from the environment)'}`);
+  for (const p of file.providers) {
+    const keys = p.keys.length === 0 ? 'no key' : `${p.keys.length} key${p.keys.length > 1 ? 's' : ''} (${p.keyStrategy})`;
+    log.info(`provider: ${p.name} (${p.kind}) ${p.baseUrl}, ${keys}`);
+  }
+  const aliases = Object.keys(file.models);
+  if (aliases.length) log.info(`models: ${aliases.join(', ')}`);
 }

@@ -35,6 +35,8 @@ export class RequestContext {
   responseId: string | null = null;
   /** The model the provider served (after alias resolution and fallback) */
   servedModel: string | null = null;
+  /** Fallback attempts that failed before the one that served (provider, model, error code) */
+  attempts: { provider: string; model: string; error: string }[] = [];
   bytesIn = 0;
   bytesOut = 0;
   clientAborted = false;

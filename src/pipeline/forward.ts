@@ -19,6 +19,7 @@ import type { UpstreamSignal } from '../util/abort-emitter.js';
 import { BodyTooLargeError, decodedBody, readAll } from './decode.js';
 import { redactBody, StreamRedactor } from './redact-reply.js';
 import { cutByShutdown, UPSTREAM_INCOMPLETE } from './record.js';
+import type { Translation } from '../protocols/translate.js';
 
 /** Bound of the stream copy kept for the checkpoint (the client always gets everything). */
 const TAP_MAX_BYTES = 8 * 1024 * 1024;
@@ -43,26 +44,37 @@ export type UpstreamHeaders = Record<string, string | string[] | undefined>;
  * reply (nothing has been written to the client then). Once streaming has started, errors are reported
  * inside the stream and recorded on ctx instead of thrown.
  */
+export interface UpstreamCall {
+  /** Path under the provider's base URL, as an OpenAI path (`/chat/completions`); the kind maps it */
+  path: string;
+  /** The serialised body for this provider (translated when it speaks another wire) */
+  body: string;
+  /** The model asked of the provider (Azure puts it in the path) */
+  model: string;
+  /** How the provider's reply becomes the caller's, when they speak different wires */
+  translation: Translation | null;
+}
+
 export async function forward(
   ctx: RequestContext,
   protocol: InboundProtocol<never>,
   provider: Provider,
-  requestBody: string,
+  call: UpstreamCall,
   signal: UpstreamSignal,
   startStream: (upstreamHeaders: UpstreamHeaders) => ServerResponse,
   onHeaders: (upstreamHeaders: UpstreamHeaders) => void,
 ): Promise<ForwardResult> {
-  ctx.upstreamStart = performance.now();
+  // The first attempt's start: with a fallback chain, every attempt is provider time.
+  ctx.upstreamStart ??= performance.now();
   let upstream;
   try {
-    upstream = await provider.send({ method: 'POST', path: protocol.upstreamPath, body: requestBody }, { requestId: ctx.correlationId, signal });
+    upstream = await provider.send({ method: 'POST', path: call.path, body: call.body, model: call.model }, { requestId: ctx.correlationId, signal });
   } catch (err) {
     ctx.upstreamEnd = performance.now();
     if (signal.aborted) throw clientGone(ctx);
     throw mapUpstreamException(err);
   }
   ctx.upstreamHeaders = performance.now();
-  onHeaders(upstream.headers);
 
   if (upstream.status >= 400) {
     const text = await readBounded(decodedBody(upstream.body, upstream.headers['content-encoding']), ERROR_BODY_MAX).catch(() => '');
@@ -78,6 +90,7 @@ export async function forward(
     throw invalidResponse(`The provider answered ${upstream.status} instead of a completion.`);
   }
 
+  onHeaders(upstream.headers);
   const secrets = registeredSecretBytes();
   const maxBytes = provider.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   const contentType = String(upstream.headers['content-type'] ?? '');
@@ -97,8 +110,12 @@ export async function forward(
     ctx.upstreamEnd = performance.now();
     if (secrets.length) buf = redactBody(buf, secrets);
     // The one parse of the answer: it proves the answer is a JSON object and feeds the checkpoint.
-    const answer = parseObject(buf);
+    let answer = parseObject(buf);
     if (!answer) throw invalidResponse(`The provider answered ${upstream.status} with a body that is not a JSON object.`);
+    if (call.translation) {
+      answer = call.translation.response(answer) as object;
+      buf = Buffer.from(JSON.stringify(answer));
+    }
     ctx.bytesOut = buf.length;
     recordFacts(ctx, protocol.summarise(answer));
     return { json: buf };
@@ -108,7 +125,18 @@ export async function forward(
   // What is stored of a stream is bounded by the smaller of the tap's bound and the answer bound.
   const tap = protocol.createReassembler(Math.min(TAP_MAX_BYTES, maxBytes));
   const redactor = secrets.length ? new StreamRedactor(secrets) : null;
-  const flushHeld = () => {
+  const translator = call.translation?.stream() ?? null;
+  const flushHeld = (ended: boolean) => {
+    // A translated stream closes with the translator's last events (not after an upstream error: the
+    // in-band error event ends it instead).
+    const last = ended && translator ? translator.end() : '';
+    if (last && !res.destroyed) {
+      const c = redactor ? redactor.push(Buffer.from(last)) : Buffer.from(last);
+      if (c.length) {
+        tap.push(c);
+        res.write(c);
+      }
+    }
     const held = redactor?.end();
     if (held && !res.destroyed) {
       tap.push(held);
@@ -116,7 +144,8 @@ export async function forward(
     }
   };
   try {
-    for await (const raw of body as AsyncIterable<Buffer>) {
+    for await (const upstreamChunk of body as AsyncIterable<Buffer>) {
+      const raw = translator ? Buffer.from(translator.push(upstreamChunk)) : upstreamChunk;
       const chunk = redactor ? redactor.push(raw) : raw;
       if (chunk.length === 0) continue;
       tap.push(chunk);
@@ -128,7 +157,7 @@ export async function forward(
       ctx.clientAborted = true;
       body.destroy();
     } else {
-      flushHeld();
+      flushHeld(true);
     }
   } catch (err) {
     ctx.upstreamEnd = performance.now();
@@ -137,7 +166,7 @@ export async function forward(
     } else {
       // The stream broke after bytes went out: no retry is possible. Tell the client in-band, in the
       // shape its protocol's clients understand, and end the stream.
-      flushHeld();
+      flushHeld(false);
       const e = mapUpstreamException(err);
       ctx.errorCode = e.code;
       ctx.status = e.status;

@@ -11,11 +11,13 @@ import { IbexError, UpstreamPassthroughError } from '../errors.js';
 import type { Principal } from '../auth/principal.js';
 import type { Agent, Directive, RateLimiter } from '../stores/ports.js';
 import type { ProviderRegistry } from '../providers/index.js';
+import type { AgentFileConfig } from '../config/types.js';
 import { RequestContext } from './context.js';
 import { AbortEmitter } from '../util/abort-emitter.js';
 import { validateSessionId } from './validate.js';
 import { checkRateLimits } from './rate-limit.js';
-import { forward, type UpstreamHeaders } from './forward.js';
+import { forward, type ForwardResult, type UpstreamHeaders } from './forward.js';
+import { errorCodeOf, retrySafe, unsupported, upstreamCall } from './fallback.js';
 import type { InboundProtocol, ProtocolErrorInput } from '../protocols/types.js';
 import { passthroughHeaders } from './passthrough-headers.js';
 import type { ResponseSessions } from '../sessions/response-links.js';
@@ -30,7 +32,10 @@ export interface PipelineDeps {
     claim(sessionId: string, agent: string, patId: string, at: number): Promise<void> | void;
     claimNew(sessionId: string, agent: string, patId: string, at: number): void;
   };
+  /** The current registry; replaced (not mutated) when ibex.yaml is reloaded */
   providers: ProviderRegistry;
+  /** Per-agent settings of ibex.yaml (`agents:`), read per request */
+  agentConfig(agent: string): AgentFileConfig | undefined;
   recorders: Recorders;
   /** Tracks in-flight requests for graceful shutdown */
   inflight: { add(p: Promise<unknown>): void };
@@ -126,44 +131,61 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
       ctx.end('directive');
     }
 
-    const routed = deps.providers.route(parsed.model);
-    ctx.provider = routed.provider.id;
-    ctx.servedModel = routed.model || null;
-    headers['x-ibex-provider'] = routed.provider.id;
-    if (routed.model) headers['x-ibex-served-model'] = routed.model;
+    const registry = deps.providers;
+    const targets = registry.targets(parsed.model);
     ctx.end('route');
 
     const placed = protocol.placeDirective ? protocol.placeDirective(body, directive?.text ?? null) : body;
     ctx.messages = protocol.recordedMessages?.(placed) ?? null;
-    // One serialisation of the outgoing body; the rest of the caller's fields pass through as they came.
-    const outgoing = serialiseOutgoing(routed.model === parsed.model || !routed.model ? placed : { ...placed, model: routed.model });
     ctx.end('inject');
 
-    const result = await forward(
-      ctx,
-      protocol as InboundProtocol<never>,
-      routed.provider,
-      outgoing,
-      abort,
-      (upstreamHeaders) => {
-        // Streaming: headers go out as soon as the provider answered; Server-Timing then carries the
-        // overhead so far (the full figure is in the trace and /metrics).
-        reply.hijack();
-        const raw = reply.raw;
-        raw.writeHead(200, {
-          ...passthroughHeaders(upstreamHeaders, headers),
-          ...headers,
-          'content-type': 'text/event-stream; charset=utf-8',
-          'cache-control': 'no-cache',
-          connection: 'keep-alive',
-          'x-request-id': ctx.correlationId,
-          'server-timing': serverTiming(ctx),
-        });
-        // No flushHeaders(): the headers leave with the first chunk, one write instead of two.
-        return raw;
-      },
-      (upstreamHeaders: UpstreamHeaders) => Object.assign(headers, passthroughHeaders(upstreamHeaders, headers)),
-    );
+    // The fallback chain: each target in order; the next one only after a retry-safe failure (connect
+    // error, timeout, 429, 5xx, an invalid answer) that happened before any byte reached the caller.
+    let result: ForwardResult | undefined;
+    for (let i = 0; ; i++) {
+      const target = targets[i]!;
+      const call = upstreamCall(protocol, placed, parsed.model, target.provider, target.model);
+      if (!call) {
+        ctx.attempts.push({ provider: target.provider.id, model: target.model, error: 'unsupported_protocol' });
+        if (i + 1 >= targets.length) throw unsupported(protocol, parsed.model, targets.map((t) => t.provider.id));
+        continue;
+      }
+      ctx.provider = target.provider.id;
+      ctx.servedModel = target.model;
+      headers['x-ibex-provider'] = target.provider.id;
+      headers['x-ibex-served-model'] = target.model;
+      try {
+        result = await forward(
+          ctx,
+          protocol as InboundProtocol<never>,
+          target.provider,
+          call,
+          abort,
+          (upstreamHeaders) => {
+            // Streaming: headers go out as soon as the provider answered; Server-Timing then carries the
+            // overhead so far (the full figure is in the trace and /metrics).
+            reply.hijack();
+            const raw = reply.raw;
+            raw.writeHead(200, {
+              ...passthroughHeaders(upstreamHeaders, headers),
+              ...headers,
+              'content-type': 'text/event-stream; charset=utf-8',
+              'cache-control': 'no-cache',
+              connection: 'keep-alive',
+              'x-request-id': ctx.correlationId,
+              'server-timing': serverTiming(ctx),
+            });
+            // No flushHeaders(): the headers leave with the first chunk, one write instead of two.
+            return raw;
+          },
+          (upstreamHeaders: UpstreamHeaders) => Object.assign(headers, passthroughHeaders(upstreamHeaders, headers)),
+        );
+        break;
+      } catch (err) {
+        ctx.attempts.push({ provider: target.provider.id, model: target.model, error: errorCodeOf(err) });
+        if (i + 1 >= targets.length || abort.aborted || reply.sent || !retrySafe(err)) throw err;
+      }
+    }
     ctx.begin();
 
     if (result.json) {
@@ -218,18 +240,6 @@ async function sendError(
     .headers(extra)
     .header('server-timing', serverTiming(ctx))
     .send(protocol.renderError(e));
-}
-
-/** JSON.parse is iterative but JSON.stringify recurses: a body nested thousands deep parses, then cannot be re-serialised. */
-function serialiseOutgoing(body: object): string {
-  try {
-    return JSON.stringify(body);
-  } catch (err) {
-    if (err instanceof RangeError) {
-      throw new IbexError('IBEX_ERR_INVALID_REQUEST', { message: 'The request body is nested too deeply.', param: 'body' });
-    }
-    throw err;
-  }
 }
 
 function serverTiming(ctx: RequestContext): string {

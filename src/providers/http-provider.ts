@@ -4,12 +4,33 @@
 // producing is never cut. Retries are a small loop here rather than undici's retry interceptor
 // (ADR 0008): `pool.request()` resolves at the response headers, so everything the loop sees happens
 // before a response started, and nothing after it can be retried by construction.
+//
+// Keys come from the provider's pool (key-pool.ts): a key answered with a 429 or a quota error cools
+// down and the next attempt uses another key at once; when every key is cooling the last answer goes
+// back to the caller, whose fallback chain tries the next target.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
-import type { ForwardOptions, Provider, ProviderConfig, UpstreamRequest, UpstreamResponse } from './types.js';
-import { peekErrorCode } from './peek-error.js';
-import { retryDelayMs, type RetryPolicyOptions } from './openai/retry-policy.js';
+import type { ForwardOptions, Provider, UpstreamRequest, UpstreamResponse } from './types.js';
+import { retryAfterMs, retryDelayMs, type RetryPolicyOptions } from './openai/retry-policy.js';
 import type { UpstreamSignal } from '../util/abort-emitter.js';
+import { peekErrorCode } from './peek-error.js';
+import { KeyPool, type KeyState } from './key-pool.js';
+import { ProviderHealth, type HealthSnapshot } from './health.js';
+import type { KindSpec } from './kinds.js';
+import type { KeyStrategy, ProviderKind } from '../config/types.js';
+
+export interface HttpProviderConfig {
+  /** Registry id (the name under `providers:`), recorded in traces */
+  id: string;
+  kind: KindSpec;
+  baseUrl: string;
+  keys: readonly { value: string; masked: string }[];
+  keyStrategy: KeyStrategy;
+  cooldownMs: number;
+  apiVersion?: string;
+  /** Extra headers sent on every request (never the caller's PAT) */
+  headers: Readonly<Record<string, string>>;
+}
 
 export interface HttpProviderOptions {
   connections: number;
@@ -21,20 +42,39 @@ export interface HttpProviderOptions {
   maxResponseBytes?: number;
 }
 
+/** Error codes of a 429 or 403 that say the key (not the request) is out: cool it, use another. */
+const KEY_EXHAUSTED_CODES = new Set(['insufficient_quota', 'rate_limit_exceeded', 'billing_hard_limit_reached', 'rate_limit_error']);
+
+export interface ProviderStatus {
+  id: string;
+  kind: ProviderKind;
+  baseUrl: string;
+  keyStrategy: KeyStrategy;
+  keys: KeyState[];
+  health: HealthSnapshot;
+}
+
 export class HttpProvider implements Provider {
   readonly id: string;
+  readonly kind: KindSpec;
   readonly maxResponseBytes: number | undefined;
+  readonly health = new ProviderHealth();
   private readonly pool: Pool;
   private readonly basePath: string;
+  private readonly keys: KeyPool;
+  private readonly fixedHeaders: Record<string, string>;
 
   constructor(
-    private readonly config: ProviderConfig,
+    private readonly config: HttpProviderConfig,
     private readonly opts: HttpProviderOptions,
   ) {
     this.id = config.id;
+    this.kind = config.kind;
     this.maxResponseBytes = opts.maxResponseBytes;
     const base = new URL(config.baseUrl);
     this.basePath = base.pathname.replace(/\/+$/, '');
+    this.keys = new KeyPool(config.keys, config.keyStrategy, config.cooldownMs);
+    this.fixedHeaders = { 'content-type': 'application/json', ...config.headers };
     this.pool = new Pool(base.origin, {
       connections: opts.connections,
       pipelining: 1,
@@ -45,34 +85,88 @@ export class HttpProvider implements Provider {
     });
   }
 
+  speaks(protocol: string): boolean {
+    return this.kind.speaks.includes(protocol);
+  }
+
+  status(): ProviderStatus {
+    return {
+      id: this.id,
+      kind: this.kind.kind,
+      baseUrl: this.config.baseUrl,
+      keyStrategy: this.config.keyStrategy,
+      keys: this.keys.states(),
+      health: this.health.snapshot(),
+    };
+  }
+
   async send(req: UpstreamRequest, opts: ForwardOptions): Promise<UpstreamResponse> {
-    const headers: Record<string, string> = { ...req.headers, ...this.config.headers(), 'x-request-id': opts.requestId };
-    if (req.body === undefined) delete headers['content-type'];
-    else if (req.headers?.['content-type']) headers['content-type'] = req.headers['content-type'];
+    const path = this.basePath + this.kind.path(req.path, req.model ?? '', this.config.apiVersion);
     // A streamed upload can be sent once only: it is never retried.
     const replayable = req.body === undefined || typeof req.body === 'string' || Buffer.isBuffer(req.body);
-    const request = { method: req.method, path: this.basePath + req.path, headers, body: req.body as string | Buffer | undefined, signal: opts.signal };
+    const cooled = new Set<number>();
     for (let attempt = 1; ; attempt++) {
+      const keyIndex = this.keys.size > 0 ? this.keys.pick(cooled) : null;
+      if (this.keys.size > 0 && keyIndex === null) throw new AllKeysCoolingError(this.id);
+      const headers: Record<string, string> = {
+        ...req.headers,
+        ...this.fixedHeaders,
+        ...this.kind.authHeaders(keyIndex === null ? null : this.keys.value(keyIndex)),
+        'x-request-id': opts.requestId,
+      };
+      if (req.body === undefined) delete headers['content-type'];
+      else if (req.headers?.['content-type']) headers['content-type'] = req.headers['content-type'];
+      const request = { method: req.method, path, headers, body: req.body as string | Buffer | undefined, signal: opts.signal };
       let res;
       try {
         res = await this.pool.request(request);
       } catch (err) {
         const delay = opts.signal.aborted || !replayable ? null : retryDelayMs(this.opts.retry, { error: err as Error }, attempt);
-        if (delay === null) throw err;
+        if (delay === null) {
+          if (!opts.signal.aborted) this.health.failure(null, (err as Error).message);
+          throw err;
+        }
         await pause(delay, opts.signal, err);
+        continue;
+      }
+      if (res.statusCode < 400) {
+        this.health.success();
+        return { status: res.statusCode, headers: res.headers, body: res.body };
+      }
+      if (res.statusCode === 429 || res.statusCode === 402 || res.statusCode === 403) {
+        // Is it the key (rate limit, quota)? Then cool it and try the next key at once.
+        const peeked = await peekErrorCode(res);
+        // Only a pool cools keys: a single key cooling would stop the provider for the whole cooldown.
+        const keyOut =
+          keyIndex !== null && this.keys.size > 1 && (res.statusCode === 429 || (peeked.code !== null && KEY_EXHAUSTED_CODES.has(peeked.code)));
+        if (keyOut) {
+          this.keys.cool(keyIndex, retryAfterMs(res.headers['retry-after']));
+          cooled.add(keyIndex);
+          if (replayable && !this.keys.exhausted()) {
+            peeked.body.dump().catch(() => {});
+            continue;
+          }
+        }
+        // A 429 is retry-safe only when it is a rate limit: `insufficient_quota` (billing) will not pass on
+        // retry. With one key (or none), a plain rate limit is retried after a backoff.
+        const rateLimit = res.statusCode === 429 && (peeked.code === null || peeked.code === 'rate_limit_exceeded');
+        const delay = rateLimit && replayable && !keyOut ? retryDelayMs(this.opts.retry, { statusCode: res.statusCode, headers: res.headers }, attempt) : null;
+        if (delay === null) {
+          this.health.failure(res.statusCode, `HTTP ${res.statusCode}${peeked.code ? ` ${peeked.code}` : ''}`);
+          return { status: res.statusCode, headers: peeked.headers, body: peeked.body };
+        }
+        peeked.body.dump().catch(() => {});
+        await pause(delay, opts.signal, null);
         continue;
       }
       // A retryable status: unless retries are used up, drop this body and try again. Otherwise the
       // last response goes to the caller with its body (upstream error bodies are passed through).
-      let delay = res.statusCode < 400 || !replayable ? null : retryDelayMs(this.opts.retry, { statusCode: res.statusCode, headers: res.headers }, attempt);
-      if (delay !== null && res.statusCode === 429) {
-        // A 429 is retry-safe only when it is a rate limit: `insufficient_quota` (billing) will not
-        // pass on retry, and the caller must see it as it is.
-        const peeked = await peekErrorCode(res);
-        if (peeked.code !== null && peeked.code !== 'rate_limit_exceeded') delay = null;
-        if (delay === null) return { status: res.statusCode, headers: peeked.headers, body: peeked.body };
+      const delay = !replayable ? null : retryDelayMs(this.opts.retry, { statusCode: res.statusCode, headers: res.headers }, attempt);
+      if (delay === null) {
+        if (res.statusCode >= 500) this.health.failure(res.statusCode, `HTTP ${res.statusCode}`);
+        else this.health.success();
+        return { status: res.statusCode, headers: res.headers, body: res.body };
       }
-      if (delay === null) return { status: res.statusCode, headers: res.headers, body: res.body };
       res.body.dump().catch(() => {});
       await pause(delay, opts.signal, null);
     }
@@ -80,6 +174,14 @@ export class HttpProvider implements Provider {
 
   async close(): Promise<void> {
     await this.pool.close();
+  }
+}
+
+/** Every key of the provider is cooling after 429s or quota errors: the next fallback target serves. */
+export class AllKeysCoolingError extends Error {
+  readonly code = 'IBEX_ALL_KEYS_COOLING';
+  constructor(readonly provider: string) {
+    super(`every key of provider ${provider} is cooling down after rate limits or quota errors`);
   }
 }
 

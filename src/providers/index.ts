@@ -1,17 +1,26 @@
-// Provider registry and routing (seed milestones 2.1.1, 2.1.4). Only `openai` is registered in this
-// phase; routing is a real seam: a request may name its provider as `provider/model` (e.g.
-// `openai/gpt-4o`), otherwise the default provider serves it.
+// The provider registry (issue 13): the providers named in ibex.yaml (or, without a file, one `openai`
+// provider from IBEX_UPSTREAM_URL + OPENAI_API_KEY), and routing of a requested model name to its
+// ordered fallback chain of targets. Rebuilt as a whole when ibex.yaml changes (the gateway swaps
+// registries; requests in flight finish on the old one).
 import type { IbexConfig } from '../config.js';
-import { HttpProvider } from './http-provider.js';
-import { openAIConfig } from './openai/config.js';
+import type { IbexFileConfig, ModelTarget } from '../config/types.js';
+import { resolveModel } from '../config/resolve-model.js';
+import { HttpProvider, type ProviderStatus } from './http-provider.js';
+import { KINDS } from './kinds.js';
 import type { Provider } from './types.js';
 
 export type { Provider } from './types.js';
 
+export interface RoutedTarget {
+  provider: Provider;
+  /** The model name the provider is asked for */
+  model: string;
+}
+
 export class ProviderRegistry {
   private readonly providers = new Map<string, Provider>();
 
-  constructor(private readonly defaultId: string) {}
+  constructor(private readonly file: IbexFileConfig | null = null) {}
 
   register(provider: Provider): this {
     this.providers.set(provider.id, provider);
@@ -22,23 +31,42 @@ export class ProviderRegistry {
     return this.providers.get(id);
   }
 
+  /** The first provider: it takes models that name no known provider. */
   get default(): Provider {
-    const p = this.providers.get(this.defaultId);
-    if (!p) throw new Error(`default provider ${this.defaultId} is not registered`);
-    return p;
+    const first = this.providers.values().next();
+    if (first.done) throw new Error('no provider is registered');
+    return first.value;
   }
 
-  /**
-   * Picks the provider for a model name. `openai/gpt-4o` → (openai, `gpt-4o`); a prefix that names no
-   * registered provider is part of the model name (some upstreams use slashes), so the default serves it.
-   */
-  route(model: string): { provider: Provider; model: string } {
-    const slash = model.indexOf('/');
-    if (slash > 0) {
-      const p = this.providers.get(model.slice(0, slash));
-      if (p) return { provider: p, model: model.slice(slash + 1) };
+  /** Retries per target before the chain moves on (ibex.yaml `retries.perTarget`). */
+  get retriesPerTarget(): number {
+    return this.file?.retries.perTarget ?? 2;
+  }
+
+  /** The fallback chain for a requested model (aliases and `provider/model` resolved). */
+  targets(model: string): RoutedTarget[] {
+    const chain: readonly ModelTarget[] = this.file ? resolveModel(this.file, model) : fallbackRoute(this, model);
+    const out: RoutedTarget[] = [];
+    for (const t of chain) {
+      const provider = this.providers.get(t.provider);
+      if (provider) out.push({ provider, model: t.model });
     }
-    return { provider: this.default, model };
+    if (out.length === 0) out.push({ provider: this.default, model });
+    return out;
+  }
+
+  /** The first target (what single-target callers such as the relay use). */
+  route(model: string): RoutedTarget {
+    return this.targets(model)[0]!;
+  }
+
+  /** Public model names and aliases configured in ibex.yaml `models:`. */
+  aliases(): string[] {
+    return this.file ? Object.keys(this.file.models) : [];
+  }
+
+  status(): ProviderStatus[] {
+    return [...this.providers.values()].map((p) => p.status());
   }
 
   async close(): Promise<void> {
@@ -46,14 +74,42 @@ export class ProviderRegistry {
   }
 }
 
-export function createProviders(config: IbexConfig): ProviderRegistry {
-  const openai = new HttpProvider(openAIConfig(config.upstreamUrl, config.upstreamKey), {
-    connections: config.upstreamConnections,
-    connectTimeoutMs: config.upstreamConnectTimeoutMs,
-    ttfbTimeoutMs: config.upstreamTtfbTimeoutMs,
-    idleTimeoutMs: config.upstreamIdleTimeoutMs,
-    retry: { maxRetries: 2, minDelayMs: 100, maxRetryAfterMs: 2_000 },
-    maxResponseBytes: config.maxResponseBytes,
-  });
-  return new ProviderRegistry('openai').register(openai);
+/** Without a file: `provider/model` when the prefix names a registered provider, else the default. */
+function fallbackRoute(reg: ProviderRegistry, model: string): ModelTarget[] {
+  const slash = model.indexOf('/');
+  if (slash > 0) {
+    const p = reg.get(model.slice(0, slash));
+    if (p) return [{ provider: p.id, model: model.slice(slash + 1) }];
+  }
+  return [{ provider: reg.default.id, model }];
+}
+
+/** Builds every provider of the file config, with the gateway-wide settings as defaults. */
+export function createProviders(config: IbexConfig, file: IbexFileConfig): ProviderRegistry {
+  const registry = new ProviderRegistry(file);
+  for (const p of file.providers) {
+    registry.register(
+      new HttpProvider(
+        {
+          id: p.name,
+          kind: KINDS[p.kind],
+          baseUrl: p.baseUrl,
+          keys: p.keys.map((k) => ({ value: k.value, masked: k.masked })),
+          keyStrategy: p.keyStrategy,
+          cooldownMs: p.cooldownMs,
+          apiVersion: p.apiVersion,
+          headers: p.headers,
+        },
+        {
+          connections: config.upstreamConnections,
+          connectTimeoutMs: p.timeouts.connectMs ?? file.timeouts.connectMs ?? config.upstreamConnectTimeoutMs,
+          ttfbTimeoutMs: p.timeouts.ttfbMs ?? file.timeouts.ttfbMs ?? config.upstreamTtfbTimeoutMs,
+          idleTimeoutMs: p.timeouts.idleMs ?? file.timeouts.idleMs ?? config.upstreamIdleTimeoutMs,
+          retry: { maxRetries: file.retries.perTarget, minDelayMs: 100, maxRetryAfterMs: 2_000 },
+          maxResponseBytes: file.limits.responseBytes ?? config.maxResponseBytes,
+        },
+      ),
+    );
+  }
+  return registry;
 }

@@ -4,14 +4,6 @@
 import type { UpstreamSignal } from '../util/abort-emitter.js';
 import type { Dispatcher } from 'undici';
 
-export interface ProviderConfig {
-  /** Registry id, recorded in traces */
-  id: string;
-  baseUrl: string;
-  /** Headers sent on every upstream request (auth, org…). Never includes the caller's PAT. */
-  headers(): Record<string, string>;
-}
-
 export interface UpstreamResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
@@ -27,6 +19,8 @@ export interface UpstreamRequest {
   body?: string | Buffer | NodeJS.ReadableStream;
   /** Caller headers worth forwarding (content-type of an upload, `openai-beta`…); never auth */
   headers?: Record<string, string>;
+  /** The model the call is for: some kinds put it in the path (Azure deployments) */
+  model?: string;
 }
 
 export interface ForwardOptions {
@@ -37,6 +31,11 @@ export interface ForwardOptions {
 
 export interface Provider {
   readonly id: string;
+  /** What the kind speaks and how it is reached (src/providers/kinds.ts) */
+  readonly kind: import('./kinds.js').KindSpec;
+  /** true when the provider takes this inbound protocol's requests as they are */
+  speaks(protocol: string): boolean;
+  status(): import('./http-provider.js').ProviderStatus;
   /** Largest non-streaming answer read from this provider (bytes); forward.ts answers 502 beyond it */
   readonly maxResponseBytes?: number;
   /** Sends one request; resolves when the response headers arrive (after retries of retry-safe failures). */

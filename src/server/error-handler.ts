@@ -3,6 +3,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { IbexError, UpstreamPassthroughError } from '../errors.js';
 import { answerLeavingBodyUnread } from './unread-body.js';
+import { errorBodyFor } from './route-protocol.js';
 
 export function fastifyErrorToIbex(err: FastifyError): IbexError {
   switch (err.code) {
@@ -26,7 +27,11 @@ export function fastifyErrorToIbex(err: FastifyError): IbexError {
 
 export function installErrorHandlers(app: FastifyInstance, logError: (message: string, err: unknown) => void): void {
   app.setErrorHandler((err: FastifyError | IbexError | UpstreamPassthroughError, req, reply) => {
-    if (err instanceof IbexError || err instanceof UpstreamPassthroughError) {
+    if (err instanceof IbexError) {
+      void reply.code(err.status).headers(err.headers).send(errorBodyFor(req, err));
+      return;
+    }
+    if (err instanceof UpstreamPassthroughError) {
       void reply.code(err.status).headers(err.headers).send(err.toBody());
       return;
     }
@@ -34,8 +39,8 @@ export function installErrorHandlers(app: FastifyInstance, logError: (message: s
     if (e.status >= 500) logError(`unhandled error on ${req.method} ${req.url.split('?')[0]} (request ${req.id})`, err);
     // An oversized body is still arriving: answer without reading (or resetting) it, so the client
     // reads the 413 instead of an EPIPE it would retry (see unread-body.ts).
-    if (e.status === 413) return answerLeavingBodyUnread(reply, 413, e.toBody());
-    void reply.code(e.status).send(e.toBody());
+    if (e.status === 413) return answerLeavingBodyUnread(reply, 413, errorBodyFor(req, e));
+    void reply.code(e.status).send(errorBodyFor(req, e));
   });
   app.setNotFoundHandler((req, reply) => {
     const e = new IbexError('IBEX_ERR_NOT_FOUND', { message: `No route ${req.method} ${req.url.split('?')[0]}.` });

@@ -15,11 +15,6 @@ const PENDING = new Set<string>([
   'openai-sdk:responses.parse',
   'ai-sdk:generateObject',
   'ai-sdk:generateText.output',
-  // POST /v1/messages, /v1/messages/count_tokens (issue 13)
-  'anthropic-sdk:messages.create',
-  'anthropic-sdk:messages.stream',
-  'anthropic-sdk:messages.tools',
-  'anthropic-sdk:messages.countTokens',
 ]);
 
 const DIRECTIVE = 'You are the clients-matrix directive.';

@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpProvider } from '../../src/providers/http-provider.js';
-import { openAIConfig } from '../../src/providers/openai/config.js';
+import { KINDS } from '../../src/providers/kinds.js';
 import { AbortEmitter } from '../../src/util/abort-emitter.js';
 
 describe('HttpProvider retries', () => {
@@ -14,13 +14,24 @@ describe('HttpProvider retries', () => {
   let answer: { status: number; retryAfter?: string } = { status: 502 };
 
   const provider = () =>
-    new HttpProvider(openAIConfig(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, 'sk-test'), {
+    new HttpProvider(
+      {
+        id: 'openai',
+        kind: KINDS.openai,
+        baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+        keys: [{ value: 'sk-test', masked: 'sk-…test' }],
+        keyStrategy: 'round_robin',
+        cooldownMs: 60_000,
+        headers: {},
+      },
+      {
       connections: 4,
       connectTimeoutMs: 1000,
       ttfbTimeoutMs: 5000,
       idleTimeoutMs: 5000,
       retry: { maxRetries: 2, minDelayMs: 20, maxRetryAfterMs: 2000 },
-    });
+      },
+    );
 
   beforeAll(async () => {
     server = http.createServer((req, res) => {

@@ -153,8 +153,8 @@ describe('stream tap', () => {
 
 describe('provider routing', () => {
   const fake = (id: string) => ({ id }) as unknown as Provider;
-  it('routes provider/model to a registered provider, anything else to the default', () => {
-    const reg = new ProviderRegistry('openai').register(fake('openai')).register(fake('other'));
+  it('routes provider/model to a registered provider, anything else to the first one', () => {
+    const reg = new ProviderRegistry().register(fake('openai')).register(fake('other'));
     expect(reg.route('gpt-4o')).toMatchObject({ provider: { id: 'openai' }, model: 'gpt-4o' });
     expect(reg.route('other/llama-3')).toMatchObject({ provider: { id: 'other' }, model: 'llama-3' });
     expect(reg.route('meta-llama/Llama-3-8b')).toMatchObject({ provider: { id: 'openai' }, model: 'meta-llama/Llama-3-8b' });

@@ -44,6 +44,9 @@ const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CONNECT_TIMEO
 /** A thrown error from the HTTP client (no response, or the body failed). */
 export function mapUpstreamException(err: unknown): IbexError {
   const code = (err as { code?: string })?.code;
+  if (code === 'IBEX_ALL_KEYS_COOLING') {
+    return new IbexError('IBEX_ERR_UPSTREAM_RATE_LIMITED', { message: `The provider's keys are all cooling down after rate limits or quota errors.`, cause: err });
+  }
   if (code && TIMEOUT_CODES.has(code)) {
     const what = code === 'UND_ERR_CONNECT_TIMEOUT' ? 'connect' : code === 'UND_ERR_HEADERS_TIMEOUT' ? 'first byte' : 'next chunk';
     return new IbexError('IBEX_ERR_UPSTREAM_TIMEOUT', { message: `The provider timed out waiting for the ${what}.`, cause: err });

@@ -1,4 +1,4 @@
-// The OpenAI-compatible surface. Conversation and model-call routes go through the core pipeline with
+// The provider-facing surface: OpenAI's routes and Anthropic's Messages. Conversation and model-call routes go through the core pipeline with
 // their protocol (src/protocols/); the stateful Responses routes, model lookups and the allowlisted
 // prefixes are relayed as they are (src/pipeline/relay.ts). Every route here is behind the auth hook.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -11,6 +11,7 @@ import { openAIResponses } from '../../protocols/openai-responses/protocol.js';
 import { openAIEmbeddings } from '../../protocols/openai-embeddings/protocol.js';
 import { openAICompletions } from '../../protocols/openai-completions/protocol.js';
 import { openAIModerations } from '../../protocols/openai-moderations/protocol.js';
+import { anthropicMessages } from '../../protocols/anthropic-messages/protocol.js';
 
 type Handler = (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
 
@@ -19,7 +20,10 @@ export interface OpenAIRouteDeps {
   protocolHandler(protocol: InboundProtocol<never>): Handler;
   /** Forwards a request as it is (stateful routes, lookups, allowlisted prefixes) */
   relay: Handler;
-  providers: ProviderRegistry;
+  /** POST /v1/messages/count_tokens */
+  countTokens: Handler;
+  /** The current registry (ibex.yaml reloads replace it) */
+  providers(): ProviderRegistry;
   /** `/v1/*` prefixes relayed as they are (setting `passthrough`) */
   passthrough: readonly string[];
 }
@@ -31,8 +35,11 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: OpenAIRouteDeps
     ['/v1/embeddings', openAIEmbeddings as InboundProtocol<never>],
     ['/v1/completions', openAICompletions as InboundProtocol<never>],
     ['/v1/moderations', openAIModerations as InboundProtocol<never>],
+    ['/v1/messages', anthropicMessages as InboundProtocol<never>],
   ];
-  for (const [path, protocol] of protocols) app.post(path, deps.protocolHandler(protocol));
+  // The route's protocol rides in its config: the auth hook and the error handler answer in its shape.
+  for (const [path, protocol] of protocols) app.post(path, { config: { protocol } }, deps.protocolHandler(protocol));
+  app.post('/v1/messages/count_tokens', { config: { protocol: anthropicMessages } }, deps.countTokens);
 
   // The provider's model list, for authenticated callers (SDKs call it to probe the endpoint).
   app.get('/v1/models', async (req, reply) => {
@@ -40,7 +47,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: OpenAIRouteDeps
     reply.raw.once('close', () => ac.abort());
     let res;
     try {
-      res = await deps.providers.default.send({ method: 'GET', path: '/models' }, { requestId: String(reply.getHeader('x-request-id') ?? req.id), signal: ac.signal });
+      res = await deps.providers().default.send({ method: 'GET', path: '/models' }, { requestId: String(reply.getHeader('x-request-id') ?? req.id), signal: ac.signal });
     } catch (err) {
       throw mapUpstreamException(err);
     }
