@@ -25,7 +25,7 @@ import {
 } from './anthropic-shapes.js';
 import type { WireProtocol } from './exchange.js';
 import { errorReply, Ids, isObject, paceEvents, tokensOf, type Reply, type Route } from './route.js';
-import { contentText, triggeredCalls } from './tool-trigger.js';
+import { contentText, jsonReplyText, triggeredCalls } from './tool-trigger.js';
 
 const RATE_LIMIT_HEADERS = Object.freeze({
   'retry-after': '1',
@@ -157,7 +157,7 @@ export function anthropicRoutes(ids: Ids, cache: PromptCache) {
         stopReason = 'tool_use';
         outputTokens = tokensOf(tools.map((t) => t.name + t.json).join(''));
       } else {
-        const { text, cut } = truncate(anthropicEchoText(body), body.max_tokens as number);
+        const { text, cut } = truncate(jsonReplyText(lastUserText(body.messages as unknown[])) ?? anthropicEchoText(body), body.max_tokens as number);
         blocks = [{ text }];
         stopReason = cut ? 'max_tokens' : 'end_turn';
         outputTokens = tokensOf(text);

@@ -5,7 +5,7 @@
 
 import { chunkFramer, completionBody, DONE_EVENT, echoContent, MOCK_FINGERPRINT, splitContent, streamEvents, type Usage } from './openai-shapes.js';
 import { errorReply, Ids, nowSeconds, tokensOf, type Reply, type Route, type SseReply } from './route.js';
-import { contentText, triggeredCalls, type ToolCallSpec } from './tool-trigger.js';
+import { contentText, jsonReplyText, triggeredCalls, type ToolCallSpec } from './tool-trigger.js';
 
 const DEFAULT_MODEL = 'gpt-4o-mini';
 
@@ -101,7 +101,7 @@ export function chatRoute(ids: Ids): Route {
         if (!stream) return { kind: 'json', json: toolCallsBody(id, created, model, calls, usage) };
         return { kind: 'sse', sse: toolCallsStream(id, created, model, calls, faults.chunks, includeUsage(body) ? usage : undefined) };
       }
-      const content = echoContent(messages);
+      const content = jsonReplyText(lastUserText(messages)) ?? echoContent(messages);
       if (!stream) return { kind: 'json', json: completionBody(id, created, model, content) };
       const ev = streamEvents(id, created, model, content, faults.chunks, includeUsage(body));
       return { kind: 'sse', sse: { first: ev.role + ev.contents[0], rest: ev.contents.slice(1), tail: ev.tail } };

@@ -19,7 +19,7 @@ import {
 } from './openai-responses.js';
 import type { ResponseStore, StoredResponse } from './response-store.js';
 import { errorReply, Ids, nowSeconds, paceEvents, tokensOf, type Call, type Reply, type Route } from './route.js';
-import { triggeredCalls } from './tool-trigger.js';
+import { jsonReplyText, triggeredCalls } from './tool-trigger.js';
 
 const DEFAULT_MODEL = 'gpt-4o-mini';
 
@@ -78,7 +78,7 @@ export function responsesRoutes(ids: Ids, store: ResponseStore) {
 
       const specs = triggeredCalls(body, responsesLastUserText(body.input));
       const calls: FunctionCall[] | undefined = specs?.map((s) => ({ ...s, id: ids.next('fc_'), call_id: ids.next('call_') }));
-      const text = calls ? undefined : { id: ids.next('msg_'), text: responseEchoText(body) };
+      const text = calls ? undefined : { id: ids.next('msg_'), text: jsonReplyText(responsesLastUserText(body.input)) ?? responseEchoText(body) };
       const output = calls ? calls.map((c) => functionCallItem(c, 'completed')) : [messageItem(text!.id, text!.text, 'completed')];
       const outputTokens = calls ? tokensOf(calls.map((c) => c.name + c.arguments).join('')) : tokensOf(text!.text);
       const usage = responseUsage(inputTokens, outputTokens, prevTokens);

@@ -62,3 +62,14 @@ export function triggeredCalls(body: Record<string, unknown>, lastUserText: stri
   if (!hasTools(body)) return undefined;
   return parseToolCalls(lastUserText);
 }
+
+/**
+ * The structured-output trigger: when the last user text starts with `json:`, the reply text is
+ * exactly what follows (trimmed), in every protocol, streamed or not — so a test of `responses.parse`,
+ * `generateObject` or a JSON schema response gets schema-valid JSON instead of the echo.
+ */
+export function jsonReplyText(lastUserText: string | undefined): string | undefined {
+  if (lastUserText === undefined) return undefined;
+  const t = lastUserText.trimStart();
+  return t.startsWith('json:') ? t.slice(5).trim() : undefined;
+}
