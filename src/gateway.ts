@@ -210,6 +210,7 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
     relay: createRelayHandler(pipeline),
     countTokens: createCountTokensHandler(pipeline),
     passthrough: config.passthrough,
+    corsOrigins: config.corsOrigins,
     providers: () => pipeline.providers,
     auth: authDeps,
     bodyLimit: config.bodyLimit,

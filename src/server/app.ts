@@ -9,12 +9,16 @@ import { registerHealthRoutes } from './routes/health.js';
 import { registerOpenAIRoutes, type OpenAIRouteDeps } from './routes/openai.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { authHook, decorateAuth, type AuthHookDeps } from './auth-hook.js';
+import { installCors } from './cors.js';
+import { installRequestDecoding } from './request-encoding.js';
 import type { Bus, ReadinessCheck } from '../stores/ports.js';
 import type { Metrics } from '../metrics.js';
 
 export interface AppDeps extends OpenAIRouteDeps {
   /** Checks the caller's PAT before any body is read (every /v1 route). */
   auth: AuthHookDeps;
+  /** Origins allowed to call from a browser; empty → CORS off */
+  corsOrigins: readonly string[];
   bodyLimit: number;
   bus: Bus;
   adminToken: string;
@@ -63,8 +67,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   installErrorHandlers(app, deps.logError);
   decorateAuth(app);
   // The provider-facing surface, every route behind the auth hook.
+  installCors(app, deps.corsOrigins);
   void app.register(async (v1) => {
     v1.addHook('onRequest', authHook(deps.auth));
+    installRequestDecoding(v1);
     registerOpenAIRoutes(v1, deps);
   });
   registerHealthRoutes(app, deps.ready, deps.isDraining);
