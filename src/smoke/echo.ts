@@ -11,3 +11,16 @@ export function parseEcho(content: string): unknown[] | null {
     return null;
   }
 }
+
+/** The mock's Responses echo (`echo:` + JSON of {instructions, input}); null for anything else. */
+export function parseResponsesEcho(content: string): { instructions: string | null; input: unknown } | null {
+  if (!content.startsWith(ECHO_PREFIX)) return null;
+  try {
+    const parsed = JSON.parse(content.slice(ECHO_PREFIX.length)) as { instructions?: unknown; input?: unknown };
+    return parsed && typeof parsed === 'object' && 'input' in parsed
+      ? { instructions: typeof parsed.instructions === 'string' ? parsed.instructions : null, input: parsed.input }
+      : null;
+  } catch {
+    return null;
+  }
+}

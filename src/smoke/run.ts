@@ -21,7 +21,7 @@ import { openStores, type OpenedStores } from '../stores/factory.js';
 import { createAgent, createPat, revokePat, setAgentEnabled } from '../ops/identity.js';
 import { setDirective } from '../ops/directives.js';
 import { embeddedEnv, ibexBin, startChild, type ManagedChild } from '../bench/children.js';
-import { parseEcho } from './echo.js';
+import { parseEcho, parseResponsesEcho } from './echo.js';
 
 export interface SmokeOptions {
   /** a running gateway; unset → start one */
@@ -180,6 +180,22 @@ export async function runSmoke(opts: SmokeOptions = {}): Promise<SmokeResult> {
     }, (r) => `${r.chunks} chunks`);
 
     await directiveStep(streamed.content, streamed.directiveHeader, 'directive arrived first upstream (stream)');
+
+    await step('Responses API request (streamed), directive first in instructions', async () => {
+      const stream = client.responses.stream({ model: MODEL, input: userMessage, instructions: 'smoke instructions' });
+      let deltas = 0;
+      for await (const ev of stream) if (ev.type === 'response.output_text.delta') deltas++;
+      const final = await stream.finalResponse();
+      check(final.status === 'completed', `the response ended ${final.status}`);
+      check(deltas > 0, 'the stream carried no text deltas');
+      const echo = parseResponsesEcho(final.output_text);
+      if (echo) {
+        check(typeof echo.instructions === 'string', 'no instructions reached the upstream');
+        if (storeAccess) check(echo.instructions!.startsWith(directiveText), `instructions upstream do not start with the directive: ${String(echo.instructions).slice(0, 120)}`);
+        check(echo.instructions!.endsWith('smoke instructions'), 'the caller\'s own instructions were not kept after the directive');
+      }
+      return deltas;
+    }, (n) => `${n} text deltas`);
 
     if (stores) {
       const s = stores;
