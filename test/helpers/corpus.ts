@@ -666,11 +666,12 @@ export function generateCliCorpus(seed: number): CliCase[] {
   usage('config unset of an unknown key', ['config', 'unset', '\x1b[31m']);
   usage('migrate with an unknown option', ['migrate', '--force']);
   usage('--json twice with a value', ['agent', 'list', '--json=yes']);
-  // A list filter that matches nothing is a valid query: exit 0 and an empty result, deliberately.
+  // A session filter that matches nothing is a valid query: exit 0 and an empty result. An agent that
+  // does not exist is a user error in every command (exit 1, one wording), list filters included.
   for (const v of ["'; DROP TABLE traces;--", '\x1b[2J', '%', '_']) {
     cases.push({ name: `traces list --session ${JSON.stringify(v)}`, args: ['traces', 'list', '--session', v, '--json'], exit: [0], why: 'a filter matching nothing is an empty list' });
-    cases.push({ name: `sessions list --agent ${JSON.stringify(v)}`, args: ['sessions', 'list', '--agent', v, '--json'], exit: [0], why: 'a filter matching nothing is an empty list' });
-    cases.push({ name: `pat list --agent ${JSON.stringify(v)}`, args: ['pat', 'list', '--agent', v, '--json'], exit: [0], why: 'a filter matching nothing is an empty list' });
+    cases.push({ name: `sessions list --agent ${JSON.stringify(v)}`, args: ['sessions', 'list', '--agent', v, '--json'], exit: [1], why: 'no such agent' });
+    cases.push({ name: `pat list --agent ${JSON.stringify(v)}`, args: ['pat', 'list', '--agent', v, '--json'], exit: [1], why: 'no such agent' });
   }
   return cases;
 }
