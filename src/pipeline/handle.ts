@@ -20,6 +20,10 @@ import type { InboundProtocol, ProtocolErrorInput } from '../protocols/types.js'
 import { passthroughHeaders } from './passthrough-headers.js';
 import type { ResponseSessions } from '../sessions/response-links.js';
 import { buildCheckpoint, buildTrace, markCutByShutdown, type Recorders } from './record.js';
+// [issue 17] policies, response cache, OpenTelemetry
+import { policyTransform, runRequestPolicies, runResponsePolicies, type PolicyStage } from './policy-stage.js';
+import { cacheCapture, cacheLookup, cacheStore, replayCached, type CacheStage } from './cache-stage.js';
+import type { Telemetry } from '../otel/index.js';
 
 export interface PipelineDeps {
   verifyAgent(principal: Principal, requested: string | undefined): Promise<Agent>;
@@ -40,6 +44,12 @@ export interface PipelineDeps {
   logError(message: string, err: unknown): void;
   /** Which session a provider reply id (`resp_…`) belongs to, for `previous_response_id` */
   responseSessions: ResponseSessions;
+  /** [issue 17] The agents' policies (policy-stage.ts); absent: none */
+  policies?: PolicyStage;
+  /** [issue 17] The response cache (cache-stage.ts); absent: off */
+  cache?: CacheStage;
+  /** [issue 17] OpenTelemetry (src/otel/); absent or null: off */
+  telemetry?: Telemetry | null;
 }
 
 export function newSessionId(): string {
@@ -78,6 +88,8 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
     ctx.principal = principal;
     ctx.stages.auth = req.authMs;
     ctx.begin();
+    // [issue 17] OpenTelemetry: the request's span continues the caller's traceparent; its own goes upstream
+    const traceparent = deps.telemetry?.startRequest(ctx, req.headers.traceparent, protocol.name);
 
     const agentHeader = req.headers['x-ibex-agent'];
     const agent = await deps.verifyAgent(principal, typeof agentHeader === 'string' ? agentHeader : undefined);
@@ -126,6 +138,9 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
       ctx.end('directive');
     }
 
+    // [issue 17] the agent's policies may rewrite or refuse the caller's request (before routing: a changed model is routed)
+    const policyRun = await runRequestPolicies(deps.policies, ctx, protocol, parsed);
+
     const routed = deps.providers.route(parsed.model);
     ctx.provider = routed.provider.id;
     ctx.servedModel = routed.model || null;
@@ -138,6 +153,10 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
     // One serialisation of the outgoing body; the rest of the caller's fields pass through as they came.
     const outgoing = serialiseOutgoing(routed.model === parsed.model || !routed.model ? placed : { ...placed, model: routed.model });
     ctx.end('inject');
+
+    // [issue 17] response cache: a hit is replayed instead of forwarding
+    const cached = await cacheLookup(deps.cache, ctx, protocol, routed.provider.id, outgoing, headers);
+    if (cached?.hit) return await replayCached(cached, ctx, protocol, reply, headers);
 
     const result = await forward(
       ctx,
@@ -163,8 +182,16 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
         return raw;
       },
       (upstreamHeaders: UpstreamHeaders) => Object.assign(headers, passthroughHeaders(upstreamHeaders, headers)),
+      // [issue 17] the policies' stream filter (+ the cache's copy); the span's traceparent upstream
+      {
+        transform: cacheCapture(cached, ctx, policyTransform(policyRun, ctx, protocol), deps.cache?.maxEntryBytes ?? 0),
+        ...(traceparent ? { upstreamHeaders: { traceparent } } : {}),
+      },
     );
     ctx.begin();
+    // [issue 17] policies on a complete reply, then the cache keeps what the caller gets
+    if (result.json) result.json = await runResponsePolicies(policyRun, ctx, protocol, result.json);
+    cacheStore(deps.cache, cached, ctx, result.json);
 
     if (result.json) {
       ctx.status = 200;
