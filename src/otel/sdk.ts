@@ -36,7 +36,10 @@ const getter = { get: (c: Record<string, string>, k: string) => c[k], keys: (c: 
 const setter = { set: (c: Record<string, string>, k: string, v: string) => void (c[k] = v) };
 
 export function createSdkTelemetry(env: NodeJS.ProcessEnv, opts: TelemetryOptions = {}): Telemetry {
-  const exporter = new OTLPTraceExporter();
+  // The URL from the env given (not only process.env): the traces endpoint as is, or the base + /v1/traces.
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.replace(/\/+$/, '');
+  const url = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || (base ? `${base}/v1/traces` : undefined);
+  const exporter = new OTLPTraceExporter(url ? { url } : {});
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({
       [ATTR_SERVICE_NAME]: opts.serviceName ?? env.OTEL_SERVICE_NAME ?? 'ibex',
