@@ -2,7 +2,7 @@
 // apart from the normal log. Every line passes through redact() (log.ts: PATs, provider keys, bearer
 // tokens, the process's registered secrets). Writes are buffered by a write stream (never a sync write
 // on the request path); past `maxBytes` the file is rotated: requests.jsonl → .1 → .2 … up to `keep`.
-import { createWriteStream, mkdirSync, renameSync, rmSync, statSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, openSync, renameSync, rmSync, statSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { redact } from '../log.js';
 
@@ -50,7 +50,10 @@ export class RequestDebugLog {
   }
 
   private open(): WriteStream {
-    const s = createWriteStream(this.path, { flags: 'a', mode: 0o600 });
+    // Opened synchronously (rarely: at start and per rotation) so a rename right after moves the file
+    // this stream writes to: lines still buffered in the old stream land in the rotated file, in order.
+    const fd = openSync(this.path, 'a', 0o600);
+    const s = createWriteStream('', { fd });
     s.on('error', () => {}); // a full disk must not take the gateway down
     return s;
   }
