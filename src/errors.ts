@@ -61,6 +61,12 @@ export const ERRORS = {
     code: 'request_headers_too_large',
     message: 'The request headers are larger than the limit.',
   },
+  IBEX_ERR_POLICY_VIOLATION: {
+    status: 400,
+    type: 'invalid_request_error',
+    code: 'policy_violation',
+    message: 'The request was blocked by a policy of this agent.',
+  },
   IBEX_ERR_UPSTREAM_AUTH: {
     status: 502,
     type: 'api_error',

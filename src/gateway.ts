@@ -3,7 +3,7 @@
 //   stop accepting → finish in-flight requests (up to the drain timeout) → flush checkpoints and traces
 //   → close stores.
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { IbexConfig } from './config.js';
 import { UserError } from './errors.js';
@@ -33,6 +33,14 @@ import { UnauthenticatedTraceGate, type AuthHookDeps } from './server/auth-hook.
 import { rejectedTrace } from './pipeline/rejected.js';
 import { acceptRequestId } from './pipeline/validate.js';
 import { RefusedCheckpoints } from './sessions/refused.js';
+// [issue 17] policies, response cache, OpenTelemetry, request debug log
+import type { AgentFileConfig } from './config/types.js';
+import { PolicyStage, policyRunOf } from './pipeline/policy-stage.js';
+import { cacheStatusOf, type CacheStage } from './pipeline/cache-stage.js';
+import { createJudgeChat } from './policies/judge-client.js';
+import { createResponseCache } from './cache/index.js';
+import { initTelemetry } from './otel/index.js';
+import { debugRecord, openDebugLog } from './debug-log/index.js';
 
 export interface Gateway {
   app: FastifyInstance;
@@ -64,6 +72,10 @@ export interface StartGatewayOptions {
   log: Logger;
   /** Stores already opened by the caller (tests); otherwise opened from config */
   stores?: OpenedStores;
+  /** [issue 17] An agent's ibex.yaml entry (policies, cache); absent: no agent has any */
+  getAgentConfig?: (agent: string) => AgentFileConfig | undefined;
+  /** [issue 17] The folder relative policy module paths are resolved against (ibex.yaml's); default IBEX_HOME */
+  configDir?: string;
 }
 
 export async function startGateway(config: IbexConfig, opts: StartGatewayOptions): Promise<Gateway> {
@@ -168,6 +180,29 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
 
   const adminToken = ensureAdminToken(config);
   registerSecret(adminToken);
+  // [issue 17] policies, response cache, OpenTelemetry (loaded only with OTEL_EXPORTER_OTLP_ENDPOINT), debug log
+  // Per-agent settings come from ibex.yaml (read per request: a reload applies at once).
+  const getAgentConfig = opts.getAgentConfig ?? ((agent: string) => fileConfig.agents[agent]);
+  const policyStage = new PolicyStage({
+    getAgentConfig,
+    baseDir: () => opts.configDir ?? (configPath ? dirname(configPath) : config.home),
+    chat: createJudgeChat(providers),
+    logError: (m, e) => log.error(m, e),
+  });
+  const responseCache = await createResponseCache(process.env, config.redisUrl);
+  const cacheErrors = new ThrottledLog((level, msg) => log[level](msg), 10_000);
+  const cacheStage: CacheStage = {
+    store: responseCache.store,
+    getAgentConfig,
+    maxEntryBytes: responseCache.maxEntryBytes,
+    onError: (err) => cacheErrors.hit('warn', 1, (n) => `cache: ${n} lookup(s)/store(s) failed, served as misses: ${(err as Error).message}`),
+  };
+  log.info(responseCache.store.describe());
+  const telemetry = await initTelemetry(process.env);
+  if (telemetry) log.info(`telemetry: OTLP/HTTP traces to ${process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT}`);
+  const debugLog = openDebugLog(process.env, config.home);
+  if (debugLog) log.info(`request debug log: ${debugLog.path}`);
+
   const inflight = new InflightTracker();
   let draining = false;
   /** Set when shutdown closes the connections the drain left open: what ends then, we ended. */
@@ -200,9 +235,21 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
     recorders: {
       checkpoint: (cp) => checkpoints.push(cp),
       trace: (t) => traces.emit(t),
-      observe: (t) => metrics.recordRequest(t),
+      observe: (t, ctx) => {
+        metrics.recordRequest(t);
+        // [issue 17] the request's span and debug-log line, with its policy decisions and cache status
+        if (telemetry || debugLog) {
+          const notes = { policy: policyRunOf(ctx)?.summary() ?? null, cache: cacheStatusOf(ctx) };
+          telemetry?.endRequest(ctx, t, notes);
+          debugLog?.write(debugRecord(ctx, t, notes));
+        }
+      },
     },
     responseSessions: new ResponseSessions(),
+    // [issue 17]
+    policies: policyStage,
+    cache: cacheStage,
+    telemetry,
   };
 
   const app = buildApp({
@@ -250,6 +297,8 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
     await Promise.all([checkpoints.close(), traces.close()]);
     await sqliteWriter?.close();
     await Promise.all([pipeline.providers, ...retired].map((r) => r.close().catch(() => {})));
+    // [issue 17]
+    await Promise.all([telemetry?.shutdown(), debugLog?.close(), responseCache.store.close().catch(() => {})]);
     if (!opts.stores) await stores.close();
   };
 

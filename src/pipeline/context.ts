@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import type { Agent, Directive, Usage } from '../stores/ports.js';
 import type { Principal } from '../auth/principal.js';
 
-export type StageName = 'auth' | 'agent' | 'rate_limit' | 'validate' | 'session' | 'directive' | 'inject' | 'route' | 'respond';
+export type StageName = 'auth' | 'agent' | 'rate_limit' | 'validate' | 'session' | 'directive' | 'policy' | 'cache' | 'inject' | 'route' | 'respond';
 
 export class RequestContext {
   readonly startedAt: number;

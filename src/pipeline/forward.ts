@@ -27,6 +27,7 @@ const TAP_MAX_BYTES = 8 * 1024 * 1024;
 const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 /** Bound of an upstream error body we read to map it. */
 const ERROR_BODY_MAX = 64 * 1024;
+const EMPTY = Buffer.alloc(0);
 
 export interface ForwardResult {
   /**
@@ -34,6 +35,17 @@ export interface ForwardResult {
    * its reply, finish reason and usage), or null when the stream was already written
    */
   json: Buffer | null;
+}
+
+/** Optional hooks of other stages into forwarding (issue 17: policies, cache, OpenTelemetry). */
+export interface ForwardExtras {
+  /**
+   * Rewrites each chunk of a streamed reply before it is copied for the checkpoint and written (the
+   * policies' stream filter, the cache's copy); null or an empty buffer: nothing to write now.
+   */
+  transform?: (chunk: Buffer) => Buffer | null | Promise<Buffer | null>;
+  /** Extra headers for the upstream request (`traceparent`) */
+  upstreamHeaders?: Record<string, string>;
 }
 
 /** The provider's response headers, for the caller's headers (see passthroughHeaders). */
@@ -63,12 +75,17 @@ export async function forward(
   signal: UpstreamSignal,
   startStream: (upstreamHeaders: UpstreamHeaders) => ServerResponse,
   onHeaders: (upstreamHeaders: UpstreamHeaders) => void,
+  extras: ForwardExtras = {}, // [issue 17]
 ): Promise<ForwardResult> {
   // The first attempt's start: with a fallback chain, every attempt is provider time.
   ctx.upstreamStart ??= performance.now();
   let upstream;
   try {
-    upstream = await provider.send({ method: 'POST', path: call.path, body: call.body, model: call.model }, { requestId: ctx.correlationId, signal });
+    upstream = await provider.send(
+      // [issue 17] upstreamHeaders: the traceparent of the request's span
+      { method: 'POST', path: call.path, body: call.body, model: call.model, ...(extras.upstreamHeaders ? { headers: extras.upstreamHeaders } : {}) },
+      { requestId: ctx.correlationId, signal },
+    );
   } catch (err) {
     ctx.upstreamEnd = performance.now();
     if (signal.aborted) throw clientGone(ctx);
@@ -144,9 +161,15 @@ export async function forward(
     }
   };
   try {
+    const transform = extras.transform; // [issue 17]
     for await (const upstreamChunk of body as AsyncIterable<Buffer>) {
       const raw = translator ? Buffer.from(translator.push(upstreamChunk)) : upstreamChunk;
-      const chunk = redactor ? redactor.push(raw) : raw;
+      let chunk = redactor ? redactor.push(raw) : raw;
+      // [issue 17] policies' stream filter / cache copy: awaited only when it answers with a promise
+      if (transform) {
+        const t = transform(chunk);
+        chunk = (t instanceof Promise ? await t : t) ?? EMPTY;
+      }
       if (chunk.length === 0) continue;
       tap.push(chunk);
       if (!res.write(chunk)) await drained(res);

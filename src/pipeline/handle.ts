@@ -22,6 +22,10 @@ import type { InboundProtocol, ProtocolErrorInput } from '../protocols/types.js'
 import { passthroughHeaders } from './passthrough-headers.js';
 import type { ResponseSessions } from '../sessions/response-links.js';
 import { buildCheckpoint, buildTrace, markCutByShutdown, type Recorders } from './record.js';
+// [issue 17] policies, response cache, OpenTelemetry
+import { policyTransform, runRequestPolicies, runResponsePolicies, type PolicyStage } from './policy-stage.js';
+import { cacheCapture, cacheLookup, cacheStore, replayCached, type CacheStage } from './cache-stage.js';
+import type { Telemetry } from '../otel/index.js';
 
 export interface PipelineDeps {
   verifyAgent(principal: Principal, requested: string | undefined): Promise<Agent>;
@@ -45,6 +49,12 @@ export interface PipelineDeps {
   logError(message: string, err: unknown): void;
   /** Which session a provider reply id (`resp_…`) belongs to, for `previous_response_id` */
   responseSessions: ResponseSessions;
+  /** [issue 17] The agents' policies (policy-stage.ts); absent: none */
+  policies?: PolicyStage;
+  /** [issue 17] The response cache (cache-stage.ts); absent: off */
+  cache?: CacheStage;
+  /** [issue 17] OpenTelemetry (src/otel/); absent or null: off */
+  telemetry?: Telemetry | null;
 }
 
 export function newSessionId(): string {
@@ -83,6 +93,8 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
     ctx.principal = principal;
     ctx.stages.auth = req.authMs;
     ctx.begin();
+    // [issue 17] OpenTelemetry: the request's span continues the caller's traceparent; its own goes upstream
+    const traceparent = deps.telemetry?.startRequest(ctx, req.headers.traceparent, protocol.name);
 
     const agentHeader = req.headers['x-ibex-agent'];
     const agent = await deps.verifyAgent(principal, typeof agentHeader === 'string' ? agentHeader : undefined);
@@ -131,6 +143,9 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
       ctx.end('directive');
     }
 
+    // [issue 17] the agent's policies may rewrite or refuse the caller's request (before routing: a changed model is routed)
+    const policyRun = await runRequestPolicies(deps.policies, ctx, protocol, parsed);
+
     const registry = deps.providers;
     const targets = registry.targets(parsed.model);
     ctx.end('route');
@@ -139,12 +154,24 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
     ctx.messages = protocol.recordedMessages?.(placed) ?? null;
     ctx.end('inject');
 
+    // The first target's call serves the cache key too (the request as it would go upstream).
+    const firstCall = upstreamCall(protocol, placed, parsed.model, targets[0]!.provider, targets[0]!.model);
+
+    // [issue 17] response cache: a hit is replayed instead of forwarding
+    const cached = firstCall ? await cacheLookup(deps.cache, ctx, protocol, targets[0]!.provider.id, firstCall.body, headers) : null;
+    if (cached?.hit) return await replayCached(cached, ctx, protocol, reply, headers);
+    // [issue 17] the policies' stream filter (+ the cache's copy); the span's traceparent upstream
+    const extras = {
+      transform: cacheCapture(cached, ctx, policyTransform(policyRun, ctx, protocol), deps.cache?.maxEntryBytes ?? 0),
+      ...(traceparent ? { upstreamHeaders: { traceparent } } : {}),
+    };
+
     // The fallback chain: each target in order; the next one only after a retry-safe failure (connect
     // error, timeout, 429, 5xx, an invalid answer) that happened before any byte reached the caller.
     let result: ForwardResult | undefined;
     for (let i = 0; ; i++) {
       const target = targets[i]!;
-      const call = upstreamCall(protocol, placed, parsed.model, target.provider, target.model);
+      const call = i === 0 ? firstCall : upstreamCall(protocol, placed, parsed.model, target.provider, target.model);
       if (!call) {
         ctx.attempts.push({ provider: target.provider.id, model: target.model, error: 'unsupported_protocol' });
         if (i + 1 >= targets.length) throw unsupported(protocol, parsed.model, targets.map((t) => t.provider.id));
@@ -179,6 +206,7 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
             return raw;
           },
           (upstreamHeaders: UpstreamHeaders) => Object.assign(headers, passthroughHeaders(upstreamHeaders, headers)),
+          extras,
         );
         break;
       } catch (err) {
@@ -187,6 +215,9 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
       }
     }
     ctx.begin();
+    // [issue 17] policies on a complete reply, then the cache keeps what the caller gets
+    if (result.json) result.json = await runResponsePolicies(policyRun, ctx, protocol, result.json);
+    cacheStore(deps.cache, cached, ctx, result.json);
 
     if (result.json) {
       ctx.status = 200;
