@@ -228,7 +228,6 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
     resolveDirective: (agent) => resolver.resolve(agent),
     sessions: sessionOwners,
     providers,
-    agentConfig: (agent) => fileConfig.agents[agent],
     inflight,
     shuttingDown: () => cutting,
     logError: (m, e) => log.error(m, e),

@@ -11,7 +11,6 @@ import { IbexError, UpstreamPassthroughError } from '../errors.js';
 import type { Principal } from '../auth/principal.js';
 import type { Agent, Directive, RateLimiter } from '../stores/ports.js';
 import type { ProviderRegistry } from '../providers/index.js';
-import type { AgentFileConfig } from '../config/types.js';
 import { RequestContext } from './context.js';
 import { AbortEmitter } from '../util/abort-emitter.js';
 import { validateSessionId } from './validate.js';
@@ -38,8 +37,6 @@ export interface PipelineDeps {
   };
   /** The current registry; replaced (not mutated) when ibex.yaml is reloaded */
   providers: ProviderRegistry;
-  /** Per-agent settings of ibex.yaml (`agents:`), read per request */
-  agentConfig(agent: string): AgentFileConfig | undefined;
   recorders: Recorders;
   /** Tracks in-flight requests for graceful shutdown */
   inflight: { add(p: Promise<unknown>): void };
