@@ -52,7 +52,8 @@ export class RequestContext {
     /** performance.now() when the gateway started on the request (the auth hook runs before the handler) */
     readonly t0: number = performance.now(),
   ) {
-    this.startedAt = Date.now() - Math.max(0, performance.now() - t0);
+    // Whole ms: stores keep it as an integer (Postgres bigint refuses a fraction).
+    this.startedAt = Math.round(Date.now() - Math.max(0, performance.now() - t0));
     this.stageStart = t0;
   }
 

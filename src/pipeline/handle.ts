@@ -54,6 +54,8 @@ export interface PipelineDeps {
   telemetry?: Telemetry | null;
 }
 
+const HEADER_SAFE = /^[\x21-\x7e]{1,256}$/;
+
 export function newSessionId(): string {
   return 'ses_' + randomUUID().replaceAll('-', '');
 }
@@ -177,7 +179,9 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
       ctx.provider = target.provider.id;
       ctx.servedModel = target.model;
       headers['x-ibex-provider'] = target.provider.id;
-      headers['x-ibex-served-model'] = target.model;
+      // The model is the caller's text: a header carries it only when it is a valid header value.
+      if (HEADER_SAFE.test(target.model)) headers['x-ibex-served-model'] = target.model;
+      else delete headers['x-ibex-served-model'];
       try {
         result = await forward(
           ctx,
