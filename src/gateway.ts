@@ -19,6 +19,7 @@ import { createRelayHandler } from './pipeline/relay.js';
 import { createCountTokensHandler } from './pipeline/count-tokens.js';
 import { errorBodyFor } from './server/route-protocol.js';
 import { ResponseSessions } from './sessions/response-links.js';
+import { ResponseAffinity } from './providers/affinity.js';
 import { buildApp } from './server/app.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { BatchQueue } from './traces/batch-queue.js';
@@ -203,6 +204,7 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
       observe: (t) => metrics.recordRequest(t),
     },
     responseSessions: new ResponseSessions(),
+    responseAffinity: new ResponseAffinity(),
   };
 
   const app = buildApp({

@@ -34,6 +34,8 @@ export interface ForwardResult {
    * its reply, finish reason and usage), or null when the stream was already written
    */
   json: Buffer | null;
+  /** Which key of the provider's pool served (for the affinity of a stateful continuation) */
+  keyIndex: number | null;
 }
 
 /** The provider's response headers, for the caller's headers (see passthroughHeaders). */
@@ -53,6 +55,8 @@ export interface UpstreamCall {
   model: string;
   /** How the provider's reply becomes the caller's, when they speak different wires */
   translation: Translation | null;
+  /** Send with this key of the pool only (a continuation of state held in that key's account) */
+  keyIndex?: number;
 }
 
 export async function forward(
@@ -68,7 +72,11 @@ export async function forward(
   ctx.upstreamStart ??= performance.now();
   let upstream;
   try {
-    upstream = await provider.send({ method: 'POST', path: call.path, body: call.body, model: call.model }, { requestId: ctx.correlationId, signal });
+    upstream = await provider.send({ method: 'POST', path: call.path, body: call.body, model: call.model }, {
+      requestId: ctx.correlationId,
+      signal,
+      ...(call.keyIndex !== undefined ? { keyIndex: call.keyIndex } : {}),
+    });
   } catch (err) {
     ctx.upstreamEnd = performance.now();
     if (signal.aborted) throw clientGone(ctx);
@@ -118,7 +126,7 @@ export async function forward(
     }
     ctx.bytesOut = buf.length;
     recordFacts(ctx, protocol.summarise(answer));
-    return { json: buf };
+    return { json: buf, keyIndex: upstream.keyIndex ?? null };
   }
 
   const res = startStream(upstream.headers);
@@ -187,7 +195,7 @@ export async function forward(
     // was sent, and the record says the reply may be cut.
     ctx.errorCode = UPSTREAM_INCOMPLETE;
   }
-  return { json: null };
+  return { json: null, keyIndex: upstream.keyIndex ?? null };
 }
 
 /** 2xx with a body. 1xx never reaches us; 4xx/5xx are mapped before this. */

@@ -41,6 +41,7 @@ export const KINDS: Record<ProviderKind, KindSpec> = {
     speaks: ['anthropic-messages'],
     wire: 'anthropic-messages',
     authHeaders: (key) => ({ ...(key ? { 'x-api-key': key } : {}), 'anthropic-version': '2023-06-01' }),
-    path: (p) => (p === '/messages/count_tokens' ? '/v1/messages/count_tokens' : '/v1/messages'),
+    // Model lookups keep their path (GET /v1/models[/{id}]); every conversation call is Messages.
+    path: (p) => (p === '/messages/count_tokens' ? '/v1/messages/count_tokens' : p.startsWith('/models') ? `/v1${p}` : '/v1/messages'),
   },
 };
