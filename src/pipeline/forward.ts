@@ -70,6 +70,9 @@ export async function forward(
 ): Promise<ForwardResult> {
   // The first attempt's start: with a fallback chain, every attempt is provider time.
   ctx.upstreamStart ??= performance.now();
+  // A failed earlier attempt ended the upstream time; this one is still running (Server-Timing of a
+  // stream is computed before it ends).
+  ctx.upstreamEnd = null;
   let upstream;
   try {
     upstream = await provider.send({ method: 'POST', path: call.path, body: call.body, model: call.model }, {

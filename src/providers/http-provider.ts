@@ -45,6 +45,9 @@ export interface HttpProviderOptions {
 /** Error codes of a 429 or 403 that say the key (not the request) is out: cool it, use another. */
 const KEY_EXHAUSTED_CODES = new Set(['insufficient_quota', 'rate_limit_exceeded', 'billing_hard_limit_reached', 'rate_limit_error']);
 
+/** A 429 with one of these (or no) codes is a rate limit, worth a retry after a backoff: OpenAI's, Anthropic's. */
+const RATE_LIMIT_CODES = new Set(['rate_limit_exceeded', 'rate_limit_error']);
+
 export interface ProviderStatus {
   id: string;
   kind: ProviderKind;
@@ -72,7 +75,9 @@ export class HttpProvider implements Provider {
     this.kind = config.kind;
     this.maxResponseBytes = opts.maxResponseBytes;
     const base = new URL(config.baseUrl);
-    this.basePath = base.pathname.replace(/\/+$/, '');
+    const basePath = base.pathname.replace(/\/+$/, '');
+    // Anthropic's paths carry their own /v1 (kinds.ts); a base URL copied with it must not double it.
+    this.basePath = config.kind.kind === 'anthropic' ? basePath.replace(/\/v1$/, '') : basePath;
     this.keys = new KeyPool(config.keys, config.keyStrategy, config.cooldownMs);
     this.fixedHeaders = { 'content-type': 'application/json', ...config.headers };
     this.pool = new Pool(base.origin, {
@@ -152,7 +157,7 @@ export class HttpProvider implements Provider {
         }
         // A 429 is retry-safe only when it is a rate limit: `insufficient_quota` (billing) will not pass on
         // retry. With one key (or none), a plain rate limit is retried after a backoff.
-        const rateLimit = res.statusCode === 429 && (peeked.code === null || peeked.code === 'rate_limit_exceeded');
+        const rateLimit = res.statusCode === 429 && (peeked.code === null || RATE_LIMIT_CODES.has(peeked.code));
         const delay = rateLimit && replayable && !keyOut ? retryDelayMs(this.opts.retry, { statusCode: res.statusCode, headers: res.headers }, attempt) : null;
         if (delay === null) {
           this.health.failure(res.statusCode, `HTTP ${res.statusCode}${peeked.code ? ` ${peeked.code}` : ''}`);

@@ -34,7 +34,11 @@ export const KINDS: Record<ProviderKind, KindSpec> = {
     speaks: ['openai-chat', 'openai-embeddings', 'openai-completions'],
     wire: 'openai-chat',
     authHeaders: (key): Record<string, string> => (key ? { 'api-key': key } : {}),
-    path: (p, model, apiVersion) => `/openai/deployments/${encodeURIComponent(model)}${p}?api-version=${encodeURIComponent(apiVersion ?? '2024-10-21')}`,
+    // Model lookups are per resource (/openai/models), calls per deployment.
+    path: (p, model, apiVersion) => {
+      const version = `api-version=${encodeURIComponent(apiVersion ?? '2024-10-21')}`;
+      return p.startsWith('/models') ? `/openai${p}?${version}` : `/openai/deployments/${encodeURIComponent(model)}${p}?${version}`;
+    },
   },
   anthropic: {
     kind: 'anthropic',

@@ -52,7 +52,8 @@ describe('ibex.yaml providers: fallback, keys, aliases, health', () => {
 
   beforeAll(async () => {
     primary = await startMockUpstream({ faults: primaryFaults });
-    good = await startMockUpstream({ apiKeys: [K_GOOD] });
+    // A streamed request whose last message says so waits 600 ms for its first byte.
+    good = await startMockUpstream({ apiKeys: [K_GOOD], faults: (r) => (JSON.stringify(r.body?.messages ?? []).includes('slow-first-byte') ? { ttfbMs: 600 } : undefined) });
     pool = await startMockUpstream({ faults: poolFaults });
     const dead = await closedPort();
     const yaml = `
@@ -165,6 +166,21 @@ retries: { perTarget: 1 }
     expect(res.headers.get('x-ibex-served-model')).toBe('gpt-4o-mini');
     const text = await res.text();
     expect(text).toContain('data: [DONE]');
+  });
+
+  it("a fallback stream's Server-Timing counts the serving attempt as provider time, not overhead", async () => {
+    const res = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'm500', stream: true, messages: [{ role: 'user', content: 'slow-first-byte' }] }),
+    });
+    expect(res.headers.get('x-ibex-provider')).toBe('good');
+    const timing = res.headers.get('server-timing') ?? '';
+    await res.text();
+    const overhead = Number(/overhead;dur=([\d.]+)/.exec(timing)?.[1]);
+    const upstream = Number(/upstream;dur=([\d.]+)/.exec(timing)?.[1]);
+    expect(upstream).toBeGreaterThanOrEqual(550);
+    expect(overhead).toBeLessThan(300);
   });
 
   it('does not fall back on a 400: the provider error reaches the caller, the next target is never called', async () => {
