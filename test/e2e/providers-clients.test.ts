@@ -60,6 +60,8 @@ models:
   mini: oai/gpt-4o-mini
   resp: [p1/gpt-4o-mini, oai/gpt-4o-mini]
   pooled: pool/gpt-4o-mini
+  cross: [claude/claude-sonnet-4-5, oai/gpt-4o-mini]
+  cross2: [oai/gpt-4o-mini, claude/claude-haiku-4-5]
 retries: { perTarget: 0 }
 `;
     gw = await startYamlGateway(yaml, { K_OAI, K_CLAUDE, K_POOL_A, K_POOL_B });
@@ -245,6 +247,42 @@ retries: { perTarget: 0 }
       expect(err).toBeInstanceOf(OpenAI.BadRequestError);
       expect((err as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('previous_response_id');
       expect(claude.stats.requests).toBe(before);
+    });
+  });
+
+  describe('fallback across kinds under faults', () => {
+    it('Anthropic SDK: a failing Anthropic target (529, streamed too) falls back to an OpenAI one, translated', async () => {
+      claude.configure({ failRate: 1, failStatus: 529 });
+      try {
+        const { data, response } = await anthropic.messages
+          .create({ model: 'cross', max_tokens: 200, messages: [{ role: 'user', content: 'fall over' }] })
+          .withResponse();
+        expect([response.headers.get('x-ibex-provider'), response.headers.get('x-ibex-served-model')]).toEqual(['oai', 'gpt-4o-mini']);
+        expect(JSON.stringify((echo(textOf(data)) as unknown[])[0])).toContain(DIRECTIVE);
+        const streamed = await anthropic.messages.stream({ model: 'cross', max_tokens: 200, messages: [{ role: 'user', content: 'fall over streamed' }] }).finalMessage();
+        expect(textOf(streamed)).toContain('fall over streamed');
+        expect(streamed.stop_reason).toBe('end_turn');
+      } finally {
+        claude.configure({ failRate: 0 });
+      }
+    });
+
+    it('openai SDK: a failing (500) OpenAI target falls back to Anthropic, translated; a 400 does not', async () => {
+      oai.configure({ failRate: 1, failStatus: 500 });
+      try {
+        const { data, response } = await openai.chat.completions
+          .create({ model: 'cross2', messages: [{ role: 'user', content: 'to claude please' }] })
+          .withResponse();
+        expect([response.headers.get('x-ibex-provider'), response.headers.get('x-ibex-served-model')]).toEqual(['claude', 'claude-haiku-4-5']);
+        expect((echo(data.choices[0]!.message.content!) as { system: { text: string }[] }).system[0]!.text).toBe(DIRECTIVE);
+        oai.configure({ failRate: 1, failStatus: 400 });
+        const before = claude.stats.requests;
+        const err = await openai.chat.completions.create({ model: 'cross2', messages: [{ role: 'user', content: 'bad' }] }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+        expect(claude.stats.requests).toBe(before);
+      } finally {
+        oai.configure({ failRate: 0 });
+      }
     });
   });
 
