@@ -27,7 +27,7 @@ export function register(program: Command): void {
     });
 }
 
-const COLUMNS = ['time', 'request id', 'client request id', 'agent', 'session', 'model', 'status', 'total ms', 'overhead ms', 'tokens'];
+const COLUMNS = ['time', 'request id', 'client request id', 'agent', 'session', 'model', 'served by', 'status', 'total ms', 'overhead ms', 'tokens'];
 
 function tableRow(t: Trace): Record<string, unknown> {
   return {
@@ -37,11 +37,20 @@ function tableRow(t: Trace): Record<string, unknown> {
     agent: t.agent,
     session: t.sessionId,
     model: t.model,
+    'served by': servedBy(t),
     status: t.errorCode ? `${t.status} ${t.errorCode}` : t.status,
     'total ms': ms(t.totalMs),
     'overhead ms': ms(t.overheadMs),
     tokens: t.totalTokens,
   };
+}
+
+/** `provider/model`, and how many fallback attempts failed first (`backup/gpt-4o-mini (2 failed)`). */
+function servedBy(t: Trace): string | null {
+  if (!t.provider) return null;
+  const served = t.servedModel ? `${t.provider}/${t.servedModel}` : t.provider;
+  const failed = t.attempts?.length ?? 0;
+  return failed ? `${served} (${failed} failed)` : served;
 }
 
 function ms(v: number): string {

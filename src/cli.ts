@@ -20,6 +20,7 @@ import { register as smoke } from '../commands/smoke.js';
 import { register as authServer } from '../commands/auth-server.js';
 import { register as config } from '../commands/config.js';
 import { register as logs } from '../commands/logs.js'; // [issue 17]
+import { register as providers } from '../commands/providers.js';
 
 export function buildProgram(): Command {
   const program = new Command('ibex')
@@ -29,7 +30,7 @@ export function buildProgram(): Command {
     .enablePositionalOptions()
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const register of [serve, mockUpstream, migrate, agent, pat, directive, sessions, traces, tail, bench, smoke, authServer, config, logs]) {
+  for (const register of [serve, mockUpstream, migrate, agent, pat, directive, sessions, traces, tail, bench, smoke, authServer, config, logs, providers]) {
     register(program);
   }
   // exitOverride on every subcommand too, so usage errors reach our handler (exit 2).

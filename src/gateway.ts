@@ -19,6 +19,7 @@ import { createRelayHandler } from './pipeline/relay.js';
 import { createCountTokensHandler } from './pipeline/count-tokens.js';
 import { errorBodyFor } from './server/route-protocol.js';
 import { ResponseSessions } from './sessions/response-links.js';
+import { ResponseAffinity } from './providers/affinity.js';
 import { buildApp } from './server/app.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { BatchQueue } from './traces/batch-queue.js';
@@ -249,6 +250,7 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
     policies: policyStage,
     cache: cacheStage,
     telemetry,
+    responseAffinity: new ResponseAffinity(),
   };
 
   const app = buildApp({

@@ -4,6 +4,8 @@ import type { Provider } from '../providers/types.js';
 import type { InboundProtocol } from '../protocols/types.js';
 import { translation } from '../protocols/translate.js';
 import type { UpstreamCall } from './forward.js';
+import type { ProviderRegistry, RoutedTarget } from '../providers/index.js';
+import type { Affinity } from '../providers/affinity.js';
 
 /** Catalog codes of failures another target may not have: the provider's, not the request's. */
 const RETRY_SAFE_CODES = new Set(['upstream_error', 'upstream_timeout', 'upstream_rate_limited', 'upstream_invalid_response']);
@@ -64,4 +66,21 @@ export function unsupported(protocol: InboundProtocol, requestedModel: string, p
     message: `The model "${requestedModel}" is served by ${providers.map((p) => `"${p}"`).join(', ')}, which cannot take ${protocol.name} requests.`,
     param: 'model',
   });
+}
+
+/**
+ * The one target of a stateful continuation: the provider that holds the state, asked for the model
+ * its entry of the chain names (else the chain's first model), with the key that created the state.
+ * null when nothing is known of the id or the provider is no longer configured (routed as usual).
+ */
+export function pinnedTarget(
+  registry: ProviderRegistry,
+  targets: readonly RoutedTarget[],
+  affinity: Affinity | undefined,
+): { target: RoutedTarget; keyIndex: number | undefined } | null {
+  if (!affinity) return null;
+  const provider = registry.get(affinity.provider);
+  if (!provider) return null;
+  const target = targets.find((t) => t.provider === provider) ?? { provider, model: targets[0]!.model };
+  return { target, keyIndex: affinity.keyIndex ?? undefined };
 }

@@ -35,6 +35,8 @@ export interface ForwardResult {
    * its reply, finish reason and usage), or null when the stream was already written
    */
   json: Buffer | null;
+  /** Which key of the provider's pool served (for the affinity of a stateful continuation) */
+  keyIndex: number | null;
 }
 
 /** Optional hooks of other stages into forwarding (issue 17: policies, cache, OpenTelemetry). */
@@ -65,6 +67,8 @@ export interface UpstreamCall {
   model: string;
   /** How the provider's reply becomes the caller's, when they speak different wires */
   translation: Translation | null;
+  /** Send with this key of the pool only (a continuation of state held in that key's account) */
+  keyIndex?: number;
 }
 
 export async function forward(
@@ -79,12 +83,15 @@ export async function forward(
 ): Promise<ForwardResult> {
   // The first attempt's start: with a fallback chain, every attempt is provider time.
   ctx.upstreamStart ??= performance.now();
+  // A failed earlier attempt ended the upstream time; this one is still running (Server-Timing of a
+  // stream is computed before it ends).
+  ctx.upstreamEnd = null;
   let upstream;
   try {
     upstream = await provider.send(
       // [issue 17] upstreamHeaders: the traceparent of the request's span
       { method: 'POST', path: call.path, body: call.body, model: call.model, ...(extras.upstreamHeaders ? { headers: extras.upstreamHeaders } : {}) },
-      { requestId: ctx.correlationId, signal },
+      { requestId: ctx.correlationId, signal, ...(call.keyIndex !== undefined ? { keyIndex: call.keyIndex } : {}) },
     );
   } catch (err) {
     ctx.upstreamEnd = performance.now();
@@ -135,7 +142,7 @@ export async function forward(
     }
     ctx.bytesOut = buf.length;
     recordFacts(ctx, protocol.summarise(answer));
-    return { json: buf };
+    return { json: buf, keyIndex: upstream.keyIndex ?? null };
   }
 
   const res = startStream(upstream.headers);
@@ -210,7 +217,7 @@ export async function forward(
     // was sent, and the record says the reply may be cut.
     ctx.errorCode = UPSTREAM_INCOMPLETE;
   }
-  return { json: null };
+  return { json: null, keyIndex: upstream.keyIndex ?? null };
 }
 
 /** 2xx with a body. 1xx never reaches us; 4xx/5xx are mapped before this. */

@@ -20,6 +20,8 @@ import { errorCodeOf, retrySafe, unsupported, upstreamCall } from './fallback.js
 import type { InboundProtocol, ProtocolErrorInput } from '../protocols/types.js';
 import { passthroughHeaders } from './passthrough-headers.js';
 import type { ResponseSessions } from '../sessions/response-links.js';
+import { ResponseAffinity } from '../providers/affinity.js';
+import { pinnedTarget } from './fallback.js';
 import { buildCheckpoint, buildTrace, markCutByShutdown, type Recorders } from './record.js';
 // [issue 17] policies, response cache, OpenTelemetry
 import { policyTransform, runRequestPolicies, runResponsePolicies, type PolicyStage } from './policy-stage.js';
@@ -52,6 +54,8 @@ export interface PipelineDeps {
   cache?: CacheStage;
   /** [issue 17] OpenTelemetry (src/otel/); absent or null: off */
   telemetry?: Telemetry | null;
+  /** Which provider and key hold a response's state (`previous_response_id`, `conversation`) */
+  responseAffinity?: ResponseAffinity;
 }
 
 const HEADER_SAFE = /^[\x21-\x7e]{1,256}$/;
@@ -62,6 +66,8 @@ export function newSessionId(): string {
 
 /** The fastify handler of one inbound protocol's route. */
 export function createProtocolHandler(deps: PipelineDeps, protocol: InboundProtocol<never>) {
+  // Tests may build deps without one; every protocol handler must then share the same map.
+  deps.responseAffinity ??= new ResponseAffinity();
   return function handle(req: FastifyRequest, reply: FastifyReply): Promise<void> {
     const p = run(deps, protocol as unknown as InboundProtocol, req, reply);
     deps.inflight.add(p);
@@ -146,7 +152,11 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
     const policyRun = await runRequestPolicies(deps.policies, ctx, protocol, parsed);
 
     const registry = deps.providers;
-    const targets = registry.targets(parsed.model);
+    let targets = registry.targets(parsed.model);
+    // A continuation of upstream state goes to the provider (and key) holding it, with no fallback.
+    const link = protocol.sessionLink?.(body) ?? null;
+    const pin = link ? pinnedTarget(registry, targets, deps.responseAffinity?.get(link)) : null;
+    if (pin) targets = [pin.target];
     ctx.end('route');
 
     const placed = protocol.placeDirective ? protocol.placeDirective(body, directive?.text ?? null) : body;
@@ -168,9 +178,11 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
     // The fallback chain: each target in order; the next one only after a retry-safe failure (connect
     // error, timeout, 429, 5xx, an invalid answer) that happened before any byte reached the caller.
     let result: ForwardResult | undefined;
+    let served: { provider: string; translated: boolean } | undefined;
     for (let i = 0; ; i++) {
       const target = targets[i]!;
       const call = i === 0 ? firstCall : upstreamCall(protocol, placed, parsed.model, target.provider, target.model);
+      if (call && pin) call.keyIndex = pin.keyIndex;
       if (!call) {
         ctx.attempts.push({ provider: target.provider.id, model: target.model, error: 'unsupported_protocol' });
         if (i + 1 >= targets.length) throw unsupported(protocol, parsed.model, targets.map((t) => t.provider.id));
@@ -209,6 +221,7 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
           (upstreamHeaders: UpstreamHeaders) => Object.assign(headers, passthroughHeaders(upstreamHeaders, headers)),
           extras,
         );
+        served = { provider: target.provider.id, translated: call.translation !== null };
         break;
       } catch (err) {
         ctx.attempts.push({ provider: target.provider.id, model: target.model, error: errorCodeOf(err) });
@@ -219,6 +232,12 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
     // [issue 17] policies on a complete reply, then the cache keeps what the caller gets
     if (result.json) result.json = await runResponsePolicies(policyRun, ctx, protocol, result.json);
     cacheStore(deps.cache, cached, ctx, result.json);
+    // The state this reply created lives in the account that served it (a translated call keeps none).
+    if (protocol.sessionLink && !served!.translated) {
+      const affinity = { provider: served!.provider, keyIndex: result.keyIndex };
+      if (ctx.responseId) deps.responseAffinity?.set(ctx.responseId, affinity);
+      if (link && !pin) deps.responseAffinity?.set(link, affinity);
+    }
 
     if (result.json) {
       ctx.status = 200;

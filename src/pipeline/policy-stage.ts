@@ -83,7 +83,7 @@ export async function runRequestPolicies(
   const model = await run.onRequest(parsed.body, parsed.model, parsed.stream);
   if (model !== parsed.model) parsed.model = ctx.model = model;
   // 'policy' is not (yet) a StageName of context.ts: stages are recorded by name, any name works.
-  ctx.end('policy' as StageName);
+  ctx.end('policy');
   return run;
 }
 

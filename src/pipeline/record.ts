@@ -65,6 +65,8 @@ export function buildTrace(ctx: RequestContext, now: number): Trace {
     bytesIn: ctx.bytesIn,
     bytesOut: ctx.bytesOut,
     directiveVersion: ctx.directive?.version ?? null,
+    servedModel: ctx.servedModel,
+    attempts: ctx.attempts,
   };
 }
 
@@ -98,5 +100,8 @@ export function buildCheckpoint(ctx: RequestContext): CheckpointInput | null {
     stream: ctx.stream,
     // The request's start: checkpoints of a session are ordered by it, whichever replica wrote them when.
     createdAt: ctx.startedAt,
+    provider: ctx.provider,
+    servedModel: ctx.servedModel,
+    attempts: ctx.attempts,
   };
 }

@@ -24,7 +24,7 @@ export interface HttpProviderConfig {
   id: string;
   kind: KindSpec;
   baseUrl: string;
-  keys: readonly { value: string; masked: string }[];
+  keys: readonly { value: string; masked: string; env?: string }[];
   keyStrategy: KeyStrategy;
   cooldownMs: number;
   apiVersion?: string;
@@ -44,6 +44,9 @@ export interface HttpProviderOptions {
 
 /** Error codes of a 429 or 403 that say the key (not the request) is out: cool it, use another. */
 const KEY_EXHAUSTED_CODES = new Set(['insufficient_quota', 'rate_limit_exceeded', 'billing_hard_limit_reached', 'rate_limit_error']);
+
+/** A 429 with one of these (or no) codes is a rate limit, worth a retry after a backoff: OpenAI's, Anthropic's. */
+const RATE_LIMIT_CODES = new Set(['rate_limit_exceeded', 'rate_limit_error']);
 
 export interface ProviderStatus {
   id: string;
@@ -72,7 +75,9 @@ export class HttpProvider implements Provider {
     this.kind = config.kind;
     this.maxResponseBytes = opts.maxResponseBytes;
     const base = new URL(config.baseUrl);
-    this.basePath = base.pathname.replace(/\/+$/, '');
+    const basePath = base.pathname.replace(/\/+$/, '');
+    // Anthropic's paths carry their own /v1 (kinds.ts); a base URL copied with it must not double it.
+    this.basePath = config.kind.kind === 'anthropic' ? basePath.replace(/\/v1$/, '') : basePath;
     this.keys = new KeyPool(config.keys, config.keyStrategy, config.cooldownMs);
     this.fixedHeaders = { 'content-type': 'application/json', ...config.headers };
     this.pool = new Pool(base.origin, {
@@ -105,9 +110,12 @@ export class HttpProvider implements Provider {
     // A streamed upload can be sent once only: it is never retried.
     const replayable = req.body === undefined || typeof req.body === 'string' || Buffer.isBuffer(req.body);
     const cooled = new Set<number>();
+    // A pinned key (a stateful continuation) is used even while cooling: no other key can serve it.
+    const pinned = opts.keyIndex !== undefined && opts.keyIndex >= 0 && opts.keyIndex < this.keys.size ? opts.keyIndex : null;
     for (let attempt = 1; ; attempt++) {
-      const keyIndex = this.keys.size > 0 ? this.keys.pick(cooled) : null;
-      if (this.keys.size > 0 && keyIndex === null) throw new AllKeysCoolingError(this.id);
+      const keyIndex = pinned ?? (this.keys.size > 0 ? this.keys.pick(cooled) : null);
+      if (pinned !== null) this.keys.use(pinned);
+      else if (this.keys.size > 0 && keyIndex === null) throw new AllKeysCoolingError(this.id);
       const headers: Record<string, string> = {
         ...req.headers,
         ...this.fixedHeaders,
@@ -131,14 +139,14 @@ export class HttpProvider implements Provider {
       }
       if (res.statusCode < 400) {
         this.health.success();
-        return { status: res.statusCode, headers: res.headers, body: res.body };
+        return { status: res.statusCode, headers: res.headers, body: res.body, keyIndex };
       }
       if (res.statusCode === 429 || res.statusCode === 402 || res.statusCode === 403) {
         // Is it the key (rate limit, quota)? Then cool it and try the next key at once.
         const peeked = await peekErrorCode(res);
         // Only a pool cools keys: a single key cooling would stop the provider for the whole cooldown.
         const keyOut =
-          keyIndex !== null && this.keys.size > 1 && (res.statusCode === 429 || (peeked.code !== null && KEY_EXHAUSTED_CODES.has(peeked.code)));
+          keyIndex !== null && pinned === null && this.keys.size > 1 && (res.statusCode === 429 || (peeked.code !== null && KEY_EXHAUSTED_CODES.has(peeked.code)));
         if (keyOut) {
           this.keys.cool(keyIndex, retryAfterMs(res.headers['retry-after']));
           cooled.add(keyIndex);
@@ -149,11 +157,11 @@ export class HttpProvider implements Provider {
         }
         // A 429 is retry-safe only when it is a rate limit: `insufficient_quota` (billing) will not pass on
         // retry. With one key (or none), a plain rate limit is retried after a backoff.
-        const rateLimit = res.statusCode === 429 && (peeked.code === null || peeked.code === 'rate_limit_exceeded');
+        const rateLimit = res.statusCode === 429 && (peeked.code === null || RATE_LIMIT_CODES.has(peeked.code));
         const delay = rateLimit && replayable && !keyOut ? retryDelayMs(this.opts.retry, { statusCode: res.statusCode, headers: res.headers }, attempt) : null;
         if (delay === null) {
           this.health.failure(res.statusCode, `HTTP ${res.statusCode}${peeked.code ? ` ${peeked.code}` : ''}`);
-          return { status: res.statusCode, headers: peeked.headers, body: peeked.body };
+          return { status: res.statusCode, headers: peeked.headers, body: peeked.body, keyIndex };
         }
         peeked.body.dump().catch(() => {});
         await pause(delay, opts.signal, null);
@@ -165,7 +173,7 @@ export class HttpProvider implements Provider {
       if (delay === null) {
         if (res.statusCode >= 500) this.health.failure(res.statusCode, `HTTP ${res.statusCode}`);
         else this.health.success();
-        return { status: res.statusCode, headers: res.headers, body: res.body };
+        return { status: res.statusCode, headers: res.headers, body: res.body, keyIndex };
       }
       res.body.dump().catch(() => {});
       await pause(delay, opts.signal, null);

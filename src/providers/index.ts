@@ -65,6 +65,13 @@ export class ProviderRegistry {
     return this.file ? Object.keys(this.file.models) : [];
   }
 
+  /** Each ibex.yaml model name → its chain as `provider/model` (for the admin view). */
+  chains(): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    for (const [name, targets] of Object.entries(this.file?.models ?? {})) out[name] = targets.map((t) => `${t.provider}/${t.model}`);
+    return out;
+  }
+
   status(): ProviderStatus[] {
     return [...this.providers.values()].map((p) => p.status());
   }
@@ -94,7 +101,7 @@ export function createProviders(config: IbexConfig, file: IbexFileConfig): Provi
           id: p.name,
           kind: KINDS[p.kind],
           baseUrl: p.baseUrl,
-          keys: p.keys.map((k) => ({ value: k.value, masked: k.masked })),
+          keys: p.keys.map((k) => ({ value: k.value, masked: k.masked, env: k.env })),
           keyStrategy: p.keyStrategy,
           cooldownMs: p.cooldownMs,
           apiVersion: p.apiVersion,

@@ -8,10 +8,15 @@ export interface PoolKey {
   readonly value: string;
   /** Safe to show (`sk-…abcd`) */
   readonly masked: string;
+  /** The environment variable the key came from (`OPENAI_API_KEY`), when known */
+  readonly env?: string;
 }
 
 export interface KeyState {
+  /** Masked (`sk-…abcd`), never the secret */
   key: string;
+  /** The environment variable it came from, when known */
+  env: string | null;
   /** epoch ms until which the key is left out, or null */
   coolingUntil: number | null;
   uses: number;
@@ -55,6 +60,11 @@ export class KeyPool {
     return null;
   }
 
+  /** Counts a use of a key chosen by the caller (a pinned key), not by pick(). */
+  use(index: number): void {
+    this.uses[index]!++;
+  }
+
   value(index: number): string {
     return this.keys[index]!.value;
   }
@@ -75,6 +85,7 @@ export class KeyPool {
     const t = this.now();
     return this.keys.map((k, i) => ({
       key: k.masked,
+      env: k.env ?? null,
       coolingUntil: this.coolingUntil[i]! > t ? this.coolingUntil[i]! : null,
       uses: this.uses[i]!,
       cooldowns: this.cooldowns[i]!,

@@ -34,13 +34,18 @@ export const KINDS: Record<ProviderKind, KindSpec> = {
     speaks: ['openai-chat', 'openai-embeddings', 'openai-completions'],
     wire: 'openai-chat',
     authHeaders: (key): Record<string, string> => (key ? { 'api-key': key } : {}),
-    path: (p, model, apiVersion) => `/openai/deployments/${encodeURIComponent(model)}${p}?api-version=${encodeURIComponent(apiVersion ?? '2024-10-21')}`,
+    // Model lookups are per resource (/openai/models), calls per deployment.
+    path: (p, model, apiVersion) => {
+      const version = `api-version=${encodeURIComponent(apiVersion ?? '2024-10-21')}`;
+      return p.startsWith('/models') ? `/openai${p}?${version}` : `/openai/deployments/${encodeURIComponent(model)}${p}?${version}`;
+    },
   },
   anthropic: {
     kind: 'anthropic',
     speaks: ['anthropic-messages'],
     wire: 'anthropic-messages',
     authHeaders: (key) => ({ ...(key ? { 'x-api-key': key } : {}), 'anthropic-version': '2023-06-01' }),
-    path: (p) => (p === '/messages/count_tokens' ? '/v1/messages/count_tokens' : '/v1/messages'),
+    // Model lookups keep their path (GET /v1/models[/{id}]); every conversation call is Messages.
+    path: (p) => (p === '/messages/count_tokens' ? '/v1/messages/count_tokens' : p.startsWith('/models') ? `/v1${p}` : '/v1/messages'),
   },
 };

@@ -9,6 +9,8 @@ export interface UpstreamResponse {
   headers: Record<string, string | string[] | undefined>;
   /** The body as undici delivers it: consume it (or `.dump()` it) exactly once */
   body: Dispatcher.ResponseData['body'];
+  /** Which key of the provider's pool was sent (null: the provider has no key) */
+  keyIndex?: number | null;
 }
 
 /** One upstream call: a path under the provider's base URL (`/chat/completions`, `/responses/ID`…). */
@@ -27,6 +29,11 @@ export interface ForwardOptions {
   requestId: string;
   /** Aborts the upstream request (client went away, shutdown) */
   signal: UpstreamSignal;
+  /**
+   * Use this key of the pool and no other (a stateful continuation: the state lives in the account
+   * of the key that created it). Not rotated on a 429; ignored when out of range.
+   */
+  keyIndex?: number;
 }
 
 export interface Provider {

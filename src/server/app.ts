@@ -74,7 +74,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     registerOpenAIRoutes(v1, deps);
   });
   registerHealthRoutes(app, deps.ready, deps.isDraining);
-  registerAdminRoutes(app, { bus: deps.bus, adminToken: deps.adminToken });
+  registerAdminRoutes(app, { bus: deps.bus, adminToken: deps.adminToken, providers: deps.providers });
   app.get('/metrics', async (_req, reply) => {
     const text = await deps.metrics.render();
     return reply.header('content-type', deps.metrics.contentType).send(text);

@@ -159,6 +159,19 @@ export interface CheckpointInput {
   stream: boolean;
   /** When the request started; the session's order */
   createdAt: number;
+  /** The provider that served the turn (after fallback); absent in records of older versions */
+  provider?: string | null;
+  /** The model that provider was asked for (after alias resolution and fallback) */
+  servedModel?: string | null;
+  /** Fallback attempts that failed before the one that served */
+  attempts?: ProviderAttempt[] | null;
+}
+
+/** One failed attempt of a fallback chain: the target and the error code it ended with. */
+export interface ProviderAttempt {
+  provider: string;
+  model: string;
+  error: string;
 }
 
 export interface Checkpoint extends CheckpointInput {
@@ -248,6 +261,10 @@ export interface Trace {
   bytesIn: number;
   bytesOut: number;
   directiveVersion: number | null;
+  /** The model the served provider was asked for (`model` is what the caller requested) */
+  servedModel?: string | null;
+  /** Fallback attempts that failed before the one that served (empty or absent: the first served) */
+  attempts?: ProviderAttempt[] | null;
 }
 
 export interface TraceFilter {

@@ -1,7 +1,7 @@
 // Copies a trace field by field, so nothing but the Trace shape ever reaches a trace store or the
 // live bus: no prompt or completion text, no headers, no secrets, even if a caller hands over a
 // richer object (e.g. a request context) that happens to satisfy the type.
-import type { Trace } from '../stores/ports.js';
+import type { ProviderAttempt, Trace } from '../stores/ports.js';
 
 export function sanitizeTrace(t: Trace): Trace {
   return {
@@ -27,7 +27,19 @@ export function sanitizeTrace(t: Trace): Trace {
     bytesIn: num(t.bytesIn),
     bytesOut: num(t.bytesOut),
     directiveVersion: numOrNull(t.directiveVersion),
+    servedModel: strOrNull(t.servedModel),
+    attempts: attemptsOf(t.attempts),
   };
+}
+
+/** Fallback attempts: provider, model and error code only, and a bounded number of them. */
+function attemptsOf(v: unknown): ProviderAttempt[] {
+  if (!Array.isArray(v)) return [];
+  return v.slice(0, 32).map((a: Partial<ProviderAttempt> | null) => ({
+    provider: String(a?.provider ?? ''),
+    model: String(a?.model ?? ''),
+    error: String(a?.error ?? ''),
+  }));
 }
 
 function strOrNull(v: unknown): string | null {

@@ -33,9 +33,24 @@ export function sessionStoreContract(name: string, open: OpenRelational): void {
         errorCode: null,
         stream: false,
         createdAt: t0 + n,
+        provider: 'openai',
+        servedModel: 'gpt-test',
+        attempts: [],
         ...extra,
       };
     }
+
+    it('keeps the served provider, model and the failed fallback attempts of a turn', async () => {
+      const s = uid('sess');
+      const attempts = [
+        { provider: 'primary', model: 'gpt-4o', error: 'upstream_timeout' },
+        { provider: 'backup', model: 'gpt-4o', error: 'upstream_rate_limited' },
+      ];
+      await h.stores.sessions.appendCheckpoints([cp(s, 1, { provider: 'claude', servedModel: 'claude-sonnet-4-5', attempts }), cp(s, 2, { provider: null, servedModel: null })]);
+      const [a, b] = await h.stores.sessions.checkpoints(s);
+      expect([a!.provider, a!.servedModel, a!.attempts]).toEqual(['claude', 'claude-sonnet-4-5', attempts]);
+      expect([b!.provider, b!.servedModel, b!.attempts]).toEqual([null, null, []]);
+    });
 
     it('writes a batch across two sessions: seq per session in batch order, totals summed', async () => {
       const s1 = uid('sess');

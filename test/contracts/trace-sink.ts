@@ -40,9 +40,19 @@ export function traceSinkContract(name: string, open: OpenRelational): void {
         bytesIn: 321,
         bytesOut: 654,
         directiveVersion: 2,
+        servedModel: 'gpt-test-2025',
+        attempts: [],
         ...extra,
       };
     }
+
+    it('keeps the served model and the failed fallback attempts', async () => {
+      const attempts = [{ provider: 'primary', model: 'gpt-4o', error: 'upstream_error' }];
+      const a = trace(1, { provider: 'backup', servedModel: 'gpt-4o-mini', attempts });
+      await h.stores.traces.write([a]);
+      const [back] = await h.stores.traces.list({ agent });
+      expect([back!.provider, back!.servedModel, back!.attempts]).toEqual(['backup', 'gpt-4o-mini', attempts]);
+    });
 
     it('writes a batch and reads every field back', async () => {
       const a = trace(1, { clientRequestId: 'caller-req-1' });
@@ -61,6 +71,7 @@ export function traceSinkContract(name: string, open: OpenRelational): void {
         completionTokens: null,
         totalTokens: null,
         directiveVersion: null,
+        servedModel: null,
       });
       await h.stores.traces.write([a, b]);
       expect(await h.stores.traces.list({ agent })).toEqual([b, a]);

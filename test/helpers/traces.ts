@@ -28,6 +28,8 @@ export function makeTrace(over: Partial<Trace> = {}): Trace {
     bytesIn: 300,
     bytesOut: 500,
     directiveVersion: 3,
+    servedModel: 'gpt-test',
+    attempts: [],
     ...over,
   };
 }

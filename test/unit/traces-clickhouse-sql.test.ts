@@ -141,6 +141,8 @@ describe('rows', () => {
     bytesIn: 10,
     bytesOut: 20,
     directiveVersion: null,
+    servedModel: 'gpt-4o-mini',
+    attempts: [{ provider: 'primary', model: 'gpt-4o', error: 'upstream_timeout' }],
   };
 
   it('round-trips through the row shape (64-bit integers come back as strings)', () => {
@@ -149,6 +151,10 @@ describe('rows', () => {
     expect(row.stage_names).toEqual(['auth']);
     const back = fromRow({ ...row, started_at_ms: String(row.started_at_ms), bytes_in: '10', bytes_out: '20' });
     expect(back).toEqual(trace);
+    // No failed attempt: NULL in the row, [] back.
+    const first = toRow({ ...trace, attempts: [] });
+    expect(first.attempts).toBeNull();
+    expect(fromRow(first).attempts).toEqual([]);
   });
 
   it('clamps values a column would refuse, so one bad trace cannot block its batch forever', () => {

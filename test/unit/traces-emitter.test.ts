@@ -30,6 +30,8 @@ function sampleTrace(over: Partial<Trace> = {}): Trace {
     bytesIn: 300,
     bytesOut: 500,
     directiveVersion: 3,
+    servedModel: 'gpt-test-0125',
+    attempts: [{ provider: 'primary', model: 'gpt-test', error: 'upstream_timeout' }],
     ...over,
   };
 }

@@ -1,4 +1,5 @@
-// Admin routes: `GET /admin/v1/events`, the live trace stream behind `ibex tail`.
+// Admin routes: `GET /admin/v1/events`, the live trace stream behind `ibex tail`, and
+// `GET /admin/v1/providers`, this replica's providers, key pools and health (`ibex providers`).
 //
 // Each trace published on the bus topic 'trace' becomes one SSE event (`event: trace`). A slow
 // client must never make the gateway grow memory or slow down the publisher (the memory bus
@@ -10,6 +11,8 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { IbexError } from '../../errors.js';
 import type { Bus, Trace } from '../../stores/ports.js';
+import type { ProviderRegistry } from '../../providers/index.js';
+import { providersView } from '../../providers/status-view.js';
 
 export interface AdminRoutesOptions {
   bus: Bus;
@@ -19,9 +22,12 @@ export interface AdminRoutesOptions {
   heartbeatMs?: number;
   /** Events queued per client while its socket is backed up, before dropping. Default 1000. */
   maxQueuedEvents?: number;
+  /** The current provider registry (ibex.yaml reloads replace it); absent → no providers route */
+  providers?: () => ProviderRegistry;
 }
 
 export const EVENTS_PATH = '/admin/v1/events';
+export const PROVIDERS_PATH = '/admin/v1/providers';
 
 export function registerAdminRoutes(app: FastifyInstance, opts: AdminRoutesOptions): void {
   // An empty token would let `Bearer ` style mistakes through; refuse to start instead.
@@ -39,6 +45,17 @@ export function registerAdminRoutes(app: FastifyInstance, opts: AdminRoutesOptio
     for (const conn of open) conn.end();
     done();
   });
+
+  const providers = opts.providers;
+  if (providers) {
+    app.get(PROVIDERS_PATH, (request, reply) => {
+      if (!bearerMatches(request.headers.authorization, expectedDigest)) {
+        const err = new IbexError('IBEX_ERR_ADMIN_TOKEN');
+        return reply.code(err.status).header('www-authenticate', 'Bearer').send(err.toBody());
+      }
+      return reply.code(200).header('cache-control', 'no-store').send(providersView(providers()));
+    });
+  }
 
   app.get(EVENTS_PATH, (request, reply) => {
     if (!bearerMatches(request.headers.authorization, expectedDigest)) {

@@ -12,6 +12,8 @@ import { openAIEmbeddings } from '../../protocols/openai-embeddings/protocol.js'
 import { openAICompletions } from '../../protocols/openai-completions/protocol.js';
 import { openAIModerations } from '../../protocols/openai-moderations/protocol.js';
 import { anthropicMessages } from '../../protocols/anthropic-messages/protocol.js';
+import type { Provider } from '../../providers/types.js';
+import { modelListBody, parseModelList } from '../../providers/model-list.js';
 
 type Handler = (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
 
@@ -41,25 +43,21 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: OpenAIRouteDeps
   for (const [path, protocol] of protocols) app.post(path, { config: { protocol } }, deps.protocolHandler(protocol));
   app.post('/v1/messages/count_tokens', { config: { protocol: anthropicMessages } }, deps.countTokens);
 
-  // The provider's model list, for authenticated callers (SDKs call it to probe the endpoint).
+  // The first provider's model list plus the ibex.yaml names and aliases (src/providers/model-list.ts),
+  // for authenticated callers (SDKs call it to probe the endpoint). With names configured, a provider
+  // whose list fails still leaves those; without, its error is the answer.
   app.get('/v1/models', async (req, reply) => {
-    const ac = new AbortController();
-    reply.raw.once('close', () => ac.abort());
-    let res;
+    const registry = deps.providers();
+    const aliases = registry.aliases();
+    const provider = registry.default;
+    let text: string | null = null;
     try {
-      res = await deps.providers().default.send({ method: 'GET', path: '/models' }, { requestId: String(reply.getHeader('x-request-id') ?? req.id), signal: ac.signal });
+      text = await fetchModelList(provider, String(reply.getHeader('x-request-id') ?? req.id), reply);
     } catch (err) {
-      throw mapUpstreamException(err);
+      if (aliases.length === 0) throw err;
     }
-    // Decoded like chat bodies: a provider may gzip its reply whatever we asked for.
-    let text: string;
-    try {
-      text = (await readAll(decodedBody(res.body, res.headers['content-encoding']))).toString('utf8');
-    } catch (err) {
-      throw mapUpstreamException(err);
-    }
-    if (res.status >= 400) throw mapUpstreamStatus(res.status, res.headers, text);
-    return reply.code(200).header('content-type', 'application/json').send(text);
+    const shape = req.headers['anthropic-version'] !== undefined ? 'anthropic' : 'openai';
+    return reply.code(200).header('content-type', 'application/json').send(modelListBody(parseModelList(text), aliases, provider.id, shape));
   });
 
   // Relayed routes: bodies are streams, never parsed (multipart uploads pass as they come).
@@ -78,4 +76,25 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: OpenAIRouteDeps
       raw.route({ method: ['GET', 'POST'], url: base, handler: deps.relay });
     }
   });
+}
+
+/** The provider's GET /models body; throws the mapped upstream error when it fails. */
+async function fetchModelList(provider: Provider, requestId: string, reply: FastifyReply): Promise<string> {
+  const ac = new AbortController();
+  reply.raw.once('close', () => ac.abort());
+  let res;
+  try {
+    res = await provider.send({ method: 'GET', path: '/models' }, { requestId, signal: ac.signal });
+  } catch (err) {
+    throw mapUpstreamException(err);
+  }
+  // Decoded like chat bodies: a provider may gzip its reply whatever we asked for.
+  let text: string;
+  try {
+    text = (await readAll(decodedBody(res.body, res.headers['content-encoding']))).toString('utf8');
+  } catch (err) {
+    throw mapUpstreamException(err);
+  }
+  if (res.status >= 400) throw mapUpstreamStatus(res.status, res.headers, text);
+  return text;
 }

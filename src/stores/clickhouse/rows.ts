@@ -3,6 +3,7 @@
 // storeText (ClickHouse's JSON input refuses a lone-surrogate escape).
 import type { Trace } from '../ports.js';
 import { storeText, storeTextOrNull } from '../store-text.js';
+import { attemptsOf, attemptsText } from '../sql/traces.js';
 
 export interface TraceRow {
   request_id: string;
@@ -28,6 +29,9 @@ export interface TraceRow {
   bytes_in: number;
   bytes_out: number;
   directive_version: number | null;
+  served_model: string | null;
+  /** JSON text of the failed fallback attempts; null when the first target served */
+  attempts: string | null;
 }
 
 export const TRACE_COLUMNS: readonly (keyof TraceRow)[] = [
@@ -54,6 +58,8 @@ export const TRACE_COLUMNS: readonly (keyof TraceRow)[] = [
   'bytes_in',
   'bytes_out',
   'directive_version',
+  'served_model',
+  'attempts',
 ];
 
 const UINT16_MAX = 65_535;
@@ -85,6 +91,8 @@ export function toRow(t: Trace): TraceRow {
     bytes_in: int(t.bytesIn, 0, Number.MAX_SAFE_INTEGER),
     bytes_out: int(t.bytesOut, 0, Number.MAX_SAFE_INTEGER),
     directive_version: intOrNull(t.directiveVersion, UINT32_MAX),
+    served_model: storeTextOrNull(t.servedModel ?? null),
+    attempts: attemptsText(t.attempts),
   };
 }
 
@@ -119,6 +127,8 @@ export function fromRow(r: Record<string, unknown>): Trace {
     bytesIn: Number(r.bytes_in),
     bytesOut: Number(r.bytes_out),
     directiveVersion: numOrNull(r.directive_version),
+    servedModel: strOrNull(r.served_model),
+    attempts: attemptsOf(r.attempts),
   };
 }
 

@@ -61,7 +61,7 @@ async function appendToSession(
     // Idempotent per (requestId, createdAt): a replayed batch skips what an earlier attempt stored.
     const inserted = await q.query(
       `INSERT INTO checkpoints (${CHECKPOINT_COLS})
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::json, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::json, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
        ON CONFLICT (request_id, created_at) DO NOTHING`,
       checkpointParams(sessionId, turns + 1, c, encode),
     );

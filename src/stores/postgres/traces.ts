@@ -29,6 +29,8 @@ const PG_TYPES: Record<TraceColumn, string> = {
   bytes_in: 'bigint',
   bytes_out: 'bigint',
   directive_version: 'integer',
+  served_model: 'text',
+  attempts: 'text',
 };
 
 // One statement per batch whatever its size: each column travels as one array parameter.

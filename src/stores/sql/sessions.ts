@@ -1,5 +1,6 @@
 import type { Checkpoint, CheckpointInput, CheckpointStatus, Session } from '../ports.js';
 import { storeJson, storeTextOrNull as text } from '../store-text.js';
+import { attemptsOf, attemptsText } from './traces.js';
 import type { ParamEncode, RowDecode } from './decode.js';
 
 export interface SessionRow {
@@ -34,13 +35,18 @@ export interface CheckpointRow<Json, Bool> {
   stream: Bool;
   created_at: number;
   client_request_id: string | null;
+  provider: string | null;
+  served_model: string | null;
+  /** JSON text of the failed fallback attempts; NULL when the first target served */
+  attempts: string | null;
 }
 
 export const SESSION_COLS =
   'id, agent, pat_id, created_at, updated_at, turns, prompt_tokens, completion_tokens, total_tokens, status';
 export const CHECKPOINT_COLS =
   'session_id, seq, request_id, agent, pat_id, model, directive_version, messages, reply, finish_reason, ' +
-  'prompt_tokens, completion_tokens, total_tokens, status, error_code, stream, created_at, client_request_id';
+  'prompt_tokens, completion_tokens, total_tokens, status, error_code, stream, created_at, client_request_id, ' +
+  'provider, served_model, attempts';
 /** `?, ?, …`: one positional placeholder per checkpoint column (SQLite). */
 export const CHECKPOINT_PLACEHOLDERS = CHECKPOINT_COLS.split(', ')
   .map(() => '?')
@@ -84,6 +90,9 @@ export const toCheckpoint = <J, B>(r: CheckpointRow<J, B>, d: RowDecode<J, B>): 
   errorCode: r.error_code,
   stream: d.bool(r.stream),
   createdAt: r.created_at,
+  provider: r.provider ?? null,
+  servedModel: r.served_model ?? null,
+  attempts: attemptsOf(r.attempts),
 });
 
 /**
@@ -119,4 +128,7 @@ export const checkpointParams = (
   c.createdAt,
   // ?? null: a checkpoint spooled by an older version has no such field.
   c.clientRequestId ?? null,
+  text(c.provider ?? null),
+  text(c.servedModel ?? null),
+  attemptsText(c.attempts),
 ];

@@ -1,4 +1,4 @@
-import type { Trace } from '../ports.js';
+import type { ProviderAttempt, Trace } from '../ports.js';
 import { storeJson, storeTextOrNull as text } from '../store-text.js';
 import type { ParamEncode, RowDecode } from './decode.js';
 
@@ -25,6 +25,9 @@ export interface TraceRow<Json, Bool> {
   bytes_in: number;
   bytes_out: number;
   directive_version: number | null;
+  served_model: string | null;
+  /** JSON text of the failed fallback attempts; NULL when the first target served */
+  attempts: string | null;
 }
 
 export type TraceColumn = keyof TraceRow<unknown, unknown>;
@@ -54,6 +57,8 @@ const TRACE_VALUES: readonly (readonly [TraceColumn, (t: Trace, e: ParamEncode) 
   ['bytes_in', (t) => t.bytesIn],
   ['bytes_out', (t) => t.bytesOut],
   ['directive_version', (t) => t.directiveVersion],
+  ['served_model', (t) => text(t.servedModel ?? null)],
+  ['attempts', (t) => attemptsText(t.attempts)],
 ];
 
 export const TRACE_COLUMNS: readonly TraceColumn[] = TRACE_VALUES.map(([c]) => c);
@@ -85,4 +90,21 @@ export const toTrace = <J, B>(r: TraceRow<J, B>, d: RowDecode<J, B>): Trace => (
   bytesIn: r.bytes_in,
   bytesOut: r.bytes_out,
   directiveVersion: r.directive_version,
+  servedModel: r.served_model ?? null,
+  attempts: attemptsOf(r.attempts),
 });
+
+/** Failed fallback attempts as stored: JSON text, NULL for none (the common case costs nothing). */
+export function attemptsText(a: readonly ProviderAttempt[] | null | undefined): string | null {
+  return a && a.length ? storeJson(JSON.stringify(a)) : null;
+}
+
+export function attemptsOf(v: unknown): ProviderAttempt[] {
+  if (typeof v !== 'string' || v === '') return [];
+  try {
+    const parsed: unknown = JSON.parse(v);
+    return Array.isArray(parsed) ? (parsed as ProviderAttempt[]) : [];
+  } catch {
+    return [];
+  }
+}
