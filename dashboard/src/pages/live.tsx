@@ -80,11 +80,11 @@ export function LivePage({ selected }: { selected: string | undefined }) {
                   <th>error</th>
                   <th>agent</th>
                   <th>model</th>
-                  <th>provider</th>
+                  <th class="wide-only">provider</th>
                   <th class="num">latency</th>
-                  <th class="num">overhead</th>
+                  <th class="num wide-only">overhead</th>
                   <th class="num">tokens in/out</th>
-                  <th class="num">cost</th>
+                  <th class="num wide-only">cost</th>
                   <th>request</th>
                 </tr>
               </thead>
@@ -103,13 +103,13 @@ export function LivePage({ selected }: { selected: string | undefined }) {
                     <td>{t.errorCode ? <Mono>{t.errorCode}</Mono> : ''}</td>
                     <td>{t.agent ?? '—'}</td>
                     <td>{t.model ?? '—'}</td>
-                    <td>{t.provider ?? '—'}</td>
+                    <td class="wide-only">{t.provider ?? '—'}</td>
                     <td class="num">{fmtMs(t.totalMs)}</td>
-                    <td class="num">{fmtMs(t.overheadMs)}</td>
+                    <td class="num wide-only">{fmtMs(t.overheadMs)}</td>
                     <td class="num">
                       {fmtInt(t.promptTokens)} / {fmtInt(t.completionTokens)}
                     </td>
-                    <td class="num">{fmtUsd(t.costUsd)}</td>
+                    <td class="num wide-only">{fmtUsd(t.costUsd)}</td>
                     <td>
                       <Mono>{t.requestId.slice(0, 8)}</Mono>
                     </td>
