@@ -169,8 +169,11 @@ function fixtureApi() {
 }
 
 const skip = skipReason();
+if (skip) console.warn(skip);
 
-describe.skipIf(skip !== null)('dashboard pages against the admin API contract (fixtures)', () => {
+// Under CI load a browser page can take a while: give each test room, and playwright's own waits
+// (20 s) time out first with a message naming what was awaited.
+describe.skipIf(skip !== null)('dashboard pages against the admin API contract (fixtures)', { timeout: 60_000 }, () => {
   let app: FastifyInstance;
   let base: string;
   let browser: Browser;
@@ -192,6 +195,7 @@ describe.skipIf(skip !== null)('dashboard pages against the admin API contract (
     browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1360, height: 860 } });
     page = await context.newPage();
+    page.setDefaultTimeout(20_000);
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('console', (m) => {
       if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) errors.push(m.text());

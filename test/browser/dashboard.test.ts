@@ -16,7 +16,9 @@ const DIRECTIVE_V1 = 'You are the dashboard test agent. Directive version one.';
 const skip = skipReason();
 if (skip) console.warn(skip);
 
-describe.skipIf(skip !== null)('dashboard in Chromium', () => {
+// Under CI load a browser page can take a while: give each test room, and playwright's own waits
+// (20 s) time out first with a message naming what was awaited.
+describe.skipIf(skip !== null)('dashboard in Chromium', { timeout: 60_000 }, () => {
   let gw: TestGateway;
   let browser: Browser;
   let context: BrowserContext;
@@ -61,6 +63,13 @@ describe.skipIf(skip !== null)('dashboard in Chromium', () => {
     }
   };
 
+  /** Checkpoints and traces are written behind the request: wait until the admin API has them. */
+  const untilAdminHas = async (path: string, text: string) => {
+    await expect
+      .poll(async () => (await fetch(`${gw.url}/admin/v1${path}`, { headers: { authorization: `Bearer ${ADMIN}` } })).text(), { timeout: 15_000, interval: 250 })
+      .toContain(text);
+  };
+
   beforeAll(async () => {
     shots = screenshotDir();
     gw = await startTestGateway({ env: { IBEX_ADMIN_TOKEN: ADMIN } });
@@ -68,6 +77,7 @@ describe.skipIf(skip !== null)('dashboard in Chromium', () => {
     browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1360, height: 860 } });
     page = await context.newPage();
+    page.setDefaultTimeout(20_000);
     page.on('pageerror', (err) => pageErrors.push(`pageerror: ${err.message}`));
     page.on('console', (msg) => {
       if (msg.type() === 'error' && /Content Security Policy|Refused to/i.test(msg.text())) pageErrors.push(`console: ${msg.text()}`);
@@ -147,7 +157,7 @@ describe.skipIf(skip !== null)('dashboard in Chromium', () => {
     await stats.waitFor();
     expect(await stats.textContent()).toContain('Requests/s');
     // From /admin/v1/overview when the gateway has it, else from this tab's live feed: either way the request is in.
-    await expect.poll(async () => (await page.locator('.bars').first().textContent()) ?? '').toContain(AGENT);
+    await expect.poll(async () => (await page.locator('.bars').first().textContent()) ?? '', { timeout: 15_000 }).toContain(AGENT);
     await shot('04-overview');
   });
 
@@ -170,6 +180,7 @@ describe.skipIf(skip !== null)('dashboard in Chromium', () => {
     it('sessions: finds the live request\'s session and shows the injected directive first', async (ctx) => {
       await needsRoute(ctx, '/sessions');
       expect(liveRequest).not.toBeNull();
+      await untilAdminHas(`/sessions/${liveRequest!.sessionId}`, 'hello from the browser test');
       await page.goto(url('#/sessions'));
       const row = page.locator(`tr[data-session-id="${liveRequest!.sessionId}"]`);
       await row.waitFor();
@@ -246,6 +257,7 @@ describe.skipIf(skip !== null)('dashboard in Chromium', () => {
 
     it('usage: requests by agent', async (ctx) => {
       await needsRoute(ctx, '/usage?by=agent');
+      await untilAdminHas('/usage?by=agent', AGENT);
       await page.goto(url('#/usage'));
       await page.locator('[data-testid=usage-table]', { hasText: AGENT }).waitFor();
       await shot('10-usage');
