@@ -8,6 +8,7 @@ import { clientErrorHandler, frameworkErrorHandler } from './client-errors.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerOpenAIRoutes, type OpenAIRouteDeps } from './routes/openai.js';
 import { registerAdminRoutes } from './routes/admin.js';
+import { registerDashboardRoutes } from './routes/dashboard.js';
 import { authHook, decorateAuth, type AuthHookDeps } from './auth-hook.js';
 import { installCors } from './cors.js';
 import { installRequestDecoding } from './request-encoding.js';
@@ -75,6 +76,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
   registerHealthRoutes(app, deps.ready, deps.isDraining);
   registerAdminRoutes(app, { bus: deps.bus, adminToken: deps.adminToken, providers: deps.providers });
+  registerDashboardRoutes(app);
   app.get('/metrics', async (_req, reply) => {
     const text = await deps.metrics.render();
     return reply.header('content-type', deps.metrics.contentType).send(text);
