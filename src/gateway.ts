@@ -184,6 +184,7 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
     verifyAgent: (principal, requested) => verifyAgent(principal, requested, auth.agentCache),
     rateLimiter: stores.rateLimiter,
     resolveDirective: (agent) => resolver.resolve(agent),
+    directiveVersion: (agent, version) => stores.directives.get(agent, version),
     sessions: sessionOwners,
     providers,
     inflight,

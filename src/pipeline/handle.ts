@@ -20,11 +20,14 @@ import type { InboundProtocol, ProtocolErrorInput } from '../protocols/types.js'
 import { passthroughHeaders } from './passthrough-headers.js';
 import type { ResponseSessions } from '../sessions/response-links.js';
 import { buildCheckpoint, buildTrace, markCutByShutdown, type Recorders } from './record.js';
+import { pinnedDirective, replayDirectiveVersion } from '../ledger/replay-headers.js';
 
 export interface PipelineDeps {
   verifyAgent(principal: Principal, requested: string | undefined): Promise<Agent>;
   rateLimiter: RateLimiter;
   resolveDirective(agent: string): Promise<Directive | null> | Directive | null;
+  /** A given version of the agent's directive (for replays pinning one); absent → pins are refused */
+  directiveVersion?(agent: string, version: number): Promise<Directive | null>;
   /** Session ownership (src/sessions/owners.ts): a named id is claimed before forwarding, a generated one in the background. */
   sessions: {
     claim(sessionId: string, agent: string, patId: string, at: number): Promise<void> | void;
@@ -119,7 +122,9 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
 
     let directive: Directive | null = null;
     if (protocol.placeDirective) {
-      const r = deps.resolveDirective(agent.name);
+      // A replay (`ibex sessions replay --directive-version V`) may pin a version; nothing else can.
+      const pinned = replayDirectiveVersion(req.headers);
+      const r = pinned === null ? deps.resolveDirective(agent.name) : pinnedDirective(deps, agent.name, pinned);
       directive = r instanceof Promise ? await r : r;
       ctx.directive = directive;
       if (directive) headers['x-ibex-directive-version'] = String(directive.version);
@@ -137,6 +142,7 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
     ctx.messages = protocol.recordedMessages?.(placed) ?? null;
     // One serialisation of the outgoing body; the rest of the caller's fields pass through as they came.
     const outgoing = serialiseOutgoing(routed.model === parsed.model || !routed.model ? placed : { ...placed, model: routed.model });
+    ctx.sent(protocol, outgoing, req.headers);
     ctx.end('inject');
 
     const result = await forward(
