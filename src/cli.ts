@@ -19,6 +19,7 @@ import { register as bench } from '../commands/bench.js';
 import { register as smoke } from '../commands/smoke.js';
 import { register as authServer } from '../commands/auth-server.js';
 import { register as config } from '../commands/config.js';
+import { register as prune } from '../commands/prune.js';
 
 export function buildProgram(): Command {
   const program = new Command('ibex')
@@ -28,7 +29,7 @@ export function buildProgram(): Command {
     .enablePositionalOptions()
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const register of [serve, mockUpstream, migrate, agent, pat, directive, sessions, traces, tail, bench, smoke, authServer, config]) {
+  for (const register of [serve, mockUpstream, migrate, agent, pat, directive, sessions, traces, tail, bench, smoke, authServer, config, prune]) {
     register(program);
   }
   // exitOverride on every subcommand too, so usage errors reach our handler (exit 2).

@@ -30,6 +30,8 @@ import { UnauthenticatedTraceGate, type AuthHookDeps } from './server/auth-hook.
 import { rejectedTrace } from './pipeline/rejected.js';
 import { acceptRequestId } from './pipeline/validate.js';
 import { RefusedCheckpoints } from './sessions/refused.js';
+import { startRetentionJob } from './ledger/retention-job.js';
+import { retentionSettings } from './ledger/retention-settings.js';
 
 export interface Gateway {
   app: FastifyInstance;
@@ -116,6 +118,13 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
   const sqliteWriter = config.databaseUrl || opts.stores ? null : new SqliteWriter(join(config.home, 'ibex.db'));
   const traceSink: TraceSink =
     sqliteWriter && !config.clickhouseUrl ? { write: (b) => sqliteWriter.write(b), list: (f) => stores.traces.list(f) } : stores.traces;
+  // Retention (issue 15): bounded batched deletes in the background; in embedded mode on the writer's connection.
+  const retention = startRetentionJob({
+    prune: (o) => (sqliteWriter ? sqliteWriter.prune(o) : stores.sessions.prune(o)),
+    settings: retentionSettings(config),
+    relationalTraces: !config.clickhouseUrl,
+    log: (level, m) => log[level](m),
+  });
   const refusedCheckpoints = new RefusedCheckpoints((level, msg) => log[level](msg));
   const writeCheckpoints = sqliteWriter
     ? (batch: CheckpointInput[]) => sqliteWriter.appendCheckpoints(batch).then(refusedCheckpoints.record)
@@ -217,6 +226,7 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
   const release = async () => {
     resolver.stop();
     await auth.stop();
+    await retention.stop();
     await Promise.all([checkpoints.close(), traces.close()]);
     await sqliteWriter?.close();
     await providers.close().catch(() => {});
