@@ -2,7 +2,6 @@
 import type { Command } from 'commander';
 import { withStores } from '../src/cli/with-stores.js';
 import { printJson, printTable } from '../src/cli/output.js';
-import { pruneNow } from '../src/ledger/prune.js';
 
 export function register(program: Command): void {
   program
@@ -11,6 +10,8 @@ export function register(program: Command): void {
     .option('--dry-run', 'only count what would be deleted')
     .option('--json', 'print JSON')
     .action(async (opts: { dryRun?: boolean; json?: boolean }) => {
+      // Lazy: the retention settings read ibex.yaml; other commands need not load that.
+      const { pruneNow } = await import('../src/ledger/prune.js');
       await withStores(async (stores, config) => {
         const report = await pruneNow(stores, config, { dryRun: !!opts.dryRun });
         if (opts.json) return printJson(report);

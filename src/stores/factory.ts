@@ -8,7 +8,6 @@ import type { IbexConfig } from '../config.js';
 import type { Stores, TraceSink, ReadinessCheck, RateLimiter, Bus } from './ports.js';
 import type { RelationalStores } from './relational.js';
 import type { DirectiveCache } from './memory/directive-cache.js';
-import { retentionDays, retentionSettings } from '../ledger/retention-settings.js';
 
 export interface MigrationReport {
   store: string;
@@ -140,6 +139,7 @@ async function openRelational(config: IbexConfig, log: (line: string) => void): 
 async function openTraces(config: IbexConfig, relational: RelationalStores, log: (line: string) => void): Promise<TraceBackend> {
   if (config.clickhouseUrl) {
     const { openClickHouseTraceSink } = await import('./clickhouse/index.js');
+    const { retentionDays, retentionSettings } = await import('../ledger/retention-settings.js');
     const ch = await openClickHouseTraceSink(config.clickhouseUrl, { retentionDays: retentionDays(retentionSettings(config).tracesMs), log });
     return {
       sink: ch,
