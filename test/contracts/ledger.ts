@@ -58,6 +58,14 @@ export function ledgerContract(name: string, open: OpenRelational): void {
     const count = async (sql: string) => Number((await h.query(sql))[0]!.n);
     const stored = () => count(`SELECT COUNT(*) AS n FROM messages WHERE body LIKE '%${tag}%'`);
 
+    it("an agent's content mode: 'full' by default, set by setContentMode, null for an unknown agent", async () => {
+      expect((await h.stores.agents.create({ name: agent })).contentMode).toBe('full');
+      expect(await h.stores.agents.setContentMode(agent, 'redacted')).toMatchObject({ name: agent, contentMode: 'redacted' });
+      expect((await h.stores.agents.get(agent))!.contentMode).toBe('redacted');
+      expect((await h.stores.agents.list()).find((a) => a.name === agent)!.contentMode).toBe('redacted');
+      expect(await h.stores.agents.setContentMode(uid('nope'), 'metadata')).toBeNull();
+    });
+
     it('stores each distinct message once: a 10-turn session holds 1 + 2×10 − 1 messages, not the history 10 times', async () => {
       const s = uid('sess');
       const batch = conversation(s, 10);
