@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { UserError } from '../src/errors.js';
+import { UsageError, UserError } from '../src/errors.js';
+import { CONTENT_MODES, isContentMode } from '../src/ledger/content-mode.js';
 import { noSuchAgent } from '../src/cli/agents.js';
 import { withStores } from '../src/cli/with-stores.js';
 import { isoTimes, printJson, printTable } from '../src/cli/output.js';
@@ -63,4 +64,22 @@ export function register(program: Command): void {
         });
       });
   }
+
+  // ---- content logging (issue 15): `agent update NAME --content full|redacted|metadata` ----
+  agent
+    .command('update <name>')
+    .description("change an agent's settings")
+    .option('--content <mode>', `what its checkpoints keep: ${CONTENT_MODES.join(' | ')}`)
+    .option('--json', 'print JSON')
+    .action(async (name: string, opts: { content?: string; json?: boolean }) => {
+      if (opts.content === undefined) throw new UsageError('nothing to update', 'pass --content full|redacted|metadata');
+      if (!isContentMode(opts.content)) throw new UsageError(`--content must be one of ${CONTENT_MODES.join(', ')}, got "${opts.content}"`);
+      const mode = opts.content;
+      await withStores(async (stores) => {
+        const a = await stores.agents.setContentMode(name, mode);
+        if (!a) throw noSuchAgent(name);
+        if (opts.json) return printJson(view(a));
+        process.stdout.write(`agent ${a.name}: content ${mode} (running gateways apply it within a minute)\n`);
+      });
+    });
 }

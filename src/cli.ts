@@ -21,6 +21,7 @@ import { register as authServer } from '../commands/auth-server.js';
 import { register as config } from '../commands/config.js';
 import { register as logs } from '../commands/logs.js'; // [issue 17]
 import { register as providers } from '../commands/providers.js';
+import { register as prune } from '../commands/prune.js';
 
 export function buildProgram(): Command {
   const program = new Command('ibex')
@@ -30,7 +31,7 @@ export function buildProgram(): Command {
     .enablePositionalOptions()
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const register of [serve, mockUpstream, migrate, agent, pat, directive, sessions, traces, tail, bench, smoke, authServer, config, logs, providers]) {
+  for (const register of [serve, mockUpstream, migrate, agent, pat, directive, sessions, traces, tail, bench, smoke, authServer, config, logs, providers, prune]) {
     register(program);
   }
   // exitOverride on every subcommand too, so usage errors reach our handler (exit 2).

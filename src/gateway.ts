@@ -42,6 +42,8 @@ import { createJudgeChat } from './policies/judge-client.js';
 import { createResponseCache } from './cache/index.js';
 import { initTelemetry } from './otel/index.js';
 import { debugRecord, openDebugLog } from './debug-log/index.js';
+import { startRetentionJob } from './ledger/retention-job.js';
+import { retentionSettings } from './ledger/retention-settings.js';
 
 export interface Gateway {
   app: FastifyInstance;
@@ -135,6 +137,13 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
   const sqliteWriter = config.databaseUrl || opts.stores ? null : new SqliteWriter(join(config.home, 'ibex.db'));
   const traceSink: TraceSink =
     sqliteWriter && !config.clickhouseUrl ? { write: (b) => sqliteWriter.write(b), list: (f) => stores.traces.list(f) } : stores.traces;
+  // Retention (issue 15): bounded batched deletes in the background; in embedded mode on the writer's connection.
+  const retention = startRetentionJob({
+    prune: (o) => (sqliteWriter ? sqliteWriter.prune(o) : stores.sessions.prune(o)),
+    settings: retentionSettings(config),
+    relationalTraces: !config.clickhouseUrl,
+    log: (level, m) => log[level](m),
+  });
   const refusedCheckpoints = new RefusedCheckpoints((level, msg) => log[level](msg));
   const writeCheckpoints = sqliteWriter
     ? (batch: CheckpointInput[]) => sqliteWriter.appendCheckpoints(batch).then(refusedCheckpoints.record)
@@ -227,6 +236,7 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
     verifyAgent: (principal, requested) => verifyAgent(principal, requested, auth.agentCache),
     rateLimiter: stores.rateLimiter,
     resolveDirective: (agent) => resolver.resolve(agent),
+    directiveVersion: (agent, version) => stores.directives.get(agent, version),
     sessions: sessionOwners,
     providers,
     inflight,
@@ -295,6 +305,7 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
     stopWatching();
     resolver.stop();
     await auth.stop();
+    await retention.stop();
     await Promise.all([checkpoints.close(), traces.close()]);
     await sqliteWriter?.close();
     await Promise.all([pipeline.providers, ...retired].map((r) => r.close().catch(() => {})));

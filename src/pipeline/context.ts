@@ -3,6 +3,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Agent, Directive, Usage } from '../stores/ports.js';
 import type { Principal } from '../auth/principal.js';
+import { replayOfHeader } from '../ledger/replay-headers.js';
 
 export type StageName = 'auth' | 'agent' | 'rate_limit' | 'validate' | 'session' | 'directive' | 'policy' | 'cache' | 'inject' | 'route' | 'respond';
 
@@ -20,6 +21,21 @@ export class RequestContext {
   stream = false;
   /** Messages as sent upstream (directive included) */
   messages: unknown[] | null = null;
+  /** The outgoing body's JSON text exactly as sent upstream (the ledger stores it as a template, for replay) */
+  upstreamBody: string | null = null;
+  /** The inbound protocol's name and the path under the provider's base URL (for replay) */
+  protocol: string | null = null;
+  upstreamPath: string | null = null;
+  /** `SESSION:TURN` from X-Ibex-Replay-Of: this request replays that turn (`ibex sessions replay`) */
+  replayOf: string | null = null;
+
+  /** Records what was sent upstream, for the checkpoint (one call in handle.ts's inject stage). */
+  sent(protocol: { name: string; upstreamPath: string }, body: string, headers: Record<string, string | string[] | undefined>): void {
+    this.upstreamBody = body;
+    this.protocol = protocol.name;
+    this.upstreamPath = protocol.upstreamPath;
+    this.replayOf = replayOfHeader(headers);
+  }
 
   /** performance.now() when the upstream request was dispatched / its headers arrived / its body ended */
   upstreamStart: number | null = null;

@@ -16,7 +16,7 @@ import { AbortEmitter } from '../util/abort-emitter.js';
 import { validateSessionId } from './validate.js';
 import { checkRateLimits } from './rate-limit.js';
 import { forward, type ForwardResult, type UpstreamHeaders } from './forward.js';
-import { errorCodeOf, retrySafe, unsupported, upstreamCall } from './fallback.js';
+import { errorCodeOf, retrySafe, serialiseOutgoing, unsupported, upstreamCall } from './fallback.js';
 import type { InboundProtocol, ProtocolErrorInput } from '../protocols/types.js';
 import { passthroughHeaders } from './passthrough-headers.js';
 import type { ResponseSessions } from '../sessions/response-links.js';
@@ -27,11 +27,14 @@ import { buildCheckpoint, buildTrace, markCutByShutdown, type Recorders } from '
 import { policyTransform, runRequestPolicies, runResponsePolicies, type PolicyStage } from './policy-stage.js';
 import { cacheCapture, cacheLookup, cacheStore, replayCached, type CacheStage } from './cache-stage.js';
 import type { Telemetry } from '../otel/index.js';
+import { pinnedDirective, replayDirectiveVersion } from '../ledger/replay-headers.js';
 
 export interface PipelineDeps {
   verifyAgent(principal: Principal, requested: string | undefined): Promise<Agent>;
   rateLimiter: RateLimiter;
   resolveDirective(agent: string): Promise<Directive | null> | Directive | null;
+  /** A given version of the agent's directive (for replays pinning one); absent → pins are refused */
+  directiveVersion?(agent: string, version: number): Promise<Directive | null>;
   /** Session ownership (src/sessions/owners.ts): a named id is claimed before forwarding, a generated one in the background. */
   sessions: {
     claim(sessionId: string, agent: string, patId: string, at: number): Promise<void> | void;
@@ -141,7 +144,9 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
 
     let directive: Directive | null = null;
     if (protocol.placeDirective) {
-      const r = deps.resolveDirective(agent.name);
+      // A replay (`ibex sessions replay --directive-version V`) may pin a version; nothing else can.
+      const pinned = replayDirectiveVersion(req.headers);
+      const r = pinned === null ? deps.resolveDirective(agent.name) : pinnedDirective(deps, agent.name, pinned);
       directive = r instanceof Promise ? await r : r;
       ctx.directive = directive;
       if (directive) headers['x-ibex-directive-version'] = String(directive.version);
@@ -165,6 +170,8 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
 
     // The first target's call serves the cache key too (the request as it would go upstream).
     const firstCall = upstreamCall(protocol, placed, parsed.model, targets[0]!.provider, targets[0]!.model);
+    // The ledger keeps the request in the caller's protocol, as the first target takes it (exact replay).
+    ctx.sent(protocol, firstCall && !firstCall.translation ? firstCall.body : serialiseOutgoing(placed), req.headers);
 
     // [issue 17] response cache: a hit is replayed instead of forwarding
     const cached = firstCall ? await cacheLookup(deps.cache, ctx, protocol, targets[0]!.provider.id, firstCall.body, headers) : null;

@@ -3,6 +3,7 @@
 import type { CheckpointInput, CheckpointStatus, Trace } from '../stores/ports.js';
 import type { RequestContext } from './context.js';
 import { ERRORS } from '../errors.js';
+import { recordContent } from '../ledger/content-mode.js';
 
 /**
  * Error codes that only records carry (no HTTP error reply went out with them), listed in
@@ -83,6 +84,9 @@ function checkpointStatus(ctx: RequestContext): CheckpointStatus {
 /** A checkpoint exists for every request that was forwarded upstream (authenticated, agent known). */
 export function buildCheckpoint(ctx: RequestContext): CheckpointInput | null {
   if (ctx.upstreamStart === null || !ctx.sessionId || !ctx.agent || !ctx.principal) return null;
+  // What is kept of the content depends on the agent's mode (full / redacted / metadata).
+  const mode = ctx.agent.contentMode ?? 'full';
+  const content = recordContent(mode, ctx.upstreamBody, ctx.messages ?? [], ctx.reply);
   return {
     sessionId: ctx.sessionId,
     agent: ctx.agent.name,
@@ -91,8 +95,8 @@ export function buildCheckpoint(ctx: RequestContext): CheckpointInput | null {
     clientRequestId: ctx.clientRequestId,
     model: ctx.model,
     directiveVersion: ctx.directive?.version ?? null,
-    messages: ctx.messages ?? [],
-    reply: ctx.reply,
+    messages: content.messages,
+    reply: content.reply,
     finishReason: ctx.finishReason,
     usage: ctx.usage,
     status: checkpointStatus(ctx),
@@ -100,8 +104,14 @@ export function buildCheckpoint(ctx: RequestContext): CheckpointInput | null {
     stream: ctx.stream,
     // The request's start: checkpoints of a session are ordered by it, whichever replica wrote them when.
     createdAt: ctx.startedAt,
+    // What exact replay needs (src/ledger/): the route, who served it, the body sent as a template.
+    protocol: ctx.protocol,
+    upstreamPath: ctx.upstreamPath,
     provider: ctx.provider,
     servedModel: ctx.servedModel,
     attempts: ctx.attempts,
+    upstreamTemplate: content.upstreamTemplate,
+    ...(mode === 'full' ? {} : { contentMode: mode, messageCount: content.messageCount }),
+    replayOf: ctx.replayOf,
   };
 }

@@ -139,7 +139,8 @@ async function openRelational(config: IbexConfig, log: (line: string) => void): 
 async function openTraces(config: IbexConfig, relational: RelationalStores, log: (line: string) => void): Promise<TraceBackend> {
   if (config.clickhouseUrl) {
     const { openClickHouseTraceSink } = await import('./clickhouse/index.js');
-    const ch = await openClickHouseTraceSink(config.clickhouseUrl, { retentionDays: config.traceRetentionDays, log });
+    const { retentionDays, retentionSettings } = await import('../ledger/retention-settings.js');
+    const ch = await openClickHouseTraceSink(config.clickhouseUrl, { retentionDays: retentionDays(retentionSettings(config).tracesMs), log });
     return {
       sink: ch,
       name: 'clickhouse',

@@ -16,7 +16,12 @@ export interface Agent {
   rpm: number | null;
   enabled: boolean;
   createdAt: number;
+  /** What its checkpoints keep of the conversation (issue 15); absent = 'full' */
+  contentMode?: ContentMode;
 }
+
+/** `full`: messages and reply as sent; `redacted`: secrets and personal data masked; `metadata`: no content. */
+export type ContentMode = 'full' | 'redacted' | 'metadata';
 
 export interface NewAgent {
   name: string;
@@ -31,6 +36,8 @@ export interface AgentStore {
   list(): Promise<Agent[]>;
   /** Returns the updated agent, or null if unknown. Disabling also appends a revocation event. */
   setEnabled(name: string, enabled: boolean): Promise<Agent | null>;
+  /** Sets what the agent's checkpoints keep; returns the updated agent, or null if unknown. */
+  setContentMode(name: string, mode: ContentMode): Promise<Agent | null>;
 }
 
 export interface PatRecord {
@@ -159,10 +166,26 @@ export interface CheckpointInput {
   stream: boolean;
   /** When the request started; the session's order */
   createdAt: number;
-  /** The provider that served the turn (after fallback); absent in records of older versions */
+  // ---- the ledger (issue 15): what exact replay needs. Optional: absent on checkpoints written
+  // before it, or spooled by an older version; read back only when set. ----
+  /** The inbound protocol (`openai-chat`, `openai-responses`) */
+  protocol?: string | null;
+  /** The path under the provider's base URL (`/chat/completions`); the gateway route is `/v1` + it */
+  upstreamPath?: string | null;
   provider?: string | null;
-  /** The model that provider was asked for (after alias resolution and fallback) */
+  /** The model the provider served (after aliases and fallback) */
   servedModel?: string | null;
+  /**
+   * The body sent upstream, exactly, with the messages' text replaced by references
+   * (src/ledger/upstream-template.ts); null when not kept (metadata mode)
+   */
+  upstreamTemplate?: string | null;
+  /** How content was recorded; absent = full */
+  contentMode?: ContentMode;
+  /** Messages the request had; set (and read back) when they were not stored (metadata mode) */
+  messageCount?: number;
+  /** `SESSION:TURN` of the turn this request replays (`ibex sessions replay`) */
+  replayOf?: string | null;
   /** Fallback attempts that failed before the one that served */
   attempts?: ProviderAttempt[] | null;
 }
@@ -229,7 +252,45 @@ export interface SessionStore {
   getSession(id: string): Promise<Session | null>;
   listSessions(filter?: { agent?: string; limit?: number }): Promise<Session[]>;
   checkpoints(sessionId: string): Promise<Checkpoint[]>;
+  /**
+   * Every checkpoint matching the filter, oldest first, as a stream: read in pages by keyset
+   * (created_at, request_id), so memory stays bounded by the page whatever the total. `seq` is
+   * the stored write-order number (not recomputed by start time across the session).
+   */
+  exportCheckpoints(filter?: ExportFilter): AsyncIterable<Checkpoint>;
+  /**
+   * Retention: deletes sessions last updated before `sessionsBefore` (their checkpoints and then
+   * the messages no session uses any more) and, when `tracesBefore` is set, relational traces that
+   * started before it. Every delete is a bounded batch run by the database (no row is read into the
+   * process); with `dryRun` nothing is deleted and the counts say what would be.
+   */
+  prune(opts: PruneOptions): Promise<PruneCounts>;
 }
+
+export interface ExportFilter {
+  agent?: string;
+  /** epoch ms: only checkpoints created at or after */
+  since?: number;
+  /** Rows per page (default 500) */
+  pageSize?: number;
+}
+
+export interface PruneOptions {
+  /** epoch ms; undefined = keep sessions forever */
+  sessionsBefore?: number;
+  /** epoch ms; undefined = keep (or traces are not in this store) */
+  tracesBefore?: number;
+  dryRun?: boolean;
+  /** Rows per delete statement (default 5000) */
+  batchSize?: number;
+  /** Pause between two batches, ms (default 20): the writer lock is released for the request path */
+  pauseMs?: number;
+  /** Stop after this many batches per table (the background job continues on its next run) */
+  maxBatches?: number;
+}
+
+/** Rows deleted (or, dry run, to delete) per table: traces, checkpoints, message_sessions, sessions, messages. */
+export type PruneCounts = Record<string, number>;
 
 // ---------- traces ----------
 

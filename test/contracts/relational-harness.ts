@@ -10,6 +10,8 @@ export interface RelationalHarness {
   stores: RelationalStores;
   /** Runs raw SQL on the same database, bypassing the adapter (for schema-level guarantees) */
   exec(sql: string): Promise<void>;
+  /** Runs a raw SELECT on the same database and returns its rows (numbers as numbers) */
+  query(sql: string): Promise<Record<string, unknown>[]>;
   cleanup(): Promise<void>;
 }
 

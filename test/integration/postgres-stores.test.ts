@@ -3,6 +3,8 @@
 import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
 import { openPostgresStores } from '../../src/stores/postgres/index.js';
+import { pgTypes } from '../../src/stores/postgres/db.js';
+import { ledgerContract } from '../contracts/ledger.js';
 import { agentStoreContract } from '../contracts/agent-store.js';
 import { directiveStoreContract } from '../contracts/directive-store.js';
 import type { OpenRelational } from '../contracts/relational-harness.js';
@@ -39,6 +41,15 @@ describeWithPostgres('postgres stores', () => {
           await client.end();
         }
       },
+      query: async (sql) => {
+        const client = new pg.Client({ connectionString: database.url, types: pgTypes });
+        await client.connect();
+        try {
+          return (await client.query(sql)).rows as Record<string, unknown>[];
+        } finally {
+          await client.end();
+        }
+      },
       cleanup: () => stores.close(),
     };
   };
@@ -49,4 +60,5 @@ describeWithPostgres('postgres stores', () => {
   directiveStoreContract('postgres', open);
   sessionStoreContract('postgres', open);
   traceSinkContract('postgres', open);
+  ledgerContract('postgres', open);
 });

@@ -11,6 +11,7 @@ import { sessionStoreContract } from '../contracts/session-store.js';
 import { tokenStoreContract } from '../contracts/token-store.js';
 import { traceSinkContract } from '../contracts/trace-sink.js';
 import Database from 'better-sqlite3';
+import { ledgerContract } from '../contracts/ledger.js';
 
 const open: OpenRelational = async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ibex-sqlite-'));
@@ -28,6 +29,14 @@ const open: OpenRelational = async () => {
         raw.close();
       }
     },
+    query: async (sql) => {
+      const raw = new Database(path, { readonly: true });
+      try {
+        return raw.prepare(sql).all() as Record<string, unknown>[];
+      } finally {
+        raw.close();
+      }
+    },
     cleanup: async () => {
       await stores.close();
       rmSync(dir, { recursive: true, force: true });
@@ -41,3 +50,4 @@ revocationLogContract('sqlite', open);
 directiveStoreContract('sqlite', open);
 sessionStoreContract('sqlite', open);
 traceSinkContract('sqlite', open);
+ledgerContract('sqlite', open);

@@ -158,9 +158,9 @@ export class ClickHouseTraceSink implements TraceSink {
 
   /**
    * Applies retention once: sets the table TTL where the server supports it (only when it
-   * differs), else drops daily partitions older than retentionDays.
+   * differs), else drops daily partitions older than retentionDays. `dryRun`: only says what it would run.
    */
-  async enforceRetention(now: number = Date.now()): Promise<RetentionResult> {
+  async enforceRetention(now: number = Date.now(), dryRun = false): Promise<RetentionResult> {
     const server = await this.serverVersion();
     const statements: string[] = [];
     if (versionAtLeast(server, FEATURES.tableTtl)) {
@@ -170,7 +170,7 @@ export class ClickHouseTraceSink implements TraceSink {
       if (rows.length === 0) throw new Error('clickhouse: traces table missing (run `ibex migrate`)');
       if (!ttlIsCurrent(String(rows[0]!.engine_full), this.retentionDays)) {
         const stmt = ttlStatement(this.target.database, this.retentionDays);
-        await this.command(stmt);
+        if (!dryRun) await this.command(stmt);
         statements.push(stmt);
         this.log(`traces: clickhouse retention set to ${this.retentionDays} days (table TTL)`);
       }
@@ -182,10 +182,10 @@ export class ClickHouseTraceSink implements TraceSink {
     const expired = expiredPartitions(parts.map((p) => String(p.partition)), this.retentionDays, now);
     for (const p of expired) {
       const stmt = dropPartitionStatement(this.target.database, p);
-      await this.command(stmt);
+      if (!dryRun) await this.command(stmt);
       statements.push(stmt);
     }
-    if (expired.length) this.log(`traces: clickhouse retention dropped ${expired.length} daily partition(s) older than ${this.retentionDays} days`);
+    if (expired.length && !dryRun) this.log(`traces: clickhouse retention dropped ${expired.length} daily partition(s) older than ${this.retentionDays} days`);
     return { mode: 'drop-partitions', statements };
   }
 

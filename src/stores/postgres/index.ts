@@ -11,6 +11,7 @@ import { PgRevocationLog } from './revocations.js';
 import { PgSessionStore } from './sessions.js';
 import { PgTokenStore } from './tokens.js';
 import { PgTraceSink } from './traces.js';
+import { convertPgCheckpoints } from './convert.js';
 
 export type PostgresStoreOptions = RelationalOptions & PgOptions;
 
@@ -26,7 +27,13 @@ export async function openPostgresStores(url: string, opts: PostgresStoreOptions
     directives: new PgDirectiveStore(db),
     sessions: new PgSessionStore(db),
     traces: new PgTraceSink(db),
-    migrate: () => migratePostgres(db, migrations(), log),
+    migrate: async () => {
+      const applied = await migratePostgres(db, migrations(), log);
+      // Checkpoints from before the ledger (0007): moved into it in bounded batches.
+      const ledger = await db.query<{ t: string | null }>("SELECT to_regclass('message_sessions')::text AS t");
+      if (ledger[0]?.t) await convertPgCheckpoints(db, log);
+      return applied;
+    },
     migrationStatus: () => postgresMigrationStatus(db, migrations()),
     ready: async () => {
       try {

@@ -11,10 +11,15 @@ import {
   type SessionRow,
 } from '../sql/sessions.js';
 import { pgDecode, pgEncode, stripNul, type PgDb, type Queryable } from './db.js';
+import { messageBodies, storeMessages } from './ledger.js';
+import { refsOf } from '../sql/sessions.js';
+import { exportPgCheckpoints } from './export.js';
+import { prunePg } from './retention.js';
+import type { ExportFilter, PruneCounts, PruneOptions } from '../ports.js';
 
 type CheckpointRow = CheckpointRowOf<unknown, boolean>;
 
-const encode = { ...pgEncode, reply: stripNul };
+const encode = { ...pgEncode, reply: stripNul, refs: (ids: number[]) => ids };
 
 // Claims a session in one round trip: the insert wins for a new id, else the existing row answers.
 // Both halves read the statement's snapshot, so when another transaction inserted the same id after
@@ -26,6 +31,12 @@ const CLAIM_SESSION = `WITH claimed AS (
     RETURNING agent
   )
   SELECT agent FROM claimed UNION ALL SELECT agent FROM sessions WHERE id = $1 LIMIT 1`;
+const INSERT_CHECKPOINT = `INSERT INTO checkpoints (${CHECKPOINT_COLS})
+  VALUES (${CHECKPOINT_COLS.split(', ')
+    .map((col, i) => `$${i + 1}${col === 'messages' ? '::json' : col === 'message_refs' ? '::bigint[]' : ''}`)
+    .join(', ')})
+  ON CONFLICT (request_id, created_at) DO NOTHING`;
+
 /** A lost race answers on the next try; more tries than this mean something else is wrong. */
 const CLAIM_TRIES = 3;
 
@@ -59,12 +70,8 @@ async function appendToSession(
       continue;
     }
     // Idempotent per (requestId, createdAt): a replayed batch skips what an earlier attempt stored.
-    const inserted = await q.query(
-      `INSERT INTO checkpoints (${CHECKPOINT_COLS})
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::json, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
-       ON CONFLICT (request_id, created_at) DO NOTHING`,
-      checkpointParams(sessionId, turns + 1, c, encode),
-    );
+    const refs = await storeMessages(q, sessionId, c.messages ?? [], c.createdAt);
+    const inserted = await q.query(INSERT_CHECKPOINT, checkpointParams(sessionId, turns + 1, c, encode, refs));
     if (inserted.rowCount === 0) continue;
     turns += 1;
     prompt += c.usage?.promptTokens ?? 0;
@@ -131,6 +138,15 @@ export class PgSessionStore implements SessionStore {
       `SELECT ${CHECKPOINT_READ_COLS} FROM checkpoints WHERE session_id = $1 ORDER BY seq`,
       [sessionId],
     );
-    return rows.map((r) => toCheckpoint(r, pgDecode));
+    const bodies = await messageBodies(this.db.pool, rows.flatMap((r) => refsOf(r) ?? []));
+    return rows.map((r) => toCheckpoint(r, pgDecode, bodies));
+  }
+
+  exportCheckpoints(filter: ExportFilter = {}): AsyncIterable<Checkpoint> {
+    return exportPgCheckpoints(this.db, filter);
+  }
+
+  prune(opts: PruneOptions): Promise<PruneCounts> {
+    return prunePg(this.db, opts);
   }
 }

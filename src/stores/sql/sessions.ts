@@ -1,5 +1,5 @@
 import type { Checkpoint, CheckpointInput, CheckpointStatus, Session } from '../ports.js';
-import { storeJson, storeTextOrNull as text } from '../store-text.js';
+import { storeTextOrNull as text } from '../store-text.js';
 import { attemptsOf, attemptsText } from './traces.js';
 import type { ParamEncode, RowDecode } from './decode.js';
 
@@ -35,8 +35,16 @@ export interface CheckpointRow<Json, Bool> {
   stream: Bool;
   created_at: number;
   client_request_id: string | null;
+  /** SQLite: JSON text of ids; Postgres: BIGINT[] (ids as strings or numbers). NULL: a row from before 0007 */
+  message_refs: string | (string | number)[] | null;
+  message_count: number | null;
+  protocol: string | null;
+  upstream_path: string | null;
   provider: string | null;
   served_model: string | null;
+  upstream_template: string | null;
+  content_mode: string | null;
+  replay_of: string | null;
   /** JSON text of the failed fallback attempts; NULL when the first target served */
   attempts: string | null;
 }
@@ -46,7 +54,7 @@ export const SESSION_COLS =
 export const CHECKPOINT_COLS =
   'session_id, seq, request_id, agent, pat_id, model, directive_version, messages, reply, finish_reason, ' +
   'prompt_tokens, completion_tokens, total_tokens, status, error_code, stream, created_at, client_request_id, ' +
-  'provider, served_model, attempts';
+  'message_refs, message_count, protocol, upstream_path, provider, served_model, upstream_template, content_mode, replay_of, attempts';
 /** `?, ?, …`: one positional placeholder per checkpoint column (SQLite). */
 export const CHECKPOINT_PLACEHOLDERS = CHECKPOINT_COLS.split(', ')
   .map(() => '?')
@@ -70,7 +78,41 @@ export const toSession = (r: SessionRow): Session => ({
   status: r.status,
 });
 
-export const toCheckpoint = <J, B>(r: CheckpointRow<J, B>, d: RowDecode<J, B>): Checkpoint => ({
+/** The message ids of a row, in order; null for a row written before the ledger (its JSON is in `messages`). */
+export function refsOf(r: { message_refs: CheckpointRow<unknown, unknown>['message_refs'] }): number[] | null {
+  const v = r.message_refs;
+  if (v === null || v === undefined) return null;
+  const list = typeof v === 'string' ? (JSON.parse(v) as unknown[]) : v;
+  return list.map(Number);
+}
+
+/**
+ * A row as a Checkpoint. `bodies` holds the JSON text of every message the row refers to (by id);
+ * a row from before the ledger carries its messages itself. The ledger's fields are set only when
+ * stored, so a checkpoint reads back as it was written.
+ */
+export const toCheckpoint = <J, B>(r: CheckpointRow<J, B>, d: RowDecode<J, B>, bodies: ReadonlyMap<number, string>): Checkpoint => ({
+  ...toCheckpointCore(r, d, bodies),
+  ...(r.protocol !== null && r.protocol !== undefined ? { protocol: r.protocol } : {}),
+  ...(r.upstream_path ? { upstreamPath: r.upstream_path } : {}),
+  ...(r.provider ? { provider: r.provider } : {}),
+  ...(r.served_model ? { servedModel: r.served_model } : {}),
+  ...(r.upstream_template !== null && r.upstream_template !== undefined ? { upstreamTemplate: r.upstream_template } : {}),
+  ...(r.content_mode && r.content_mode !== 'full' ? { contentMode: r.content_mode as Checkpoint['contentMode'] } : {}),
+  ...(r.content_mode === 'metadata' ? { messageCount: r.message_count ?? 0 } : {}),
+  ...(r.replay_of ? { replayOf: r.replay_of } : {}),
+  ...(r.attempts ? { attempts: attemptsOf(r.attempts) } : {}),
+});
+
+function rebuild(refs: number[], bodies: ReadonlyMap<number, string>): unknown[] {
+  return refs.map((id) => {
+    const body = bodies.get(id);
+    if (body === undefined) throw new Error(`ledger: message ${id} is missing`);
+    return JSON.parse(body) as unknown;
+  });
+}
+
+const toCheckpointCore = <J, B>(r: CheckpointRow<J, B>, d: RowDecode<J, B>, bodies: ReadonlyMap<number, string>): Checkpoint => ({
   sessionId: r.session_id,
   seq: r.seq,
   requestId: r.request_id,
@@ -79,7 +121,10 @@ export const toCheckpoint = <J, B>(r: CheckpointRow<J, B>, d: RowDecode<J, B>): 
   patId: r.pat_id,
   model: r.model,
   directiveVersion: r.directive_version,
-  messages: d.json(r.messages) as unknown[],
+  messages: (() => {
+    const refs = refsOf(r);
+    return refs ? rebuild(refs, bodies) : (d.json(r.messages) as unknown[]);
+  })(),
   reply: r.reply,
   finishReason: r.finish_reason,
   usage:
@@ -90,9 +135,6 @@ export const toCheckpoint = <J, B>(r: CheckpointRow<J, B>, d: RowDecode<J, B>): 
   errorCode: r.error_code,
   stream: d.bool(r.stream),
   createdAt: r.created_at,
-  provider: r.provider ?? null,
-  servedModel: r.served_model ?? null,
-  attempts: attemptsOf(r.attempts),
 });
 
 /**
@@ -107,7 +149,11 @@ export const checkpointParams = (
   e: ParamEncode & {
     /** The upstream's reply text, after the shared cleaning (a store-specific step, if any). */
     reply: (s: string | null) => string | null;
+    /** The message ids as the store's column takes them */
+    refs: (ids: number[]) => unknown;
   },
+  /** The ids of c.messages in the ledger, in order */
+  refs: number[],
 ): unknown[] => [
   text(sessionId),
   seq,
@@ -116,7 +162,8 @@ export const checkpointParams = (
   text(c.patId),
   text(c.model),
   c.directiveVersion,
-  storeJson(JSON.stringify(c.messages ?? [])),
+  // The messages live in the ledger (message_refs); this column only holds rows from before it.
+  '[]',
   e.reply(text(c.reply)),
   text(c.finishReason),
   c.usage?.promptTokens ?? null,
@@ -128,7 +175,14 @@ export const checkpointParams = (
   c.createdAt,
   // ?? null: a checkpoint spooled by an older version has no such field.
   c.clientRequestId ?? null,
-  text(c.provider ?? null),
-  text(c.servedModel ?? null),
+  e.refs(refs),
+  c.messageCount ?? (c.messages ?? []).length,
+  text(c.protocol),
+  text(c.upstreamPath),
+  text(c.provider),
+  text(c.servedModel),
+  text(c.upstreamTemplate),
+  c.contentMode && c.contentMode !== 'full' ? c.contentMode : null,
+  text(c.replayOf),
   attemptsText(c.attempts),
 ];

@@ -1,5 +1,5 @@
-import { ConflictError, type Agent, type AgentStore, type NewAgent } from '../ports.js';
-import { AGENT_COLS as COLS, toAgent as toAgentWith, type AgentRow } from '../sql/agents.js';
+import { ConflictError, type Agent, type AgentStore, type ContentMode, type NewAgent } from '../ports.js';
+import { AGENT_COLS as COLS, AGENT_READ_COLS as READ_COLS, toAgent as toAgentWith, type AgentRow } from '../sql/agents.js';
 import { bool, sqliteCode, sqliteDecode, type SqliteDb } from './db.js';
 import { insertRevocation } from './revocations.js';
 
@@ -27,7 +27,7 @@ export class SqliteAgentStore implements AgentStore {
   }
 
   private row(name: string): Row | undefined {
-    return this.db.get<Row>(`SELECT ${COLS} FROM agents WHERE name = ?`, name);
+    return this.db.get<Row>(`SELECT ${READ_COLS} FROM agents WHERE name = ?`, name);
   }
 
   async create(agent: NewAgent): Promise<Agent> {
@@ -54,10 +54,15 @@ export class SqliteAgentStore implements AgentStore {
 
   /** Most recently created first. */
   async list(): Promise<Agent[]> {
-    return this.db.all<Row>(`SELECT ${COLS} FROM agents ORDER BY created_at DESC, name`).map(toAgent);
+    return this.db.all<Row>(`SELECT ${READ_COLS} FROM agents ORDER BY created_at DESC, name`).map(toAgent);
   }
 
   async setEnabled(name: string, enabled: boolean): Promise<Agent | null> {
     return this.setEnabledTx(name, enabled);
+  }
+
+  async setContentMode(name: string, mode: ContentMode): Promise<Agent | null> {
+    const changed = this.db.writer(() => this.db.run('UPDATE agents SET content_mode = ? WHERE name = ?', mode, name).changes)();
+    return changed ? this.get(name) : null;
   }
 }

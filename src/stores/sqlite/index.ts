@@ -10,6 +10,10 @@ import { SqliteRevocationLog } from './revocations.js';
 import { SqliteSessionStore } from './sessions.js';
 import { SqliteTokenStore } from './tokens.js';
 import { SqliteTraceSink } from './traces.js';
+import { convertSqliteCheckpoints } from './convert.js';
+
+/** Whether the ledger's tables exist (a migrations folder without 0007 in tests). */
+const ledgerReady = (db: SqliteDb) => !!db.get("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'message_sessions'");
 
 export type SqliteStoreOptions = RelationalOptions;
 
@@ -24,7 +28,12 @@ export async function openSqliteStores(path: string, opts: SqliteStoreOptions = 
     directives: new SqliteDirectiveStore(db),
     sessions: new SqliteSessionStore(db),
     traces: new SqliteTraceSink(db),
-    migrate: async () => migrateSqlite(db, migrations(), log),
+    migrate: async () => {
+      const applied = migrateSqlite(db, migrations(), log);
+      // Checkpoints from before the ledger (0007): moved into it in bounded batches.
+      if (ledgerReady(db)) convertSqliteCheckpoints(db, log);
+      return applied;
+    },
     migrationStatus: async () => sqliteMigrationStatus(db, migrations()),
     ready: async () => {
       try {

@@ -12,11 +12,16 @@ import {
   type SessionRow,
 } from '../sql/sessions.js';
 import { sqliteDecode, sqliteEncode, type SqliteDb } from './db.js';
+import { messageBodies, sqliteRefs, storeMessages } from './ledger.js';
+import { refsOf } from '../sql/sessions.js';
+import { exportSqliteCheckpoints } from './export.js';
+import { pruneSqlite } from './retention.js';
+import type { ExportFilter, PruneCounts, PruneOptions } from '../ports.js';
 
 type CheckpointRow = CheckpointRowOf<string, number>;
 
 /** SQLite binds the reply as is: TEXT holds NUL. */
-const encode = { ...sqliteEncode, reply: (s: string | null) => s };
+const encode = { ...sqliteEncode, reply: (s: string | null) => s, refs: sqliteRefs };
 
 // The append path runs for every request: its SQL is built once here, so the statement cache finds
 // each by the same string and nothing is assembled per row.
@@ -65,7 +70,8 @@ export class SqliteSessionStore implements SessionStore {
             refused.push({ sessionId, requestId: c.requestId, agent: c.agent, owner });
             continue;
           }
-          db.run(INSERT_CHECKPOINT, ...checkpointParams(sessionId, counted.turns, c, encode));
+          const refs = storeMessages(db, sessionId, c.messages ?? [], c.createdAt);
+          db.run(INSERT_CHECKPOINT, ...checkpointParams(sessionId, counted.turns, c, encode, refs));
         }
       }
       return { refused };
@@ -110,8 +116,16 @@ export class SqliteSessionStore implements SessionStore {
    * store is not the conversation's order, but the start times are.
    */
   async checkpoints(sessionId: string): Promise<Checkpoint[]> {
-    return this.db
-      .all<CheckpointRow>(`SELECT ${CHECKPOINT_READ_COLS} FROM checkpoints WHERE session_id = ? ORDER BY seq`, sessionId)
-      .map((r) => toCheckpoint(r, sqliteDecode));
+    const rows = this.db.all<CheckpointRow>(`SELECT ${CHECKPOINT_READ_COLS} FROM checkpoints WHERE session_id = ? ORDER BY seq`, sessionId);
+    const bodies = messageBodies(this.db, rows.flatMap((r) => refsOf(r) ?? []));
+    return rows.map((r) => toCheckpoint(r, sqliteDecode, bodies));
+  }
+
+  exportCheckpoints(filter: ExportFilter = {}): AsyncIterable<Checkpoint> {
+    return exportSqliteCheckpoints(this.db, filter);
+  }
+
+  async prune(opts: PruneOptions): Promise<PruneCounts> {
+    return pruneSqlite(this.db, opts);
   }
 }

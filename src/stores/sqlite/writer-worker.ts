@@ -2,13 +2,14 @@
 // gateway's reads and the CLI carry on), running the write-behind batches off the gateway's event loop.
 import { parentPort, workerData } from 'node:worker_threads';
 import { openSqliteStores } from './index.js';
-import type { CheckpointInput, Trace } from '../ports.js';
+import type { CheckpointInput, PruneOptions, Trace } from '../ports.js';
 import { isSqliteDataError } from './writer.js';
 
 export type WriterRequest =
   | { id: number; op: 'checkpoints'; batch: CheckpointInput[] }
   | { id: number; op: 'traces'; batch: Trace[] }
-  | { id: number; op: 'claim'; sessionId: string; agent: string; patId: string; at: number };
+  | { id: number; op: 'claim'; sessionId: string; agent: string; patId: string; at: number }
+  | { id: number; op: 'prune'; opts: PruneOptions };
 /** A failure says whether SQLite refused the data (`data`) or could not write now; `code` is SQLite's. */
 export type WriterReply = { id: number; ok: true; value?: unknown } | { id: number; ok: false; message: string; data: boolean; code?: string };
 
@@ -25,7 +26,9 @@ port.on('message', (req: WriterRequest | { op: 'close' }) => {
       ? stores.sessions.appendCheckpoints(req.batch)
       : req.op === 'claim'
         ? stores.sessions.claimSession(req.sessionId, req.agent, req.patId, req.at)
-        : stores.traces.write(req.batch);
+        : req.op === 'prune'
+          ? stores.sessions.prune(req.opts)
+          : stores.traces.write(req.batch);
   work.then(
     (value) => port.postMessage({ id: req.id, ok: true, value } satisfies WriterReply),
     (err: Error) => {

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { packageRoot } from '../../util/package-root.js';
 import { StoreDataError } from '../errors.js';
-import type { AppendResult, CheckpointInput, Trace } from '../ports.js';
+import type { AppendResult, CheckpointInput, PruneCounts, PruneOptions, Trace } from '../ports.js';
 import type { WriterReply, WriterRequest } from './writer-worker.js';
 
 type Pending = { resolve: (value: unknown) => void; reject: (e: Error) => void };
@@ -43,6 +43,11 @@ export class SqliteWriter {
   /** SessionStore.claimSession on the worker's connection: the main thread never waits for SQLite's write lock. */
   claimSession(sessionId: string, agent: string, patId: string, at: number): Promise<string> {
     return this.call({ op: 'claim', sessionId, agent, patId, at }) as Promise<string>;
+  }
+
+  /** SessionStore.prune on the worker's connection: retention's deletes never run on the event loop. */
+  prune(opts: PruneOptions): Promise<PruneCounts> {
+    return this.call({ op: 'prune', opts }) as Promise<PruneCounts>;
   }
 
   async close(): Promise<void> {

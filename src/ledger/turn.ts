@@ -1,0 +1,66 @@
+// One turn of a session for `ibex sessions show --turn N [--upstream]` and `sessions replay`.
+import { UserError } from '../errors.js';
+import type { Checkpoint, DirectiveStore, SessionStore } from '../stores/ports.js';
+import { routeOf, sentBody } from './replay.js';
+
+/** Turn `turn` (1-based, conversation order as `sessions show` numbers it); a user error when absent. */
+export async function findTurn(sessions: SessionStore, sessionId: string, turn: number): Promise<Checkpoint> {
+  const session = await sessions.getSession(sessionId);
+  if (!session) throw new UserError(`no session "${sessionId}"`, 'see `ibex sessions list`');
+  const cps = await sessions.checkpoints(sessionId);
+  const cp = cps.find((c) => c.seq === turn);
+  if (!cp) throw new UserError(`session "${sessionId}" has no turn ${turn}`, `its turns are 1 to ${cps.length}`);
+  return cp;
+}
+
+export interface UpstreamView {
+  sessionId: string;
+  turn: number;
+  requestId: string;
+  agent: string;
+  protocol: string | null;
+  /** The gateway route the caller used; upstream it went to the provider's base URL + upstreamPath */
+  route: string;
+  upstreamPath: string | null;
+  provider: string | null;
+  /** The model the caller named, and the one the provider served */
+  model: string | null;
+  servedModel: string | null;
+  directiveVersion: number | null;
+  /** The directive text injected (that version's text), null when none */
+  directive: string | null;
+  messages: unknown[];
+  /** The exact JSON text sent upstream; null when not kept (metadata mode, or recorded before the ledger) */
+  body: string | null;
+  replayOf: string | null;
+  contentMode: string;
+}
+
+/** Everything that went upstream for a turn. */
+export async function upstreamView(cp: Checkpoint, directives: DirectiveStore): Promise<UpstreamView> {
+  const d = cp.directiveVersion === null ? null : await directives.get(cp.agent, cp.directiveVersion);
+  return {
+    sessionId: cp.sessionId,
+    turn: cp.seq,
+    requestId: cp.requestId,
+    agent: cp.agent,
+    protocol: cp.protocol ?? null,
+    route: routeOf(cp),
+    upstreamPath: cp.upstreamPath ?? null,
+    provider: cp.provider ?? null,
+    model: cp.model,
+    servedModel: cp.servedModel ?? null,
+    directiveVersion: cp.directiveVersion,
+    directive: d?.text ?? null,
+    messages: cp.messages,
+    body: sentBody(cp),
+    replayOf: cp.replayOf ?? null,
+    contentMode: cp.contentMode ?? 'full',
+  };
+}
+
+/** The checkpoint as `sessions show` prints it: without the internal body template. */
+export function shownCheckpoint(cp: Checkpoint): Omit<Checkpoint, 'upstreamTemplate'> {
+  const { upstreamTemplate: _t, ...rest } = cp;
+  return rest;
+}
