@@ -34,13 +34,15 @@ export interface CheckpointRow<Json, Bool> {
   stream: Bool;
   created_at: number;
   client_request_id: string | null;
+  /** Prompt tokens served from the provider's prompt cache (migration 0008) */
+  cached_tokens: number | null;
 }
 
 export const SESSION_COLS =
   'id, agent, pat_id, created_at, updated_at, turns, prompt_tokens, completion_tokens, total_tokens, status';
 export const CHECKPOINT_COLS =
   'session_id, seq, request_id, agent, pat_id, model, directive_version, messages, reply, finish_reason, ' +
-  'prompt_tokens, completion_tokens, total_tokens, status, error_code, stream, created_at, client_request_id';
+  'prompt_tokens, completion_tokens, total_tokens, status, error_code, stream, created_at, client_request_id, cached_tokens';
 /** `?, ?, …`: one positional placeholder per checkpoint column (SQLite). */
 export const CHECKPOINT_PLACEHOLDERS = CHECKPOINT_COLS.split(', ')
   .map(() => '?')
@@ -79,7 +81,12 @@ export const toCheckpoint = <J, B>(r: CheckpointRow<J, B>, d: RowDecode<J, B>): 
   usage:
     r.prompt_tokens === null && r.completion_tokens === null && r.total_tokens === null
       ? null
-      : { promptTokens: r.prompt_tokens ?? 0, completionTokens: r.completion_tokens ?? 0, totalTokens: r.total_tokens ?? 0 },
+      : {
+          promptTokens: r.prompt_tokens ?? 0,
+          completionTokens: r.completion_tokens ?? 0,
+          totalTokens: r.total_tokens ?? 0,
+          ...(r.cached_tokens === null || r.cached_tokens === undefined ? {} : { cachedTokens: r.cached_tokens }),
+        },
   status: r.status,
   errorCode: r.error_code,
   stream: d.bool(r.stream),
@@ -119,4 +126,5 @@ export const checkpointParams = (
   c.createdAt,
   // ?? null: a checkpoint spooled by an older version has no such field.
   c.clientRequestId ?? null,
+  c.usage?.cachedTokens ?? null,
 ];
