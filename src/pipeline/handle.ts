@@ -10,6 +10,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { IbexError, UpstreamPassthroughError } from '../errors.js';
 import type { Principal } from '../auth/principal.js';
 import type { Agent, Directive, RateLimiter } from '../stores/ports.js';
+import type { ServedDirective } from '../directives/resolver.js';
 import type { ProviderRegistry } from '../providers/index.js';
 import { RequestContext } from './context.js';
 import { AbortEmitter } from '../util/abort-emitter.js';
@@ -24,7 +25,8 @@ import { buildCheckpoint, buildTrace, markCutByShutdown, type Recorders } from '
 export interface PipelineDeps {
   verifyAgent(principal: Principal, requested: string | undefined): Promise<Agent>;
   rateLimiter: RateLimiter;
-  resolveDirective(agent: string): Promise<Directive | null> | Directive | null;
+  /** The directive version this session is served (src/directives/resolver.ts); `isNewSession`: the id was generated here */
+  resolveDirective(agent: string, sessionId: string | null, isNewSession: boolean): Promise<ServedDirective | null> | ServedDirective | null;
   /** Session ownership (src/sessions/owners.ts): a named id is claimed before forwarding, a generated one in the background. */
   sessions: {
     claim(sessionId: string, agent: string, patId: string, at: number): Promise<void> | void;
@@ -101,11 +103,13 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
 
     // Only conversations (protocols whose turns are checkpointed) have sessions.
     const conversation = protocol.recordedMessages !== undefined;
+    let generatedSession = true;
     if (conversation) {
       const sessionHeader = req.headers['x-ibex-session'];
       const linked = typeof sessionHeader === 'string' ? null : protocol.sessionLink?.(body);
       const named = typeof sessionHeader === 'string' ? validateSessionId(sessionHeader) : linked ? deps.responseSessions.get(linked) : undefined;
       if (named !== undefined) {
+        generatedSession = false;
         ctx.sessionId = named;
         const owned = deps.sessions.claim(ctx.sessionId, agent.name, principal.patId, ctx.startedAt);
         if (owned) await owned;
@@ -118,9 +122,12 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
     }
 
     let directive: Directive | null = null;
+    let served: ServedDirective | null = null;
     if (protocol.placeDirective) {
-      const r = deps.resolveDirective(agent.name);
-      directive = r instanceof Promise ? await r : r;
+      // Sticky per session: a session keeps the version it started with; a canary splits new sessions.
+      const r = deps.resolveDirective(agent.name, ctx.sessionId ?? ctx.requestId, generatedSession);
+      served = r instanceof Promise ? await r : r;
+      directive = served?.directive ?? null;
       ctx.directive = directive;
       if (directive) headers['x-ibex-directive-version'] = String(directive.version);
       ctx.end('directive');
@@ -133,7 +140,9 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
     if (routed.model) headers['x-ibex-served-model'] = routed.model;
     ctx.end('route');
 
-    const placed = protocol.placeDirective ? protocol.placeDirective(body, directive?.text ?? null) : body;
+    let placed = protocol.placeDirective ? protocol.placeDirective(body, directive?.text ?? null) : body;
+    // Opt-in provider prompt caching: one cache key per agent and directive version (stable bytes).
+    if (served?.promptCache && protocol.cachePrompt) placed = protocol.cachePrompt(placed, `ibex:${agent.name}:v${served.directive.version}`);
     ctx.messages = protocol.recordedMessages?.(placed) ?? null;
     // One serialisation of the outgoing body; the rest of the caller's fields pass through as they came.
     const outgoing = serialiseOutgoing(routed.model === parsed.model || !routed.model ? placed : { ...placed, model: routed.model });
