@@ -5,7 +5,9 @@ import { withStores } from '../src/cli/with-stores.js';
 import { isoTimes, printJson, printTable } from '../src/cli/output.js';
 import { parseAgentName, parseIntFlag } from '../src/cli/parse.js';
 import { createAgent, setAgentEnabled } from '../src/ops/identity.js';
-import { ConflictError, type Agent } from '../src/stores/ports.js';
+import { setPromptCache } from '../src/ops/directives.js';
+import { UsageError } from '../src/errors.js';
+import { ConflictError, NotFoundError, type Agent } from '../src/stores/ports.js';
 
 const view = (a: Agent) => isoTimes(a);
 
@@ -63,4 +65,25 @@ export function register(program: Command): void {
         });
       });
   }
+
+  // --- issue 15: provider prompt caching (a block of its own; the budget and content flags of
+  // `agent update` are another change: when both land, they are options of one `update` command) ---
+  agent
+    .command('update <name>')
+    .description("change an agent's settings")
+    .option('--prompt-cache <on|off>', 'ask providers to cache the directive prefix (OpenAI prompt_cache_key, Anthropic cache_control)')
+    .option('--json', 'print JSON')
+    .action(async (name: string, opts: { promptCache?: string; json?: boolean }) => {
+      if (opts.promptCache === undefined) throw new UsageError('nothing to update: give --prompt-cache on|off');
+      if (opts.promptCache !== 'on' && opts.promptCache !== 'off') throw new UsageError(`--prompt-cache must be on or off, not "${opts.promptCache}"`);
+      const on = opts.promptCache === 'on';
+      await withStores(async (stores) => {
+        const d = await setPromptCache(stores, name, on).catch((err) => {
+          if (err instanceof NotFoundError) throw noSuchAgent(name);
+          throw err;
+        });
+        if (opts.json) return printJson({ name, promptCache: d.promptCache });
+        process.stdout.write(`agent ${name}: prompt cache ${on ? 'on' : 'off'}\n`);
+      });
+    });
 }
