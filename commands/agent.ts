@@ -6,7 +6,8 @@ import { withStores } from '../src/cli/with-stores.js';
 import { isoTimes, printJson, printTable } from '../src/cli/output.js';
 import { parseAgentName, parseIntFlag } from '../src/cli/parse.js';
 import { createAgent, setAgentEnabled } from '../src/ops/identity.js';
-import { ConflictError, type Agent } from '../src/stores/ports.js';
+import { setPromptCache } from '../src/ops/directives.js';
+import { ConflictError, NotFoundError, type Agent } from '../src/stores/ports.js';
 
 const view = (a: Agent) => isoTimes(a);
 
@@ -65,21 +66,43 @@ export function register(program: Command): void {
       });
   }
 
-  // ---- content logging (issue 15): `agent update NAME --content full|redacted|metadata` ----
+  // `agent update NAME`: settings changed after creation, each option its own concern.
   agent
     .command('update <name>')
     .description("change an agent's settings")
     .option('--content <mode>', `what its checkpoints keep: ${CONTENT_MODES.join(' | ')}`)
+    .option('--prompt-cache <on|off>', 'ask providers to cache the directive prefix (OpenAI prompt_cache_key, Anthropic cache_control)')
     .option('--json', 'print JSON')
-    .action(async (name: string, opts: { content?: string; json?: boolean }) => {
-      if (opts.content === undefined) throw new UsageError('nothing to update', 'pass --content full|redacted|metadata');
-      if (!isContentMode(opts.content)) throw new UsageError(`--content must be one of ${CONTENT_MODES.join(', ')}, got "${opts.content}"`);
-      const mode = opts.content;
+    .action(async (name: string, opts: { content?: string; promptCache?: string; json?: boolean }) => {
+      if (opts.content === undefined && opts.promptCache === undefined) {
+        throw new UsageError('nothing to update', 'pass --content full|redacted|metadata or --prompt-cache on|off');
+      }
+      if (opts.content !== undefined && !isContentMode(opts.content)) {
+        throw new UsageError(`--content must be one of ${CONTENT_MODES.join(', ')}, got "${opts.content}"`);
+      }
+      if (opts.promptCache !== undefined && opts.promptCache !== 'on' && opts.promptCache !== 'off') {
+        throw new UsageError(`--prompt-cache must be on or off, not "${opts.promptCache}"`);
+      }
       await withStores(async (stores) => {
-        const a = await stores.agents.setContentMode(name, mode);
-        if (!a) throw noSuchAgent(name);
-        if (opts.json) return printJson(view(a));
-        process.stdout.write(`agent ${a.name}: content ${mode} (running gateways apply it within a minute)\n`);
+        const changed: Record<string, unknown> = { name };
+        const lines: string[] = [];
+        if (opts.content !== undefined && isContentMode(opts.content)) {
+          const a = await stores.agents.setContentMode(name, opts.content);
+          if (!a) throw noSuchAgent(name);
+          Object.assign(changed, view(a));
+          lines.push(`content ${opts.content} (running gateways apply it within a minute)`);
+        }
+        if (opts.promptCache !== undefined) {
+          const on = opts.promptCache === 'on';
+          const d = await setPromptCache(stores, name, on).catch((err) => {
+            if (err instanceof NotFoundError) throw noSuchAgent(name);
+            throw err;
+          });
+          changed.promptCache = d.promptCache;
+          lines.push(`prompt cache ${on ? 'on' : 'off'}`);
+        }
+        if (opts.json) return printJson(changed);
+        process.stdout.write(`agent ${name}: ${lines.join(', ')}\n`);
       });
     });
 }

@@ -8,6 +8,7 @@ interface TailFlags {
   agent?: string;
   json?: boolean;
   token?: string;
+  sessions?: boolean;
 }
 
 export function register(program: Command): void {
@@ -18,6 +19,7 @@ export function register(program: Command): void {
     .option('--agent <name>', 'only requests of this agent')
     .option('--json', 'one trace JSON per line on stdout (also the default when stdout is not a terminal)')
     .option('--token <token>', 'admin token (default: IBEX_ADMIN_TOKEN, else $IBEX_HOME/admin-token)')
+    .option('--sessions', 'start in the sessions view (the `s` key switches views)')
     .action(async (flags: TailFlags) => {
       await runTail(flags);
     });
@@ -31,7 +33,21 @@ export async function runTail(flags: TailFlags): Promise<void> {
   if (process.stdout.isTTY && !flags.json) {
     // Ink and React load only for the interactive view.
     const { runTailTui } = await import('../src/ui/tail/run.js');
-    await runTailTui({ url, token, agent: flags.agent });
+    // Where the CLI reaches the stores (no --url), a session's conversation is read from them;
+    // with --url only the live events are known.
+    const { openStores } = await import('../src/stores/factory.js');
+    const stores = flags.url ? null : await openStores(config).catch(() => null);
+    try {
+      await runTailTui({
+        url,
+        token,
+        agent: flags.agent,
+        sessions: flags.sessions,
+        loadSession: stores ? (id) => stores.sessions.checkpoints(id) : undefined,
+      });
+    } finally {
+      await stores?.close();
+    }
     return;
   }
 

@@ -235,7 +235,7 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
   const pipeline: PipelineDeps = {
     verifyAgent: (principal, requested) => verifyAgent(principal, requested, auth.agentCache),
     rateLimiter: stores.rateLimiter,
-    resolveDirective: (agent) => resolver.resolve(agent),
+    resolveDirective: (agent, sessionId, isNew) => resolver.resolve(agent, sessionId, isNew),
     directiveVersion: (agent, version) => stores.directives.get(agent, version),
     sessions: sessionOwners,
     providers,

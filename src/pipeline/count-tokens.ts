@@ -29,8 +29,9 @@ export function createCountTokensHandler(deps: Pick<PipelineDeps, 'verifyAgent' 
       ctx.agent = agent;
       const parsed = parseCountTokensRequest(req.body);
       ctx.model = parsed.model;
-      const r = deps.resolveDirective(agent.name);
-      const directive = r instanceof Promise ? await r : r;
+      // The version a new session would be served (a count has no session).
+      const r = deps.resolveDirective(agent.name, null, true);
+      const directive = (r instanceof Promise ? await r : r)?.directive ?? null;
       const body = placeDirective(parsed.body, directive?.text ?? null);
       const target = deps.providers.route(parsed.model);
       ctx.provider = target.provider.id;

@@ -10,6 +10,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { IbexError, UpstreamPassthroughError } from '../errors.js';
 import type { Principal } from '../auth/principal.js';
 import type { Agent, Directive, RateLimiter } from '../stores/ports.js';
+import type { ServedDirective } from '../directives/resolver.js';
 import type { ProviderRegistry } from '../providers/index.js';
 import { RequestContext } from './context.js';
 import { AbortEmitter } from '../util/abort-emitter.js';
@@ -32,7 +33,8 @@ import { pinnedDirective, replayDirectiveVersion } from '../ledger/replay-header
 export interface PipelineDeps {
   verifyAgent(principal: Principal, requested: string | undefined): Promise<Agent>;
   rateLimiter: RateLimiter;
-  resolveDirective(agent: string): Promise<Directive | null> | Directive | null;
+  /** The directive version this session is served (src/directives/resolver.ts); `isNewSession`: the id was generated here */
+  resolveDirective(agent: string, sessionId: string | null, isNewSession: boolean): Promise<ServedDirective | null> | ServedDirective | null;
   /** A given version of the agent's directive (for replays pinning one); absent → pins are refused */
   directiveVersion?(agent: string, version: number): Promise<Directive | null>;
   /** Session ownership (src/sessions/owners.ts): a named id is claimed before forwarding, a generated one in the background. */
@@ -126,11 +128,13 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
 
     // Only conversations (protocols whose turns are checkpointed) have sessions.
     const conversation = protocol.recordedMessages !== undefined;
+    let generatedSession = true;
     if (conversation) {
       const sessionHeader = req.headers['x-ibex-session'];
       const linked = typeof sessionHeader === 'string' ? null : protocol.sessionLink?.(body);
       const named = typeof sessionHeader === 'string' ? validateSessionId(sessionHeader) : linked ? deps.responseSessions.get(linked) : undefined;
       if (named !== undefined) {
+        generatedSession = false;
         ctx.sessionId = named;
         const owned = deps.sessions.claim(ctx.sessionId, agent.name, principal.patId, ctx.startedAt);
         if (owned) await owned;
@@ -143,11 +147,18 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
     }
 
     let directive: Directive | null = null;
+    let servedDirective: ServedDirective | null = null;
     if (protocol.placeDirective) {
       // A replay (`ibex sessions replay --directive-version V`) may pin a version; nothing else can.
+      // Otherwise sticky per session: a session keeps the version it started with; a canary splits new sessions.
       const pinned = replayDirectiveVersion(req.headers);
-      const r = pinned === null ? deps.resolveDirective(agent.name) : pinnedDirective(deps, agent.name, pinned);
-      directive = r instanceof Promise ? await r : r;
+      if (pinned === null) {
+        const r = deps.resolveDirective(agent.name, ctx.sessionId ?? ctx.requestId, generatedSession);
+        servedDirective = r instanceof Promise ? await r : r;
+        directive = servedDirective?.directive ?? null;
+      } else {
+        directive = await pinnedDirective(deps, agent.name, pinned);
+      }
       ctx.directive = directive;
       if (directive) headers['x-ibex-directive-version'] = String(directive.version);
       ctx.end('directive');
@@ -164,7 +175,9 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
     if (pin) targets = [pin.target];
     ctx.end('route');
 
-    const placed = protocol.placeDirective ? protocol.placeDirective(body, directive?.text ?? null) : body;
+    let placed = protocol.placeDirective ? protocol.placeDirective(body, directive?.text ?? null) : body;
+    // Opt-in provider prompt caching: one cache key per agent and directive version (stable bytes).
+    if (servedDirective?.promptCache && protocol.cachePrompt) placed = protocol.cachePrompt(placed, `ibex:${agent.name}:v${servedDirective.directive.version}`);
     ctx.messages = protocol.recordedMessages?.(placed) ?? null;
     ctx.end('inject');
 

@@ -90,6 +90,12 @@ export interface InboundProtocol<B = Record<string, unknown>> {
   parseRequest(body: unknown): ParsedRequest<B>;
   /** Absent: the protocol carries no directive (embeddings, legacy completions, moderations) */
   placeDirective?(body: B, text: string | null): B;
+  /**
+   * Asks the provider to keep the placed directive in its prompt cache (issue 15, opt-in per agent):
+   * OpenAI → `prompt_cache_key` = `key` unless the caller set one; Anthropic → a `cache_control`
+   * breakpoint after the directive. Absent: the protocol has no such hint.
+   */
+  cachePrompt?(body: B, key: string): B;
   /** The request's input as the checkpoint stores it; absent: no checkpoint (not a conversation turn) */
   recordedMessages?(body: B): unknown[];
   /** An id in the body that continues an earlier exchange (`previous_response_id`, `conversation`) */

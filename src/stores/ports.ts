@@ -124,6 +124,76 @@ export interface DirectiveStore {
   history(agent: string): Promise<Directive[]>;
   /** agent → current version, for every agent that has one (the cheap poll of other processes' writes). */
   currentVersions(): Promise<Map<string, number>>;
+
+  // --- deployments (issue 15): which version is served to whom ---
+
+  /**
+   * Like `append`, and in the same transaction sets how the new version is served: without `canary`
+   * it is served to every new session (any running canary ends); with `canary: PCT` it is served to
+   * PCT % of new sessions while the previous stable version keeps the rest (a running canary is
+   * replaced; `ConflictError` when the agent has no version yet to compare with). `rollout:
+   * 'all-sessions'` also moves sessions that started on an older version.
+   */
+  deploy(agent: string, text: string, opts?: DeployOptions): Promise<Directive>;
+  /** The agent's deploy state; null when it has neither a directive nor settings. */
+  deployState(agent: string): Promise<DirectiveDeploy | null>;
+  /** Every agent's deploy state (the poll that catches other processes' changes). */
+  deployStates(): Promise<Map<string, DirectiveDeploy>>;
+  /**
+   * Ends the running canary by serving its version to every new session. `ConflictError` when none
+   * runs. `rollout` defaults to the canary's own.
+   */
+  promote(agent: string, opts?: { rollout?: DirectiveRollout }): Promise<DirectiveDeploy>;
+  /**
+   * Ends the running canary by appending a new version with the stable version's text (versions are
+   * never deleted, so "back" is a new version, like a rollback) and serving it. `ConflictError` when
+   * none runs.
+   */
+  abort(agent: string, opts?: { rollout?: DirectiveRollout }): Promise<Directive>;
+  /** Opt the agent in or out of provider prompt caching. `NotFoundError` for an unknown agent. */
+  setPromptCache(agent: string, on: boolean): Promise<DirectiveDeploy>;
+  /** The directive version a session started with (recorded with its first checkpoint); null if none yet. */
+  sessionVersion(sessionId: string): Promise<number | null>;
+  /** Per directive version of the agent: what its checkpoints recorded (prompt-cache hits among them). */
+  checkpointTotals(agent: string): Promise<VersionCheckpointTotals[]>;
+}
+
+export type DirectiveRollout = 'new-sessions' | 'all-sessions';
+
+export interface DeployOptions {
+  /** Same as `append`'s: fail with `ConflictError` unless the latest version is exactly this */
+  ifVersion?: number;
+  /** Serve the new version to this percentage (1–100) of new sessions only */
+  canary?: number;
+  rollout?: DirectiveRollout;
+}
+
+export interface DirectiveDeploy {
+  agent: string;
+  /** The highest version written (0 = none); during a canary, the canary's */
+  latest: number;
+  /** Served to new sessions outside the canary; the latest version when no canary runs (0 = none) */
+  stable: number;
+  canary: { version: number; percent: number } | null;
+  /** How the last change was rolled out */
+  rollout: DirectiveRollout;
+  /** Sessions that started on an older version are served this one (0 = none) */
+  floor: number;
+  promptCache: boolean;
+  /** +1 on every change of this agent's deploy state */
+  revision: number;
+  updatedAt: number;
+}
+
+export interface VersionCheckpointTotals {
+  version: number;
+  checkpoints: number;
+  sessions: number;
+  promptTokens: number;
+  /** Prompt tokens the provider served from its prompt cache */
+  cachedTokens: number;
+  /** Checkpoints that reported any cached prompt tokens */
+  cacheHits: number;
 }
 
 // ---------- sessions ----------

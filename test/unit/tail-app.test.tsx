@@ -58,10 +58,10 @@ describe('TailApp', () => {
     const older = lines.findIndex((l) => l.includes('first-agent'));
     expect(newer).toBeGreaterThan(-1);
     expect(newer).toBeLessThan(older);
-    expect(lines[newer]).toMatch(/abcdef12 +gpt-4o-mini +502 +40\.0 +0\.42 +15/);
+    expect(lines[newer]).toMatch(/abcdef12 +gpt-4o-mini +502 +upstream_error +40\.0 +0\.42 +15/);
     expect(lines[newer]).not.toContain('abcdef123'); // session shortened to 8 chars
     expect(lines[older]).toMatch(/1234 +0\.42 +99/);
-    expect(frame).toMatch(/AGENT +SESSION +MODEL +STATUS/);
+    expect(frame).toMatch(/AGENT +SESSION +MODEL +HTTP +ERROR +LAT ms +OVH ms +TOKENS/);
   });
 
   it("shows the caller's X-Request-Id in its own column, '-' when the caller sent none", async () => {

@@ -11,6 +11,8 @@ export const openAIChat: InboundProtocol<ChatBody> = {
   upstreamPath: '/chat/completions',
   parseRequest,
   placeDirective,
+  // The caller's own prompt_cache_key wins: it knows its traffic better than a per-agent key does.
+  cachePrompt: (body, key) => (body.prompt_cache_key === undefined ? { ...body, prompt_cache_key: key } : body),
   recordedMessages: recordedInput,
   summarise,
   createReassembler,

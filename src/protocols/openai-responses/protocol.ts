@@ -13,6 +13,8 @@ export const openAIResponses: InboundProtocol<ResponsesBody> = {
   upstreamPath: '/responses',
   parseRequest,
   placeDirective,
+  // The caller's own prompt_cache_key wins: it knows its traffic better than a per-agent key does.
+  cachePrompt: (body, key) => (body.prompt_cache_key === undefined ? { ...body, prompt_cache_key: key } : body),
   recordedMessages(body) {
     const r = recordedInput(body);
     return r.instructions ? [{ role: 'system', content: r.instructions }, ...r.input] : r.input;

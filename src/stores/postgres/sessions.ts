@@ -63,6 +63,7 @@ async function appendToSession(
   let completion = 0;
   let total = 0;
   let latest = 0;
+  let directiveVersion: number | null = null; // the first written one's: a session keeps its version (issue 15)
   for (const c of checkpoints) {
     // A session is one agent's: another agent's turn is never mixed into it.
     if (c.agent !== owner) {
@@ -78,13 +79,15 @@ async function appendToSession(
     completion += c.usage?.completionTokens ?? 0;
     total += c.usage?.totalTokens ?? 0;
     latest = Math.max(latest, c.createdAt);
+    directiveVersion ??= c.directiveVersion ?? null;
   }
   if (latest === 0) return; // every checkpoint was a replay
   await q.query(
     `UPDATE sessions SET turns = $2, updated_at = GREATEST(updated_at, $3),
-       prompt_tokens = prompt_tokens + $4, completion_tokens = completion_tokens + $5, total_tokens = total_tokens + $6
+       prompt_tokens = prompt_tokens + $4, completion_tokens = completion_tokens + $5, total_tokens = total_tokens + $6,
+       directive_version = COALESCE(directive_version, $7)
      WHERE id = $1`,
-    [sessionId, turns, latest, prompt, completion, total],
+    [sessionId, turns, latest, prompt, completion, total, directiveVersion],
   );
 }
 

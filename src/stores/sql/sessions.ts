@@ -47,6 +47,8 @@ export interface CheckpointRow<Json, Bool> {
   replay_of: string | null;
   /** JSON text of the failed fallback attempts; NULL when the first target served */
   attempts: string | null;
+  /** Prompt tokens served from the provider's prompt cache (migration 0008) */
+  cached_tokens: number | null;
 }
 
 export const SESSION_COLS =
@@ -54,7 +56,7 @@ export const SESSION_COLS =
 export const CHECKPOINT_COLS =
   'session_id, seq, request_id, agent, pat_id, model, directive_version, messages, reply, finish_reason, ' +
   'prompt_tokens, completion_tokens, total_tokens, status, error_code, stream, created_at, client_request_id, ' +
-  'message_refs, message_count, protocol, upstream_path, provider, served_model, upstream_template, content_mode, replay_of, attempts';
+  'message_refs, message_count, protocol, upstream_path, provider, served_model, upstream_template, content_mode, replay_of, attempts, cached_tokens';
 /** `?, ?, …`: one positional placeholder per checkpoint column (SQLite). */
 export const CHECKPOINT_PLACEHOLDERS = CHECKPOINT_COLS.split(', ')
   .map(() => '?')
@@ -130,7 +132,12 @@ const toCheckpointCore = <J, B>(r: CheckpointRow<J, B>, d: RowDecode<J, B>, bodi
   usage:
     r.prompt_tokens === null && r.completion_tokens === null && r.total_tokens === null
       ? null
-      : { promptTokens: r.prompt_tokens ?? 0, completionTokens: r.completion_tokens ?? 0, totalTokens: r.total_tokens ?? 0 },
+      : {
+          promptTokens: r.prompt_tokens ?? 0,
+          completionTokens: r.completion_tokens ?? 0,
+          totalTokens: r.total_tokens ?? 0,
+          ...(r.cached_tokens === null || r.cached_tokens === undefined ? {} : { cachedTokens: r.cached_tokens }),
+        },
   status: r.status,
   errorCode: r.error_code,
   stream: d.bool(r.stream),
@@ -185,4 +192,5 @@ export const checkpointParams = (
   c.contentMode && c.contentMode !== 'full' ? c.contentMode : null,
   text(c.replayOf),
   attemptsText(c.attempts),
+  c.usage?.cachedTokens ?? null,
 ];

@@ -29,9 +29,11 @@ const CHECKPOINT_EXISTS = 'SELECT 1 FROM checkpoints WHERE request_id = ? AND cr
 // One statement creates the session or counts the turn; RETURNING gives the new turn number. A new
 // session's row is written once, so its updated_at indexes are not rewritten. The WHERE keeps a
 // session one agent's: for another agent's checkpoint nothing is updated and no row is returned.
-const UPSERT_SESSION = `INSERT INTO sessions (${SESSION_COLS}) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, 'active')
+// directive_version: the first checkpoint's, kept after (a session keeps the version it started with).
+const UPSERT_SESSION = `INSERT INTO sessions (${SESSION_COLS}, directive_version) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, 'active', ?)
   ON CONFLICT (id) DO UPDATE SET
     turns = turns + 1,
+    directive_version = COALESCE(sessions.directive_version, excluded.directive_version),
     updated_at = MAX(updated_at, excluded.updated_at),
     prompt_tokens = prompt_tokens + excluded.prompt_tokens,
     completion_tokens = completion_tokens + excluded.completion_tokens,
@@ -64,6 +66,7 @@ export class SqliteSessionStore implements SessionStore {
             c.usage?.promptTokens ?? 0,
             c.usage?.completionTokens ?? 0,
             c.usage?.totalTokens ?? 0,
+            c.directiveVersion ?? null,
           );
           if (!counted) {
             const owner = db.get<{ agent: string }>(SESSION_OWNER, sessionId)!.agent;

@@ -1,0 +1,36 @@
+-- Directives run like deployments (issue 15). Versions stay immutable rows in `directives`; what is
+-- *served* is this per-agent, mutable deploy state:
+--   stable_version   served to new sessions outside a canary (= the latest version when none runs)
+--   canary_version   while a canary runs: the new version, served to canary_percent % of new sessions
+--   rollout          how the last change was rolled out: 'new-sessions' (a session keeps the version it
+--                    started with) or 'all-sessions' (every session moves)
+--   floor_version    sessions that started on an older version are served this one (raised by an
+--                    all-sessions rollout; 0 = never)
+--   prompt_cache     opt-in provider prompt caching (OpenAI prompt_cache_key, Anthropic cache_control)
+--   revision         +1 on every change, so a replica can tell a stale push from a new one
+-- Sessions record the version they started with (their first checkpoint's), found by every replica.
+-- Checkpoints record the prompt tokens the provider served from its cache.
+
+CREATE TABLE directive_deploys (
+  agent          TEXT PRIMARY KEY REFERENCES agents (name),
+  stable_version INTEGER NOT NULL DEFAULT 0,
+  canary_version INTEGER,
+  canary_percent INTEGER CHECK (canary_percent BETWEEN 1 AND 100),
+  rollout        TEXT NOT NULL DEFAULT 'new-sessions' CHECK (rollout IN ('new-sessions', 'all-sessions')),
+  floor_version  INTEGER NOT NULL DEFAULT 0,
+  prompt_cache   INTEGER NOT NULL DEFAULT 0 CHECK (prompt_cache IN (0, 1)),
+  revision       INTEGER NOT NULL DEFAULT 1,
+  updated_at     INTEGER NOT NULL
+);
+
+INSERT INTO directive_deploys (agent, stable_version, updated_at)
+  SELECT agent, MAX(version), MAX(created_at) FROM directives GROUP BY agent;
+
+ALTER TABLE sessions ADD COLUMN directive_version INTEGER;
+UPDATE sessions SET directive_version = (
+  SELECT c.directive_version FROM checkpoints c
+  WHERE c.session_id = sessions.id AND c.directive_version IS NOT NULL
+  ORDER BY c.created_at, c.seq LIMIT 1
+);
+
+ALTER TABLE checkpoints ADD COLUMN cached_tokens INTEGER;
