@@ -30,6 +30,8 @@ import { UnauthenticatedTraceGate, type AuthHookDeps } from './server/auth-hook.
 import { rejectedTrace } from './pipeline/rejected.js';
 import { acceptRequestId } from './pipeline/validate.js';
 import { RefusedCheckpoints } from './sessions/refused.js';
+import { SpendGuard } from './usage/guard.js';
+import { PriceTable } from './usage/prices.js';
 
 export interface Gateway {
   app: FastifyInstance;
@@ -69,6 +71,7 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
   const metrics = createMetrics();
 
   let failOpenLogged = 0;
+  const budgetErrors = new ThrottledLog((level, msg) => log[level](msg), 10_000);
   const stores =
     opts.stores ??
     (await openStores(config, {
@@ -79,6 +82,10 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
           failOpenLogged = Date.now();
           log.warn(`rate limits fail open: the limiter is unavailable (${err.message})`);
         }
+      },
+      onBudgetStoreError: (err, mode) => {
+        metrics.recordBudgetStoreError(mode);
+        budgetErrors.hit('warn', 1, (n) => `budgets: ${n} call(s) to the budget store failed, handled as "${mode}" (IBEX_BUDGET_ON_STORE_ERROR): ${err.message}`);
       },
     }));
   for (const line of stores.describe()) log.info(line);
@@ -115,7 +122,9 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
   // Embedded mode: SQLite writes run in a worker thread, off the request path's event loop.
   const sqliteWriter = config.databaseUrl || opts.stores ? null : new SqliteWriter(join(config.home, 'ibex.db'));
   const traceSink: TraceSink =
-    sqliteWriter && !config.clickhouseUrl ? { write: (b) => sqliteWriter.write(b), list: (f) => stores.traces.list(f) } : stores.traces;
+    sqliteWriter && !config.clickhouseUrl
+      ? { write: (b) => sqliteWriter.write(b), list: (f) => stores.traces.list(f), usage: (q) => stores.traces.usage(q) }
+      : stores.traces;
   const refusedCheckpoints = new RefusedCheckpoints((level, msg) => log[level](msg));
   const writeCheckpoints = sqliteWriter
     ? (batch: CheckpointInput[]) => sqliteWriter.appendCheckpoints(batch).then(refusedCheckpoints.record)
@@ -180,9 +189,20 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
       metrics.recordRequest(trace);
     },
   };
+  // Prices: the built-in table; the lead passes ibex.yaml's `pricing:` here once the file is wired.
+  const spend = new SpendGuard({
+    store: stores.budgets,
+    prices: new PriceTable(),
+    resolveModel: (model) => {
+      const r = providers.route(model);
+      return { provider: r.provider.id, model: r.model };
+    },
+    log: (level, message) => log[level](message),
+  });
   const pipeline: PipelineDeps = {
     verifyAgent: (principal, requested) => verifyAgent(principal, requested, auth.agentCache),
     rateLimiter: stores.rateLimiter,
+    spend,
     resolveDirective: (agent) => resolver.resolve(agent),
     sessions: sessionOwners,
     providers,
@@ -206,6 +226,7 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
     bodyLimit: config.bodyLimit,
     bus: stores.bus,
     adminToken,
+    usage: (q) => stores.traces.usage(q),
     metrics,
     ready: () => stores.ready(),
     isDraining: () => draining,

@@ -3,6 +3,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Agent, Directive, Usage } from '../stores/ports.js';
 import type { Principal } from '../auth/principal.js';
+import type { StreamFilter } from '../protocols/types.js';
 
 export type StageName = 'auth' | 'agent' | 'rate_limit' | 'validate' | 'session' | 'directive' | 'inject' | 'route' | 'respond';
 
@@ -31,6 +32,10 @@ export class RequestContext {
   reply: string | null = null;
   finishReason: string | null = null;
   usage: Usage | null = null;
+  /** USD of the request at its served model's price (src/usage); null when unknown */
+  costUsd: number | null = null;
+  /** Removes from a stream what ibex asked the provider for on its own behalf (protocol.prepareUpstream) */
+  streamFilter: StreamFilter | null = null;
   /** The provider's id of the reply (`resp_…` links a later `previous_response_id` to this session) */
   responseId: string | null = null;
   /** The model the provider served (after alias resolution and fallback) */

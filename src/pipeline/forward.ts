@@ -108,19 +108,24 @@ export async function forward(
   // What is stored of a stream is bounded by the smaller of the tap's bound and the answer bound.
   const tap = protocol.createReassembler(Math.min(TAP_MAX_BYTES, maxBytes));
   const redactor = secrets.length ? new StreamRedactor(secrets) : null;
+  // What ibex added to the request for itself (usage.ts) is taken out of what the caller gets; the tap sees all.
+  const strip = ctx.streamFilter;
   const flushHeld = () => {
     const held = redactor?.end();
     if (held && !res.destroyed) {
       tap.push(held);
-      res.write(held);
+      res.write(strip ? strip.push(held) : held);
     }
+    const rest = strip?.end();
+    if (rest?.length && !res.destroyed) res.write(rest);
   };
   try {
     for await (const raw of body as AsyncIterable<Buffer>) {
       const chunk = redactor ? redactor.push(raw) : raw;
       if (chunk.length === 0) continue;
       tap.push(chunk);
-      if (!res.write(chunk)) await drained(res);
+      const out = strip ? strip.push(chunk) : chunk;
+      if (out.length && !res.write(out)) await drained(res);
       if (res.destroyed) break;
     }
     ctx.upstreamEnd = performance.now();

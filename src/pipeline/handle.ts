@@ -20,10 +20,13 @@ import type { InboundProtocol, ProtocolErrorInput } from '../protocols/types.js'
 import { passthroughHeaders } from './passthrough-headers.js';
 import type { ResponseSessions } from '../sessions/response-links.js';
 import { buildCheckpoint, buildTrace, markCutByShutdown, type Recorders } from './record.js';
+import type { SpendGuard, SpendHold } from '../usage/guard.js';
 
 export interface PipelineDeps {
   verifyAgent(principal: Principal, requested: string | undefined): Promise<Agent>;
   rateLimiter: RateLimiter;
+  /** Token limits, budgets and cost (src/usage); absent: no budgets and no cost in records */
+  spend?: SpendGuard;
   resolveDirective(agent: string): Promise<Directive | null> | Directive | null;
   /** Session ownership (src/sessions/owners.ts): a named id is claimed before forwarding, a generated one in the background. */
   sessions: {
@@ -70,6 +73,7 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
     }
   };
   reply.raw.once('close', onClose);
+  let hold: SpendHold | null = null;
 
   try {
     // The auth hook (src/server/auth-hook.ts) authenticated the caller before the body was read.
@@ -91,10 +95,20 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
       agentRpm: agent.rpm,
     });
     if (limitHeaders) Object.assign(headers, limitHeaders);
+    if (deps.spend) {
+      // Tokens per minute and budgets: the estimate is held before forwarding (a fallback model, when
+      // one applies, replaces the body's model here), the real spend replaces it in finish().
+      const spent = await deps.spend.reserve({ agent, pat: { id: principal.patId, limits: principal.limits }, body: req.body, bodyBytes: ctx.bytesIn });
+      hold = spent.hold;
+      Object.assign(headers, spent.headers);
+    }
     ctx.end('rate_limit');
 
     const parsed = protocol.parseRequest(req.body);
-    const body = parsed.body;
+    // Asks the provider for what ibex records (usage on every stream); the filter hides it from the caller.
+    const prepared = protocol.prepareUpstream?.(parsed.body);
+    const body = prepared?.body ?? parsed.body;
+    ctx.streamFilter = prepared?.strip ?? null;
     ctx.model = parsed.model;
     ctx.stream = parsed.stream;
     ctx.end('validate');
@@ -183,7 +197,7 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
   } finally {
     reply.raw.off('close', onClose);
     if (ctx.responseId && ctx.sessionId) deps.responseSessions.set(ctx.responseId, ctx.sessionId);
-    finish(deps.recorders, ctx);
+    finish(deps, ctx, hold);
   }
 }
 
@@ -240,8 +254,17 @@ function serverTiming(ctx: RequestContext): string {
   return s;
 }
 
-function finish(recorders: Recorders, ctx: RequestContext): void {
+function finish(deps: PipelineDeps, ctx: RequestContext, hold: SpendHold | null): void {
+  const recorders: Recorders = deps.recorders;
   if (ctx.clientAborted && ctx.status < 400) ctx.status = 499;
+  if (deps.spend) {
+    ctx.costUsd = deps.spend.settle(hold, {
+      usage: ctx.usage,
+      provider: ctx.provider,
+      model: ctx.servedModel ?? ctx.model,
+      answered: ctx.upstreamHeaders !== null && (ctx.status < 400 || ctx.clientAborted),
+    });
+  }
   const now = performance.now();
   const trace = buildTrace(ctx, now);
   recorders.trace(trace);

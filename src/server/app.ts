@@ -9,7 +9,7 @@ import { registerHealthRoutes } from './routes/health.js';
 import { registerOpenAIRoutes, type OpenAIRouteDeps } from './routes/openai.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { authHook, decorateAuth, type AuthHookDeps } from './auth-hook.js';
-import type { Bus, ReadinessCheck } from '../stores/ports.js';
+import type { Bus, ReadinessCheck, UsageQuery, UsageRow } from '../stores/ports.js';
 import type { Metrics } from '../metrics.js';
 
 export interface AppDeps extends OpenAIRouteDeps {
@@ -18,6 +18,8 @@ export interface AppDeps extends OpenAIRouteDeps {
   bodyLimit: number;
   bus: Bus;
   adminToken: string;
+  /** Usage totals from the trace store, for GET /admin/v1/usage */
+  usage?: (q: UsageQuery) => Promise<UsageRow[]>;
   metrics: Metrics;
   ready(): Promise<ReadinessCheck[]>;
   isDraining(): boolean;
@@ -68,7 +70,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     registerOpenAIRoutes(v1, deps);
   });
   registerHealthRoutes(app, deps.ready, deps.isDraining);
-  registerAdminRoutes(app, { bus: deps.bus, adminToken: deps.adminToken });
+  registerAdminRoutes(app, { bus: deps.bus, adminToken: deps.adminToken, usage: deps.usage });
   app.get('/metrics', async (_req, reply) => {
     const text = await deps.metrics.render();
     return reply.header('content-type', deps.metrics.contentType).send(text);

@@ -5,6 +5,7 @@ import { placeDirective, recordedInput } from './directive.js';
 import { summarise } from './summarise.js';
 import { createReassembler } from './reassemble.js';
 import { renderError, streamErrorEvent } from './errors.js';
+import { prepareUpstream } from './stream-usage.js';
 
 export const openAIChat: InboundProtocol<ChatBody> = {
   name: 'openai-chat',
@@ -12,6 +13,7 @@ export const openAIChat: InboundProtocol<ChatBody> = {
   parseRequest,
   placeDirective,
   recordedMessages: recordedInput,
+  prepareUpstream,
   summarise,
   createReassembler,
   renderError,

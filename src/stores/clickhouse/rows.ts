@@ -28,6 +28,9 @@ export interface TraceRow {
   bytes_in: number;
   bytes_out: number;
   directive_version: number | null;
+  cached_tokens: number | null;
+  reasoning_tokens: number | null;
+  cost_usd: number | null;
 }
 
 export const TRACE_COLUMNS: readonly (keyof TraceRow)[] = [
@@ -54,6 +57,9 @@ export const TRACE_COLUMNS: readonly (keyof TraceRow)[] = [
   'bytes_in',
   'bytes_out',
   'directive_version',
+  'cached_tokens',
+  'reasoning_tokens',
+  'cost_usd',
 ];
 
 const UINT16_MAX = 65_535;
@@ -85,6 +91,10 @@ export function toRow(t: Trace): TraceRow {
     bytes_in: int(t.bytesIn, 0, Number.MAX_SAFE_INTEGER),
     bytes_out: int(t.bytesOut, 0, Number.MAX_SAFE_INTEGER),
     directive_version: intOrNull(t.directiveVersion, UINT32_MAX),
+    // ?? null: a trace spooled by an older version has none of these.
+    cached_tokens: intOrNull(t.cachedTokens ?? null, UINT32_MAX),
+    reasoning_tokens: intOrNull(t.reasoningTokens ?? null, UINT32_MAX),
+    cost_usd: floatOrNull(t.costUsd ?? null),
   };
 }
 
@@ -119,6 +129,9 @@ export function fromRow(r: Record<string, unknown>): Trace {
     bytesIn: Number(r.bytes_in),
     bytesOut: Number(r.bytes_out),
     directiveVersion: numOrNull(r.directive_version),
+    cachedTokens: numOrNull(r.cached_tokens),
+    reasoningTokens: numOrNull(r.reasoning_tokens),
+    costUsd: numOrNull(r.cost_usd),
   };
 }
 

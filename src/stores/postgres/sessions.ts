@@ -5,6 +5,7 @@ import {
   CHECKPOINT_READ_COLS,
   checkpointParams,
   SESSION_COLS,
+  SESSION_READ_COLS,
   toCheckpoint,
   toSession,
   type CheckpointRow as CheckpointRowOf,
@@ -51,6 +52,7 @@ async function appendToSession(
   let prompt = 0;
   let completion = 0;
   let total = 0;
+  let cost: number | null = null;
   let latest = 0;
   for (const c of checkpoints) {
     // A session is one agent's: another agent's turn is never mixed into it.
@@ -61,7 +63,7 @@ async function appendToSession(
     // Idempotent per (requestId, createdAt): a replayed batch skips what an earlier attempt stored.
     const inserted = await q.query(
       `INSERT INTO checkpoints (${CHECKPOINT_COLS})
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::json, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::json, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
        ON CONFLICT (request_id, created_at) DO NOTHING`,
       checkpointParams(sessionId, turns + 1, c, encode),
     );
@@ -70,14 +72,16 @@ async function appendToSession(
     prompt += c.usage?.promptTokens ?? 0;
     completion += c.usage?.completionTokens ?? 0;
     total += c.usage?.totalTokens ?? 0;
+    if (c.costUsd !== null && c.costUsd !== undefined) cost = (cost ?? 0) + c.costUsd;
     latest = Math.max(latest, c.createdAt);
   }
   if (latest === 0) return; // every checkpoint was a replay
   await q.query(
     `UPDATE sessions SET turns = $2, updated_at = GREATEST(updated_at, $3),
-       prompt_tokens = prompt_tokens + $4, completion_tokens = completion_tokens + $5, total_tokens = total_tokens + $6
+       prompt_tokens = prompt_tokens + $4, completion_tokens = completion_tokens + $5, total_tokens = total_tokens + $6,
+       cost_usd = CASE WHEN $7::double precision IS NULL THEN cost_usd ELSE COALESCE(cost_usd, 0) + $7::double precision END
      WHERE id = $1`,
-    [sessionId, turns, latest, prompt, completion, total],
+    [sessionId, turns, latest, prompt, completion, total, cost],
   );
 }
 
@@ -103,7 +107,7 @@ export class PgSessionStore implements SessionStore {
   }
 
   async getSession(id: string): Promise<Session | null> {
-    const rows = await this.db.query<SessionRow>(`SELECT ${SESSION_COLS} FROM sessions WHERE id = $1`, [id]);
+    const rows = await this.db.query<SessionRow>(`SELECT ${SESSION_READ_COLS} FROM sessions WHERE id = $1`, [id]);
     return rows[0] ? toSession(rows[0]) : null;
   }
 
@@ -112,10 +116,10 @@ export class PgSessionStore implements SessionStore {
     const limit = listLimit(filter?.limit);
     const rows = filter?.agent
       ? await this.db.query<SessionRow>(
-          `SELECT ${SESSION_COLS} FROM sessions WHERE agent = $1 ORDER BY updated_at DESC, id DESC LIMIT $2`,
+          `SELECT ${SESSION_READ_COLS} FROM sessions WHERE agent = $1 ORDER BY updated_at DESC, id DESC LIMIT $2`,
           [filter.agent, limit],
         )
-      : await this.db.query<SessionRow>(`SELECT ${SESSION_COLS} FROM sessions ORDER BY updated_at DESC, id DESC LIMIT $1`, [
+      : await this.db.query<SessionRow>(`SELECT ${SESSION_READ_COLS} FROM sessions ORDER BY updated_at DESC, id DESC LIMIT $1`, [
           limit,
         ]);
     return rows.map(toSession);

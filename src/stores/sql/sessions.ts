@@ -13,6 +13,7 @@ export interface SessionRow {
   completion_tokens: number;
   total_tokens: number;
   status: string;
+  cost_usd: number | null;
 }
 
 export interface CheckpointRow<Json, Bool> {
@@ -34,13 +35,20 @@ export interface CheckpointRow<Json, Bool> {
   stream: Bool;
   created_at: number;
   client_request_id: string | null;
+  cached_tokens: number | null;
+  reasoning_tokens: number | null;
+  cost_usd: number | null;
 }
 
+/** The columns a new session row is written with (its cost starts NULL: no priced turn yet). */
 export const SESSION_COLS =
   'id, agent, pat_id, created_at, updated_at, turns, prompt_tokens, completion_tokens, total_tokens, status';
+/** The columns a session is read with. */
+export const SESSION_READ_COLS = SESSION_COLS + ', cost_usd';
 export const CHECKPOINT_COLS =
   'session_id, seq, request_id, agent, pat_id, model, directive_version, messages, reply, finish_reason, ' +
-  'prompt_tokens, completion_tokens, total_tokens, status, error_code, stream, created_at, client_request_id';
+  'prompt_tokens, completion_tokens, total_tokens, status, error_code, stream, created_at, client_request_id, ' +
+  'cached_tokens, reasoning_tokens, cost_usd';
 /** `?, ?, …`: one positional placeholder per checkpoint column (SQLite). */
 export const CHECKPOINT_PLACEHOLDERS = CHECKPOINT_COLS.split(', ')
   .map(() => '?')
@@ -61,6 +69,7 @@ export const toSession = (r: SessionRow): Session => ({
   promptTokens: r.prompt_tokens,
   completionTokens: r.completion_tokens,
   totalTokens: r.total_tokens,
+  costUsd: r.cost_usd ?? null,
   status: r.status,
 });
 
@@ -79,7 +88,14 @@ export const toCheckpoint = <J, B>(r: CheckpointRow<J, B>, d: RowDecode<J, B>): 
   usage:
     r.prompt_tokens === null && r.completion_tokens === null && r.total_tokens === null
       ? null
-      : { promptTokens: r.prompt_tokens ?? 0, completionTokens: r.completion_tokens ?? 0, totalTokens: r.total_tokens ?? 0 },
+      : {
+          promptTokens: r.prompt_tokens ?? 0,
+          completionTokens: r.completion_tokens ?? 0,
+          totalTokens: r.total_tokens ?? 0,
+          ...(r.cached_tokens !== null && r.cached_tokens !== undefined ? { cachedTokens: r.cached_tokens } : {}),
+          ...(r.reasoning_tokens !== null && r.reasoning_tokens !== undefined ? { reasoningTokens: r.reasoning_tokens } : {}),
+        },
+  costUsd: r.cost_usd ?? null,
   status: r.status,
   errorCode: r.error_code,
   stream: d.bool(r.stream),
@@ -119,4 +135,7 @@ export const checkpointParams = (
   c.createdAt,
   // ?? null: a checkpoint spooled by an older version has no such field.
   c.clientRequestId ?? null,
+  c.usage?.cachedTokens ?? null,
+  c.usage?.reasoningTokens ?? null,
+  c.costUsd ?? null,
 ];

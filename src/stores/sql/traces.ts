@@ -25,6 +25,9 @@ export interface TraceRow<Json, Bool> {
   bytes_in: number;
   bytes_out: number;
   directive_version: number | null;
+  cached_tokens: number | null;
+  reasoning_tokens: number | null;
+  cost_usd: number | null;
 }
 
 export type TraceColumn = keyof TraceRow<unknown, unknown>;
@@ -54,6 +57,10 @@ const TRACE_VALUES: readonly (readonly [TraceColumn, (t: Trace, e: ParamEncode) 
   ['bytes_in', (t) => t.bytesIn],
   ['bytes_out', (t) => t.bytesOut],
   ['directive_version', (t) => t.directiveVersion],
+  // ?? null: a trace spooled by an older version has none of these.
+  ['cached_tokens', (t) => t.cachedTokens ?? null],
+  ['reasoning_tokens', (t) => t.reasoningTokens ?? null],
+  ['cost_usd', (t) => t.costUsd ?? null],
 ];
 
 export const TRACE_COLUMNS: readonly TraceColumn[] = TRACE_VALUES.map(([c]) => c);
@@ -82,6 +89,9 @@ export const toTrace = <J, B>(r: TraceRow<J, B>, d: RowDecode<J, B>): Trace => (
   promptTokens: r.prompt_tokens,
   completionTokens: r.completion_tokens,
   totalTokens: r.total_tokens,
+  cachedTokens: r.cached_tokens,
+  reasoningTokens: r.reasoning_tokens,
+  costUsd: r.cost_usd,
   bytesIn: r.bytes_in,
   bytesOut: r.bytes_out,
   directiveVersion: r.directive_version,
