@@ -9,7 +9,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import type { TailFeed } from '../../tail/feed.js';
 import type { ConnectionStatus } from '../../tail/client.js';
 import type { Trace } from '../../stores/ports.js';
-import { headerCells, ms, percent, rowCells } from './format.js';
+import { headerCells, ms, percent, rowCells, usd } from './format.js';
 import { TailModel } from './model.js';
 
 export interface TailAppProps {
@@ -125,6 +125,7 @@ export function TailApp(props: TailAppProps) {
     <Box flexDirection="column">
       <Text>
         <Text bold>ibex tail</Text> {props.url} <StatusBadge status={model.status} />
+        {'  '}cost <Text bold>${usd(model.costTotal())}</Text>
       </Text>
       <Text>
         req/s <Text bold>{stats.requestsPerSecond.toFixed(1)}</Text>
@@ -160,7 +161,7 @@ function Row({ trace }: { trace: Trace }) {
   return (
     <Text wrap="truncate-end">
       {c.time} {c.agent} {c.session} {c.model} <Text color={statusColor}>{c.status}</Text> {c.latency} {c.overhead}{' '}
-      {c.tokens} {c.clientRequestId}
+      {c.tokens} {c.cost} {c.clientRequestId}
     </Text>
   );
 }

@@ -11,13 +11,15 @@ export interface Column {
 
 export const COLUMNS = {
   time: { title: 'TIME', width: 8, align: 'left' },
-  agent: { title: 'AGENT', width: 14, align: 'left' },
+  agent: { title: 'AGENT', width: 12, align: 'left' },
   session: { title: 'SESSION', width: 8, align: 'left' },
-  model: { title: 'MODEL', width: 18, align: 'left' },
+  model: { title: 'MODEL', width: 16, align: 'left' },
   status: { title: 'STATUS', width: 6, align: 'right' },
-  latency: { title: 'LAT ms', width: 8, align: 'right' },
-  overhead: { title: 'OVH ms', width: 7, align: 'right' },
-  tokens: { title: 'TOKENS', width: 7, align: 'right' },
+  latency: { title: 'LAT ms', width: 7, align: 'right' },
+  overhead: { title: 'OVH ms', width: 6, align: 'right' },
+  tokens: { title: 'TOKENS', width: 6, align: 'right' },
+  // USD at the model's price; '-' when the price is unknown (src/usage/prices.ts).
+  cost: { title: 'COST $', width: 8, align: 'right' },
   // Last: the widest and the first to go on a narrow terminal (rows truncate at the end). The
   // caller's X-Request-Id, the id a user reports; the full one is in `ibex tail --json`.
   clientRequestId: { title: 'REQUEST ID', width: 14, align: 'left' },
@@ -55,8 +57,15 @@ export function rowCells(t: Trace): Record<ColumnName, string> {
     latency: cell(ms(t.totalMs), COLUMNS.latency),
     overhead: cell(ms(t.overheadMs), COLUMNS.overhead),
     tokens: cell(t.totalTokens === null ? '-' : String(t.totalTokens), COLUMNS.tokens),
+    cost: cell(usd(t.costUsd ?? null), COLUMNS.cost),
     clientRequestId: cell(t.clientRequestId ?? '-', COLUMNS.clientRequestId),
   };
+}
+
+/** 0.000123 → "0.000123", 1.5 → "1.5000": six decimals for the small amounts one request costs. */
+export function usd(value: number | null): string {
+  if (value === null || !Number.isFinite(value)) return '-';
+  return value >= 1 ? value.toFixed(4) : value.toFixed(6);
 }
 
 export function headerCells(): string {
