@@ -18,12 +18,11 @@ import { DEFAULT_REDIS_PREFIX } from './connection.js';
 const RESERVE_SCRIPT = `
 local n = #KEYS
 local vals = {}
+for i = 1, n do vals[i] = tonumber(redis.call('GET', KEYS[i]) or '0') end
 for i = 1, n do
-  local cur = tonumber(redis.call('GET', KEYS[i]) or '0')
-  vals[i] = cur
   local amount = tonumber(ARGV[(i - 1) * 3 + 1])
   local limit = tonumber(ARGV[(i - 1) * 3 + 2])
-  if limit >= 0 and (cur >= limit or cur + amount > limit) then
+  if limit >= 0 and (vals[i] >= limit or vals[i] + amount > limit) then
     return {0, i, unpack(vals)}
   end
 end
