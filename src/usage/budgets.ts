@@ -84,7 +84,12 @@ const WINDOW_WORD: Record<SpendWindow, string> = { minute: 'per-minute', day: 'd
 /** `agent "support"'s daily USD budget ($5.00)` */
 export function describeCounter(c: LimitCounter): string {
   const who = c.subject.kind === 'agent' ? `agent "${c.subject.id}"` : `token ${c.subject.id}`;
-  const amount = c.unit === 'usd' ? `$${c.configured.toFixed(2)}` : `${c.configured} tokens`;
+  const amount = c.unit === 'usd' ? formatUsd(c.configured) : `${c.configured} tokens`;
   if (!c.budget) return `${who}'s token rate limit (${c.configured} tokens per minute)`;
   return `${who}'s ${WINDOW_WORD[c.window]} ${c.unit === 'usd' ? 'USD' : 'token'} budget (${amount})`;
+}
+
+/** `$5.00`, `$0.0002`: cents for real budgets, every digit for tiny ones. */
+export function formatUsd(usd: number): string {
+  return usd >= 0.01 || usd === 0 ? `$${usd.toFixed(2)}` : `$${Number(usd.toPrecision(6))}`;
 }

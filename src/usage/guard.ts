@@ -8,7 +8,7 @@
 // which is then served instead (the caller's body gets that model; its spend is still counted).
 import { IbexError } from '../errors.js';
 import type { Agent, BudgetReservation, BudgetStore, SpendLimits, Usage } from '../stores/ports.js';
-import { amountFor, countersFor, DEFAULT_WARN_PCT, describeCounter, hasSpendLimits, type LimitCounter, type Subject } from './budgets.js';
+import { amountFor, countersFor, DEFAULT_WARN_PCT, describeCounter, formatUsd, hasSpendLimits, type LimitCounter, type Subject } from './budgets.js';
 import { costUsd, fromMicroUsd, toMicroUsd } from './cost.js';
 import { estimateSpend, type SpendEstimate } from './estimate.js';
 import type { PriceTable } from './prices.js';
@@ -169,7 +169,7 @@ function denial(c: LimitCounter, spent: number, now: number): IbexError {
       headers: { 'retry-after': retryAfter },
     });
   }
-  const used = c.unit === 'usd' ? `$${fromMicroUsd(spent).toFixed(2)}` : `${spent} tokens`;
+  const used = c.unit === 'usd' ? formatUsd(fromMicroUsd(spent)) : `${spent} tokens`;
   return new IbexError('IBEX_ERR_BUDGET_EXCEEDED', {
     message: `Budget exceeded: ${describeCounter(c)} has no room for this request (${used} spent or held). It resets at ${resetIso}.`,
     headers: { 'x-ibex-budget-reset': resetIso },

@@ -40,20 +40,26 @@ interface Index {
   bare: Map<string, PriceMatch>;
 }
 
-function buildIndex(entries: Iterable<[string, PriceOverride]>, source: PriceMatch['source']): Index {
+/**
+ * `bareFromQualified`: whether a `provider/model` entry also answers for the bare model name. True for
+ * the built-in table (its provider part is a namespace); false for overrides, where `azure/gpt-4o`
+ * means that provider's price only.
+ */
+function buildIndex(entries: Iterable<[string, PriceOverride]>, source: PriceMatch['source'], bareFromQualified: boolean): Index {
   const exact = new Map<string, PriceMatch>();
   const bare = new Map<string, PriceMatch>();
   for (const [key, p] of entries) {
     const price: PriceMatch = { input: p.input, cachedInput: p.cachedInput ?? p.input, output: p.output, key, source };
     const slash = key.indexOf('/');
     if (slash > 0) exact.set(key, price);
+    if (slash > 0 && !bareFromQualified) continue;
     const model = slash > 0 ? key.slice(slash + 1) : key;
     if (!bare.has(model)) bare.set(model, price);
   }
   return { exact, bare };
 }
 
-const BUILTIN_INDEX = buildIndex(Object.entries(builtin.models as Record<string, ModelPrice>), 'builtin');
+const BUILTIN_INDEX = buildIndex(Object.entries(builtin.models as Record<string, ModelPrice>), 'builtin', true);
 
 export class PriceTable {
   private readonly overrides: Index;
@@ -61,7 +67,7 @@ export class PriceTable {
 
   /** `overrides`: ibex.yaml's `pricing:` section (keys `provider/model` or a bare model). */
   constructor(overrides: Readonly<Record<string, PriceOverride>> = {}) {
-    this.overrides = buildIndex(Object.entries(overrides), 'override');
+    this.overrides = buildIndex(Object.entries(overrides), 'override', false);
   }
 
   /**
