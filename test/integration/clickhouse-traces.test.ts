@@ -23,7 +23,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 describe('clickhouse: offline behaviour', () => {
   it('ships the clickhouse migrations', () => {
-    expect(loadMigrations(migrationsDir('clickhouse')).map((m) => m.name)).toEqual(['0001_traces', '0002_client_request_id']);
+    expect(loadMigrations(migrationsDir('clickhouse')).map((m) => m.name)).toEqual(['0001_traces', '0002_client_request_id', '0003_usage_cost']);
   });
 
   it('describes itself without credentials, and opening does not connect', async () => {
@@ -86,21 +86,23 @@ describeWithClickHouse('clickhouse: trace sink', () => {
     expect(await sink.migrationStatus()).toEqual([
       { name: '0001_traces', applied: false, appliedAt: null },
       { name: '0002_client_request_id', applied: false, appliedAt: null },
+      { name: '0003_usage_cost', applied: false, appliedAt: null },
     ]);
   });
 
   it(`migrate creates the database and applies the variant this server supports`, async () => {
     const before = Date.now();
-    expect(await sink.migrate()).toEqual(['0001_traces', '0002_client_request_id']);
+    expect(await sink.migrate()).toEqual(['0001_traces', '0002_client_request_id', '0003_usage_cost']);
     expect(await sink.migrate()).toEqual([]); // idempotent
     const status = await sink.migrationStatus();
-    expect(status).toHaveLength(2);
+    expect(status).toHaveLength(3);
     expect(status[0]).toMatchObject({ name: '0001_traces', applied: true });
     expect(status[0]!.appliedAt).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
     const [major, minor] = serverVersion.split('.').map(Number) as [number, number];
     const expected = major > 20 || (major === 20 && minor >= 3) ? 'requires 20.3' : 'base';
     expect((await sink.appliedVariants()).get('0001_traces')).toBe(expected);
     expect((await sink.appliedVariants()).get('0002_client_request_id')).toBe(expected);
+    expect((await sink.appliedVariants()).get('0003_usage_cost')).toBe(expected);
     const engine = await clickhouseExec(`SELECT engine FROM system.tables WHERE database = '${db.name}' AND name = 'traces'`);
     expect(engine.trim()).toBe('ReplacingMergeTree');
     expect(await sink.ready()).toEqual([{ name: 'clickhouse', ok: true }]);

@@ -13,7 +13,7 @@ import { loadMigrations, migrationsDir } from '../../src/stores/migrations.js';
 import { openPostgresStores } from '../../src/stores/postgres/index.js';
 import { createTestDatabase, describeWithPostgres, POSTGRES_ADMIN_URL, type TestDatabase } from '../helpers/postgres.js';
 
-const SHIPPED = ['0001_identity', '0002_directives', '0003_sessions', '0004_traces', '0005_client_request_id'];
+const SHIPPED = ['0001_identity', '0002_directives', '0003_sessions', '0004_traces', '0005_client_request_id', '0006_usage_cost'];
 
 describe('postgres: offline behaviour', () => {
   it('ships the postgres migration files in order, directives and sessions in their own files', () => {
