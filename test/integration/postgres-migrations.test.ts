@@ -78,7 +78,7 @@ describeWithPostgres('postgres: migrations and outages', () => {
     const b = await openPostgresStores(database.url, { log: (l) => lines.push(l) });
     try {
       expect((await a.migrationStatus()).map((s) => [s.name, s.applied])).toEqual(SHIPPED.map((n) => [n, false]));
-      expect((await a.ready())[0]).toMatchObject({ name: 'storage', ok: false, detail: expect.stringMatching(/5 migration\(s\) pending/) });
+      expect((await a.ready())[0]).toMatchObject({ name: 'storage', ok: false, detail: expect.stringMatching(/6 migration\(s\) pending/) });
       await expect(a.agents.list()).rejects.toThrow(/does not exist/);
 
       const [ra, rb] = await Promise.all([a.migrate(), b.migrate()]);

@@ -31,7 +31,7 @@ describe('sqlite: opening, migrations, settings', () => {
       expect((await stores.migrationStatus()).map((s) => [s.name, s.applied])).toEqual(SHIPPED.map((n) => [n, false]));
       const [check] = await stores.ready();
       expect(check).toMatchObject({ name: 'storage', ok: false });
-      expect(check!.detail).toMatch(/5 migration\(s\) pending/);
+      expect(check!.detail).toMatch(/6 migration\(s\) pending/);
       await expect(stores.agents.list()).rejects.toThrow(/no such table/);
 
       const before = Date.now();
