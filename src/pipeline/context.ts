@@ -55,7 +55,9 @@ export class RequestContext {
     /** performance.now() when the gateway started on the request (the auth hook runs before the handler) */
     readonly t0: number = performance.now(),
   ) {
-    this.startedAt = Date.now() - Math.max(0, performance.now() - t0);
+    // Whole ms: stores keep epoch ms as integers (Postgres BIGINT refuses a fraction, and with it
+    // the whole batch the trace or checkpoint is in).
+    this.startedAt = Math.round(Date.now() - Math.max(0, performance.now() - t0));
     this.stageStart = t0;
   }
 
