@@ -5,7 +5,7 @@
 //   what was spent stays within the budget plus one request's estimate; `ibex usage` totals equal the
 //   sum of the traces;
 // - IBEX_BUDGET_ON_STORE_ERROR=closed refuses with 503 while Redis is cut, and counts it in a metric.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -80,6 +80,41 @@ describe('usage on every stream (embedded)', () => {
     const traces = await tracesOf(gw, 'streamer', 3);
     expect(traces.find((t) => t.model === 'mystery-model')).toMatchObject({ costUsd: null });
     expect(traces.find((t) => t.model === 'mystery-model')!.totalTokens).toBeGreaterThan(0);
+  });
+  it('ibex usage and GET /admin/v1/usage give the same totals, equal to the sum of the traces', async () => {
+    const traces = await tracesOf(gw, 'streamer', 3);
+    const cli = JSON.parse((await gw.cli(['usage', '--by', 'model', '--since', '1h', '--json'])).stdout) as {
+      by: string;
+      rows: { key: string; requests: number; totalTokens: number; costUsd: number; unpricedRequests: number }[];
+      total: { requests: number; totalTokens: number; costUsd: number; unpricedRequests: number };
+    };
+    expect(cli.by).toBe('model');
+    expect(cli.total.requests).toBe(traces.length);
+    expect(cli.total.totalTokens).toBe(traces.reduce((s, t) => s + (t.totalTokens ?? 0), 0));
+    expect(cli.total.costUsd).toBeCloseTo(traces.reduce((s, t) => s + (t.costUsd ?? 0), 0), 12);
+    expect(cli.total.unpricedRequests).toBe(1);
+    expect(cli.rows.find((r) => r.key === 'mystery-model')).toMatchObject({ requests: 1, costUsd: 0, unpricedRequests: 1 });
+
+    const adminToken = readFileSync(join(gw.home, 'admin-token'), 'utf8').trim();
+    const admin = await request(`${gw.url}/admin/v1/usage?by=model&since=1h`, { headers: { authorization: `Bearer ${adminToken}` } });
+    expect(admin.statusCode).toBe(200);
+    const body = (await admin.body.json()) as typeof cli;
+    expect(body.rows).toEqual(cli.rows);
+    expect(body.total).toEqual(cli.total);
+    const noToken = await request(`${gw.url}/admin/v1/usage`);
+    expect(noToken.statusCode).toBe(401);
+    await noToken.body.dump();
+    const bad = await request(`${gw.url}/admin/v1/usage?by=colour`, { headers: { authorization: `Bearer ${adminToken}` } });
+    expect(bad.statusCode).toBe(400);
+    expect(((await bad.body.json()) as { error: { param: string } }).error.param).toBe('by');
+
+    const usageError = await gw.cli(['usage', '--by', 'colour'], { reject: false });
+    expect(usageError.exitCode).toBe(2);
+    expect(usageError.stderr).toContain('--by');
+    const table = (await gw.cli(['usage', '--by', 'agent', '--since', '1h'])).stdout;
+    expect(table).toMatch(/^AGENT +REQUESTS/m);
+    expect(table).toMatch(/^streamer +3 /m);
+    expect(table).toMatch(/^TOTAL +3 /m);
   });
 });
 
