@@ -99,7 +99,7 @@ export class GrpcTokenValidator implements TokenValidator, TokenIndexSource {
           agents: reply.agents,
           rpm: reply.rpm ?? null,
           expiresAt: reply.expiresAt ?? null,
-          limits: limitsOf(reply.limitsJson),
+          ...optionalLimits(reply.limitsJson),
         });
       });
     });
@@ -201,12 +201,13 @@ export class GrpcTokenValidator implements TokenValidator, TokenIndexSource {
   }
 }
 
-/** The PAT's limits from the wire; an unreadable value means none. */
-function limitsOf(json: string | null | undefined): SpendLimits | null {
-  if (!json) return null;
+/** The PAT's limits from the wire (absent when it has none; an unreadable value means none). */
+function optionalLimits(json: string | null | undefined): { limits?: SpendLimits } {
+  if (!json) return {};
   try {
-    return spendLimitsOf(JSON.parse(json) as Partial<SpendLimits>);
+    const limits = spendLimitsOf(JSON.parse(json) as Partial<SpendLimits>);
+    return limits ? { limits } : {};
   } catch {
-    return null;
+    return {};
   }
 }

@@ -32,7 +32,8 @@ export interface TokenIndexSource {
 }
 
 export function principalFromRecord(pat: PatRecord): Principal {
-  return { patId: pat.id, hash: pat.hash, agents: [...pat.agents], rpm: pat.rpm, expiresAt: pat.expiresAt, limits: spendLimitsOf(pat) };
+  const limits = spendLimitsOf(pat);
+  return { patId: pat.id, hash: pat.hash, agents: [...pat.agents], rpm: pat.rpm, expiresAt: pat.expiresAt, ...(limits ? { limits } : {}) };
 }
 
 /** The limits of a record, or null when it has none (the common case: nothing to carry). */
