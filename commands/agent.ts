@@ -5,34 +5,61 @@ import { noSuchAgent } from '../src/cli/agents.js';
 import { withStores } from '../src/cli/with-stores.js';
 import { isoTimes, printJson, printTable } from '../src/cli/output.js';
 import { parseAgentName, parseIntFlag } from '../src/cli/parse.js';
-import { createAgent, setAgentEnabled } from '../src/ops/identity.js';
+import { createAgent, setAgentEnabled, updateAgent } from '../src/ops/identity.js';
 import { setPromptCache } from '../src/ops/directives.js';
-import { ConflictError, NotFoundError, type Agent } from '../src/stores/ports.js';
+import { addLimitFlags, describeLimits, parseLimitFlags } from '../src/cli/limit-flags.js';
+import { ConflictError, NotFoundError, type Agent, type AgentPatch } from '../src/stores/ports.js';
 
 const view = (a: Agent) => isoTimes(a);
+
+type LimitOpts = Record<string, unknown>;
 
 export function register(program: Command): void {
   const agent = program.command('agent').description('manage agents');
 
-  agent
+  const create = agent
     .command('create <name>')
     .description('create an agent')
     .option('--rpm <n>', 'requests per minute for the whole agent')
-    .option('--description <text>', 'what the agent is for')
+    .option('--description <text>', 'what the agent is for');
+  addLimitFlags(create)
     .option('--json', 'print JSON')
-    .action(async (name: string, opts: { rpm?: string; description?: string; json?: boolean }) => {
+    .action(async (name: string, opts: LimitOpts & { rpm?: string; description?: string; json?: boolean }) => {
       const agentName = parseAgentName(name);
       const rpm = parseIntFlag('--rpm', opts.rpm, 1, 10_000_000);
+      const limits = parseLimitFlags(opts);
       await withStores(async (stores) => {
         let a: Agent;
         try {
-          a = await createAgent(stores, { name: agentName, rpm: rpm ?? null, description: opts.description ?? null });
+          a = await createAgent(stores, { name: agentName, rpm: rpm ?? null, description: opts.description ?? null, ...limits });
         } catch (err) {
           if (err instanceof ConflictError) throw new UserError(`agent "${agentName}" already exists`, 'pick another name, or `ibex agent list`');
           throw err;
         }
         if (opts.json) return printJson(view(a));
-        process.stdout.write(`created agent ${a.name}${a.rpm ? ` (${a.rpm} rpm)` : ''}\n`);
+        const limitsText = [a.rpm ? `${a.rpm} rpm` : '', describeLimits(a)].filter(Boolean).join(', ');
+        process.stdout.write(`created agent ${a.name}${limitsText ? ` (${limitsText})` : ''}\n`);
+      });
+    });
+
+  const update = agent
+    .command('update <name>')
+    .description('change an agent\'s description, request rate, token limit or budgets (running gateways apply it at once)')
+    .option('--rpm <n>', 'requests per minute for the whole agent (`off` clears it)')
+    .option('--description <text>', 'what the agent is for');
+  addLimitFlags(update, true)
+    .option('--json', 'print JSON')
+    .action(async (name: string, opts: LimitOpts & { rpm?: string; description?: string; json?: boolean }) => {
+      const patch: AgentPatch = { ...parseLimitFlags(opts) };
+      if (opts.rpm !== undefined) patch.rpm = opts.rpm === 'off' || opts.rpm === 'none' ? null : parseIntFlag('--rpm', opts.rpm, 1, 10_000_000)!;
+      if (opts.description !== undefined) patch.description = opts.description;
+      if (Object.keys(patch).length === 0) throw new UsageError('nothing to change', 'give at least one flag, e.g. --tpm 100000 or --budget-usd-day 5 (see `ibex agent update --help`)');
+      await withStores(async (stores) => {
+        const a = await updateAgent(stores, name, patch);
+        if (!a) throw noSuchAgent(name);
+        if (opts.json) return printJson(view(a));
+        const limitsText = [a.rpm ? `${a.rpm} rpm` : '', describeLimits(a)].filter(Boolean).join(', ');
+        process.stdout.write(`updated agent ${a.name}${limitsText ? ` (${limitsText})` : ' (no limits)'}\n`);
       });
     });
 
@@ -44,7 +71,10 @@ export function register(program: Command): void {
       await withStores(async (stores) => {
         const agents = (await stores.agents.list()).map(view);
         if (opts.json) return printJson(agents);
-        printTable(agents, ['name', 'enabled', 'rpm', 'description', 'createdAt']);
+        printTable(
+          agents.map((a) => ({ ...a, budgets: describeLimits({ ...a, tpm: null }) || null })),
+          ['name', 'enabled', 'rpm', 'tpm', 'budgets', 'description', 'createdAt'],
+        );
       });
     });
 

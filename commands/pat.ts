@@ -4,9 +4,10 @@ import { withStores } from '../src/cli/with-stores.js';
 import { noSuchAgent, requireAgent } from '../src/cli/agents.js';
 import { isoTime, isoTimes, printJson, printTable } from '../src/cli/output.js';
 import { parseIntFlag } from '../src/cli/parse.js';
+import { addLimitFlags, describeLimits, parseLimitFlags } from '../src/cli/limit-flags.js';
 import { parseDuration } from '../src/util/duration.js';
 import { createPat, revokePat } from '../src/ops/identity.js';
-import { ConflictError, NotFoundError, type PatRecord } from '../src/stores/ports.js';
+import { ConflictError, NotFoundError, SPEND_LIMIT_KEYS, type PatRecord } from '../src/stores/ports.js';
 
 /** A PAT as shown: never the hash or the secret. */
 const view = (p: PatRecord) =>
@@ -16,6 +17,7 @@ const view = (p: PatRecord) =>
     name: p.name,
     agents: p.agents,
     rpm: p.rpm,
+    ...Object.fromEntries(SPEND_LIMIT_KEYS.map((k) => [k, p[k] ?? null])),
     createdAt: p.createdAt,
     expiresAt: p.expiresAt,
     revokedAt: p.revokedAt,
@@ -27,16 +29,18 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 export function register(program: Command): void {
   const pat = program.command('pat').description('manage personal access tokens');
 
-  pat
+  const create = pat
     .command('create')
     .description('issue a PAT bound to one or more agents; the token is printed once')
     .requiredOption('--agent <name>', 'agent the token may act for (repeatable)', collect)
     .option('--name <label>', 'a label to recognise the token by')
     .option('--expires <duration>', 'lifetime, e.g. 90s, 15m, 12h, 30d')
-    .option('--rpm <n>', 'requests per minute for this token')
+    .option('--rpm <n>', 'requests per minute for this token');
+  addLimitFlags(create)
     .option('--json', 'print JSON')
-    .action(async (opts: { agent: string[]; name?: string; expires?: string; rpm?: string; json?: boolean }) => {
+    .action(async (opts: Record<string, unknown> & { agent: string[]; name?: string; expires?: string; rpm?: string; json?: boolean }) => {
       const rpm = parseIntFlag('--rpm', opts.rpm, 1, 10_000_000);
+      const limits = parseLimitFlags(opts);
       let expiresAt: number | null = null;
       if (opts.expires !== undefined) {
         const ms = parseDuration(opts.expires);
@@ -50,7 +54,7 @@ export function register(program: Command): void {
         for (const name of agents) await requireAgent(stores, name);
         let created;
         try {
-          created = await createPat(stores, { agents, name: opts.name ?? null, rpm: rpm ?? null, expiresAt });
+          created = await createPat(stores, { agents, name: opts.name ?? null, rpm: rpm ?? null, expiresAt, limits });
         } catch (err) {
           // The check above already named any unknown agent; the store's own check reads the same.
           if (err instanceof NotFoundError) throw noSuchAgent(agents.join(', '));
@@ -58,7 +62,10 @@ export function register(program: Command): void {
         }
         if (opts.json) return printJson({ ...view(created.record), token: created.token });
         process.stdout.write(`${created.token}\n`);
-        process.stderr.write(`created ${created.record.id} for ${created.record.agents.join(', ')} — the token above is shown only once\n`);
+        const limitsText = describeLimits(created.record);
+        process.stderr.write(
+          `created ${created.record.id} for ${created.record.agents.join(', ')}${limitsText ? ` (${limitsText})` : ''} — the token above is shown only once\n`,
+        );
       });
     });
 

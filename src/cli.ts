@@ -14,6 +14,7 @@ import { register as pat } from '../commands/pat.js';
 import { register as directive } from '../commands/directive.js';
 import { register as sessions } from '../commands/sessions.js';
 import { register as traces } from '../commands/traces.js';
+import { register as usage } from '../commands/usage.js';
 import { register as tail } from '../commands/tail.js';
 import { register as bench } from '../commands/bench.js';
 import { register as smoke } from '../commands/smoke.js';
@@ -31,7 +32,7 @@ export function buildProgram(): Command {
     .enablePositionalOptions()
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const register of [serve, mockUpstream, migrate, agent, pat, directive, sessions, traces, tail, bench, smoke, authServer, config, logs, providers, prune]) {
+  for (const register of [serve, mockUpstream, migrate, agent, pat, directive, sessions, traces, usage, tail, bench, smoke, authServer, config, logs, providers, prune]) {
     register(program);
   }
   // exitOverride on every subcommand too, so usage errors reach our handler (exit 2).

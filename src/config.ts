@@ -50,6 +50,10 @@ export interface IbexConfig {
   passthrough: string[];
   /** Origins allowed to call from a browser (CORS); empty → CORS off (IBEX_CORS_ORIGINS, comma-separated) */
   corsOrigins: string[];
+  /** What budgets do when Redis cannot answer: open (default), closed or local (IBEX_BUDGET_ON_STORE_ERROR) */
+  budgetOnStoreError?: 'open' | 'closed' | 'local';
+  /** The share of each limit a replica spends on its own in mode local (IBEX_BUDGET_LOCAL_SHARE, default 0.5) */
+  budgetLocalShare?: number;
 }
 
 /** The log levels `createLogger` knows, in the order it filters them. */
@@ -254,7 +258,22 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     logLevel: str('logLevel')!,
     passthrough: listOf(env.IBEX_PASSTHROUGH, DEFAULT_PASSTHROUGH).map(passthroughPrefix),
     corsOrigins: listOf(env.IBEX_CORS_ORIGINS, []),
+    budgetOnStoreError: budgetMode(env.IBEX_BUDGET_ON_STORE_ERROR),
+    budgetLocalShare: budgetShare(env.IBEX_BUDGET_LOCAL_SHARE),
   };
+}
+
+function budgetMode(v: string | undefined): IbexConfig['budgetOnStoreError'] {
+  if (v === undefined || v === '') return 'open';
+  if (v === 'open' || v === 'closed' || v === 'local') return v;
+  throw new UsageError(`invalid IBEX_BUDGET_ON_STORE_ERROR: ${JSON.stringify(v)}`, 'expected open, closed or local');
+}
+
+function budgetShare(v: string | undefined): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0 || n > 1) throw new UsageError(`invalid IBEX_BUDGET_LOCAL_SHARE: ${JSON.stringify(v)}`, 'expected a number above 0 and at most 1, e.g. 0.5');
+  return n;
 }
 
 /**

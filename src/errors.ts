@@ -43,6 +43,12 @@ export const ERRORS = {
     code: 'rate_limit_exceeded',
     message: 'Rate limit reached for requests.',
   },
+  IBEX_ERR_BUDGET_EXCEEDED: {
+    status: 429,
+    type: 'insufficient_quota',
+    code: 'budget_exceeded',
+    message: 'A spend budget of this agent or token is used up until its window resets.',
+  },
   IBEX_ERR_INVALID_REQUEST: {
     status: 400,
     type: 'invalid_request_error',

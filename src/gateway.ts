@@ -44,6 +44,8 @@ import { initTelemetry } from './otel/index.js';
 import { debugRecord, openDebugLog } from './debug-log/index.js';
 import { startRetentionJob } from './ledger/retention-job.js';
 import { retentionSettings } from './ledger/retention-settings.js';
+import { SpendGuard } from './usage/guard.js';
+import { PriceTable } from './usage/prices.js';
 
 export interface Gateway {
   app: FastifyInstance;
@@ -87,6 +89,7 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
   const metrics = createMetrics();
 
   let failOpenLogged = 0;
+  const budgetErrors = new ThrottledLog((level, msg) => log[level](msg), 10_000);
   const stores =
     opts.stores ??
     (await openStores(config, {
@@ -97,6 +100,10 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
           failOpenLogged = Date.now();
           log.warn(`rate limits fail open: the limiter is unavailable (${err.message})`);
         }
+      },
+      onBudgetStoreError: (err, mode) => {
+        metrics.recordBudgetStoreError(mode);
+        budgetErrors.hit('warn', 1, (n) => `budgets: ${n} call(s) to the budget store failed, handled as "${mode}" (IBEX_BUDGET_ON_STORE_ERROR): ${err.message}`);
       },
     }));
   for (const line of stores.describe()) log.info(line);
@@ -136,7 +143,9 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
   // Embedded mode: SQLite writes run in a worker thread, off the request path's event loop.
   const sqliteWriter = config.databaseUrl || opts.stores ? null : new SqliteWriter(join(config.home, 'ibex.db'));
   const traceSink: TraceSink =
-    sqliteWriter && !config.clickhouseUrl ? { write: (b) => sqliteWriter.write(b), list: (f) => stores.traces.list(f) } : stores.traces;
+    sqliteWriter && !config.clickhouseUrl
+      ? { write: (b) => sqliteWriter.write(b), list: (f) => stores.traces.list(f), usage: (q) => stores.traces.usage(q) }
+      : stores.traces;
   // Retention (issue 15): bounded batched deletes in the background; in embedded mode on the writer's connection.
   const retention = startRetentionJob({
     prune: (o) => (sqliteWriter ? sqliteWriter.prune(o) : stores.sessions.prune(o)),
@@ -232,9 +241,21 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
       metrics.recordRequest(trace);
     },
   };
+  // Prices: the built-in table with ibex.yaml's `pricing:` over it (read at start; a reload of the
+  // file changes routing at once, prices at the next start).
+  const spend = new SpendGuard({
+    store: stores.budgets,
+    prices: new PriceTable(fileConfig.pricing),
+    resolveModel: (model) => {
+      const r = pipeline.providers.route(model);
+      return { provider: r.provider.id, model: r.model };
+    },
+    log: (level, message) => log[level](message),
+  });
   const pipeline: PipelineDeps = {
     verifyAgent: (principal, requested) => verifyAgent(principal, requested, auth.agentCache),
     rateLimiter: stores.rateLimiter,
+    spend,
     resolveDirective: (agent, sessionId, isNew) => resolver.resolve(agent, sessionId, isNew),
     directiveVersion: (agent, version) => stores.directives.get(agent, version),
     sessions: sessionOwners,
@@ -274,6 +295,7 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
     bodyLimit: config.bodyLimit,
     bus: stores.bus,
     adminToken,
+    usage: (q) => stores.traces.usage(q),
     metrics,
     ready: () => stores.ready(),
     isDraining: () => draining,

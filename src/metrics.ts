@@ -132,6 +132,12 @@ export function createMetrics(opts: MetricsOptions = {}) {
     help: 'Requests let through because the rate limiter store could not answer',
     registers: [registry],
   });
+  const budgetStoreErrorsTotal = new Counter({
+    name: 'ibex_budget_store_errors_total',
+    help: 'Budget store (ledger of spend) calls that failed, by IBEX_BUDGET_ON_STORE_ERROR mode applied',
+    labelNames: ['mode'] as const,
+    registers: [registry],
+  });
   const revocationPropagation = new Histogram({
     name: 'ibex_revocation_propagation_seconds',
     help: 'Time from a revocation being recorded to this process applying it',
@@ -232,6 +238,11 @@ export function createMetrics(opts: MetricsOptions = {}) {
     /** A request let through because the rate limiter was unavailable. */
     recordRateLimitFailOpen(): void {
       rateLimitFailOpenTotal.inc();
+    },
+
+    /** A budget store call failed; `mode` is what the request got (open, closed, local). */
+    recordBudgetStoreError(mode: string): void {
+      budgetStoreErrorsTotal.labels(mode).inc();
     },
 
     /** ms between a revocation's `at` and this process applying it. */

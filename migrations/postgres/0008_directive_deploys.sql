@@ -35,4 +35,4 @@ UPDATE sessions s SET directive_version = first.directive_version
   ) first
   WHERE first.session_id = s.id;
 
-ALTER TABLE checkpoints ADD COLUMN cached_tokens INTEGER;
+-- checkpoints.cached_tokens (prompt-cache hits per checkpoint) comes from 0006_usage_cost.

@@ -33,4 +33,4 @@ UPDATE sessions SET directive_version = (
   ORDER BY c.created_at, c.seq LIMIT 1
 );
 
-ALTER TABLE checkpoints ADD COLUMN cached_tokens INTEGER;
+-- checkpoints.cached_tokens (prompt-cache hits per checkpoint) comes from 0006_usage_cost.

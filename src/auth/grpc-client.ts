@@ -1,9 +1,9 @@
 // The gateway's side of `ibex auth-server`: validate a token hash (with a deadline on every call),
 // feed the bloom filter, and follow revocations over a stream that reconnects by itself.
 import * as grpc from '@grpc/grpc-js';
-import type { RevocationEvent } from '../stores/ports.js';
+import type { RevocationEvent, SpendLimits } from '../stores/ports.js';
 import { authService, SYNC_KIND, type CreatedSinceReplyWire, type RevocationEventWire, type ValidateReplyWire } from './grpc-proto.js';
-import type { Principal, TokenIndexSource, TokenValidator } from './principal.js';
+import { spendLimitsOf, type Principal, type TokenIndexSource, type TokenValidator } from './principal.js';
 import type { RevocationStream } from './revocation-watcher.js';
 
 export interface GrpcTokenValidatorOptions {
@@ -99,6 +99,7 @@ export class GrpcTokenValidator implements TokenValidator, TokenIndexSource {
           agents: reply.agents,
           rpm: reply.rpm ?? null,
           expiresAt: reply.expiresAt ?? null,
+          ...optionalLimits(reply.limitsJson),
         });
       });
     });
@@ -197,5 +198,16 @@ export class GrpcTokenValidator implements TokenValidator, TokenIndexSource {
     const code = err?.code ?? grpc.status.UNKNOWN;
     const what = code === grpc.status.DEADLINE_EXCEEDED ? 'deadline exceeded' : err?.details || err?.message || 'no reply';
     return new AuthServerError(`auth server ${this.url} ${method}: ${what}`, code);
+  }
+}
+
+/** The PAT's limits from the wire (absent when it has none; an unreadable value means none). */
+function optionalLimits(json: string | null | undefined): { limits?: SpendLimits } {
+  if (!json) return {};
+  try {
+    const limits = spendLimitsOf(JSON.parse(json) as Partial<SpendLimits>);
+    return limits ? { limits } : {};
+  } catch {
+    return {};
   }
 }

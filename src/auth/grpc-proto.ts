@@ -11,6 +11,7 @@ export interface ValidateReplyWire {
   agents: string[];
   rpm?: number | null;
   expiresAt?: number | null;
+  limitsJson?: string | null;
 }
 
 export interface RevocationEventWire {

@@ -9,7 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import { LRUCache } from 'lru-cache';
 import type { Bus, RevocationEvent, RevocationLog, TokenStore } from '../stores/ports.js';
 import { authService, SYNC_KIND, type CreatedSinceReplyWire, type RevocationEventWire, type ValidateReplyWire } from './grpc-proto.js';
-import { isTokenHash } from './principal.js';
+import { isTokenHash, spendLimitsOf } from './principal.js';
 import { isRevocationEvent } from './revocation-watcher.js';
 
 export interface AuthServerOptions {
@@ -135,6 +135,7 @@ export async function startAuthServer(opts: AuthServerOptions): Promise<AuthServ
             agents: pat.agents,
             ...(pat.rpm !== null ? { rpm: pat.rpm } : {}),
             ...(pat.expiresAt !== null ? { expiresAt: pat.expiresAt } : {}),
+            ...(spendLimitsOf(pat) ? { limitsJson: JSON.stringify(spendLimitsOf(pat)) } : {}),
           });
         },
         (err: unknown) => callback(unavailable(err)),

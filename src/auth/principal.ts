@@ -1,6 +1,6 @@
 // What the auth stage knows about a caller once its PAT is accepted, and the seam that answers
 // "is this token hash valid?" — the store in-process, or the auth server over gRPC.
-import type { PatRecord } from '../stores/ports.js';
+import { SPEND_LIMIT_KEYS, type PatRecord, type SpendLimits } from '../stores/ports.js';
 
 export interface Principal {
   patId: string;
@@ -12,6 +12,8 @@ export interface Principal {
   rpm: number | null;
   /** Epoch ms; null = never expires. Checked on every cache hit. */
   expiresAt: number | null;
+  /** Per-PAT token limit and budgets (src/usage); absent = none */
+  limits?: SpendLimits | null;
 }
 
 export interface TokenValidator {
@@ -30,7 +32,20 @@ export interface TokenIndexSource {
 }
 
 export function principalFromRecord(pat: PatRecord): Principal {
-  return { patId: pat.id, hash: pat.hash, agents: [...pat.agents], rpm: pat.rpm, expiresAt: pat.expiresAt };
+  const limits = spendLimitsOf(pat);
+  return { patId: pat.id, hash: pat.hash, agents: [...pat.agents], rpm: pat.rpm, expiresAt: pat.expiresAt, ...(limits ? { limits } : {}) };
+}
+
+/** The limits of a record, or null when it has none (the common case: nothing to carry). */
+export function spendLimitsOf(r: Partial<SpendLimits>): SpendLimits | null {
+  let any = false;
+  const out = {} as Record<string, unknown>;
+  for (const k of SPEND_LIMIT_KEYS) {
+    const v = r[k] ?? null;
+    if (v !== null) any = true;
+    out[k] = v;
+  }
+  return any ? (out as unknown as SpendLimits) : null;
 }
 
 export function isExpired(p: Principal, now: number): boolean {

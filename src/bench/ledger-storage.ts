@@ -35,7 +35,7 @@ export function longSession(sessionId: string, agent: string, turns: number, t0 
     out.push({
       sessionId, agent, patId: 'pat_bench', requestId: `req-${sessionId}-${i}`, clientRequestId: null, model: 'gpt-4o-mini',
       directiveVersion: 1, messages: [...history], reply, finishReason: 'stop',
-      usage: { promptTokens: 100 * i, completionTokens: 200, totalTokens: 100 * i + 200 }, status: 'ok', errorCode: null, stream: false,
+      usage: { promptTokens: 100 * i, completionTokens: 200, totalTokens: 100 * i + 200 }, costUsd: null, status: 'ok', errorCode: null, stream: false,
       createdAt: t0 + i, protocol: 'openai-chat', upstreamPath: '/chat/completions', provider: 'openai', servedModel: 'gpt-4o-mini',
       upstreamTemplate: '{"model":"gpt-4o-mini","messages":[\u0001*0\u0001],"temperature":0.2}',
     });

@@ -1,7 +1,7 @@
 // Operator actions on agents and PATs. Each one writes the store and then pushes the change on the bus,
 // so running gateways react at once; the polling backstop covers a bus that is down or in-process only.
 import { generatePat } from '../auth/pat.js';
-import type { Agent, NewAgent, PatRecord, RevocationEvent, Stores } from '../stores/ports.js';
+import type { Agent, AgentPatch, NewAgent, PatRecord, RevocationEvent, SpendLimits, Stores } from '../stores/ports.js';
 
 type OpsStores = Pick<Stores, 'agents' | 'tokens' | 'revocations' | 'bus'>;
 
@@ -17,7 +17,7 @@ export interface CreatedPat {
 
 export async function createPat(
   stores: OpsStores,
-  opts: { agents: string[]; name?: string | null; rpm?: number | null; expiresAt?: number | null },
+  opts: { agents: string[]; name?: string | null; rpm?: number | null; expiresAt?: number | null; limits?: Partial<SpendLimits> },
 ): Promise<CreatedPat> {
   const t = generatePat();
   const record = await stores.tokens.create({
@@ -28,6 +28,7 @@ export async function createPat(
     name: opts.name ?? null,
     rpm: opts.rpm ?? null,
     expiresAt: opts.expiresAt ?? null,
+    ...opts.limits,
   });
   await stores.bus.publish('pat-created', { hash: t.hash }).catch(() => {});
   return { record, token: t.token };
@@ -54,5 +55,15 @@ export async function setAgentEnabled(stores: OpsStores, name: string, enabled: 
     if (enabled) await stores.bus.publish('revocation', { kind: 'agent', subject: name, seq: -1, at: Date.now() }).catch(() => {});
     else await pushRevocations(stores, cursor);
   }
+  return agent;
+}
+
+/**
+ * Changes an agent's settings. Running gateways cache agents: the same eviction `agent enable` sends
+ * makes them read the new limits at once (the cache's TTL is the backstop when the bus is down).
+ */
+export async function updateAgent(stores: OpsStores, name: string, patch: AgentPatch): Promise<Agent | null> {
+  const agent = await stores.agents.update(name, patch);
+  if (agent) await stores.bus.publish('revocation', { kind: 'agent', subject: name, seq: -1, at: Date.now() }).catch(() => {});
   return agent;
 }

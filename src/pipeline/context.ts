@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import type { Agent, Directive, Usage } from '../stores/ports.js';
 import type { Principal } from '../auth/principal.js';
 import { replayOfHeader } from '../ledger/replay-headers.js';
+import type { StreamFilter } from '../protocols/types.js';
 
 export type StageName = 'auth' | 'agent' | 'rate_limit' | 'validate' | 'session' | 'directive' | 'policy' | 'cache' | 'inject' | 'route' | 'respond';
 
@@ -47,6 +48,10 @@ export class RequestContext {
   reply: string | null = null;
   finishReason: string | null = null;
   usage: Usage | null = null;
+  /** USD of the request at its served model's price (src/usage); null when unknown */
+  costUsd: number | null = null;
+  /** Removes from a stream what ibex asked the provider for on its own behalf (protocol.prepareUpstream) */
+  streamFilter: StreamFilter | null = null;
   /** The provider's id of the reply (`resp_…` links a later `previous_response_id` to this session) */
   responseId: string | null = null;
   /** The model the provider served (after alias resolution and fallback) */
@@ -68,7 +73,8 @@ export class RequestContext {
     /** performance.now() when the gateway started on the request (the auth hook runs before the handler) */
     readonly t0: number = performance.now(),
   ) {
-    // Whole ms: stores keep it as an integer (Postgres bigint refuses a fraction).
+    // Whole ms: stores keep epoch ms as integers (Postgres BIGINT refuses a fraction, and with it
+    // the whole batch the trace or checkpoint is in).
     this.startedAt = Math.round(Date.now() - Math.max(0, performance.now() - t0));
     this.stageStart = t0;
   }

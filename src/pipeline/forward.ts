@@ -150,6 +150,8 @@ export async function forward(
   const tap = protocol.createReassembler(Math.min(TAP_MAX_BYTES, maxBytes));
   const redactor = secrets.length ? new StreamRedactor(secrets) : null;
   const translator = call.translation?.stream() ?? null;
+  // What ibex added to the request for itself (usage.ts) is taken out of what the caller gets; the tap sees all.
+  const strip = ctx.streamFilter;
   const flushHeld = (ended: boolean) => {
     // A translated stream closes with the translator's last events (not after an upstream error: the
     // in-band error event ends it instead).
@@ -158,14 +160,16 @@ export async function forward(
       const c = redactor ? redactor.push(Buffer.from(last)) : Buffer.from(last);
       if (c.length) {
         tap.push(c);
-        res.write(c);
+        res.write(strip ? strip.push(c) : c);
       }
     }
     const held = redactor?.end();
     if (held && !res.destroyed) {
       tap.push(held);
-      res.write(held);
+      res.write(strip ? strip.push(held) : held);
     }
+    const rest = strip?.end();
+    if (rest?.length && !res.destroyed) res.write(rest);
   };
   try {
     const transform = extras.transform; // [issue 17]
@@ -179,7 +183,8 @@ export async function forward(
       }
       if (chunk.length === 0) continue;
       tap.push(chunk);
-      if (!res.write(chunk)) await drained(res);
+      const out = strip ? strip.push(chunk) : chunk;
+      if (out.length && !res.write(out)) await drained(res);
       if (res.destroyed) break;
     }
     ctx.upstreamEnd = performance.now();

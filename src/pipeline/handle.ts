@@ -29,10 +29,13 @@ import { policyTransform, runRequestPolicies, runResponsePolicies, type PolicySt
 import { cacheCapture, cacheLookup, cacheStore, replayCached, type CacheStage } from './cache-stage.js';
 import type { Telemetry } from '../otel/index.js';
 import { pinnedDirective, replayDirectiveVersion } from '../ledger/replay-headers.js';
+import type { SpendGuard, SpendHold } from '../usage/guard.js';
 
 export interface PipelineDeps {
   verifyAgent(principal: Principal, requested: string | undefined): Promise<Agent>;
   rateLimiter: RateLimiter;
+  /** Token limits, budgets and cost (src/usage); absent: no budgets and no cost in records */
+  spend?: SpendGuard;
   /** The directive version this session is served (src/directives/resolver.ts); `isNewSession`: the id was generated here */
   resolveDirective(agent: string, sessionId: string | null, isNewSession: boolean): Promise<ServedDirective | null> | ServedDirective | null;
   /** A given version of the agent's directive (for replays pinning one); absent → pins are refused */
@@ -95,6 +98,7 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
     }
   };
   reply.raw.once('close', onClose);
+  let hold: SpendHold | null = null;
 
   try {
     // The auth hook (src/server/auth-hook.ts) authenticated the caller before the body was read.
@@ -118,10 +122,20 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
       agentRpm: agent.rpm,
     });
     if (limitHeaders) Object.assign(headers, limitHeaders);
+    if (deps.spend) {
+      // Tokens per minute and budgets: the estimate is held before forwarding (a fallback model, when
+      // one applies, replaces the body's model here), the real spend replaces it in finish().
+      const spent = await deps.spend.reserve({ agent, pat: { id: principal.patId, limits: principal.limits }, body: req.body, bodyBytes: ctx.bytesIn });
+      hold = spent.hold;
+      Object.assign(headers, spent.headers);
+    }
     ctx.end('rate_limit');
 
     const parsed = protocol.parseRequest(req.body);
-    const body = parsed.body;
+    // Asks the provider for what ibex records (usage on every stream); the filter hides it from the caller.
+    const prepared = protocol.prepareUpstream?.(parsed.body);
+    const body = prepared?.body ?? parsed.body;
+    ctx.streamFilter = prepared?.strip ?? null;
     ctx.model = parsed.model;
     ctx.stream = parsed.stream;
     ctx.end('validate');
@@ -276,7 +290,7 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
   } finally {
     reply.raw.off('close', onClose);
     if (ctx.responseId && ctx.sessionId) deps.responseSessions.set(ctx.responseId, ctx.sessionId);
-    finish(deps.recorders, ctx);
+    finish(deps, ctx, hold);
   }
 }
 
@@ -321,8 +335,17 @@ function serverTiming(ctx: RequestContext): string {
   return s;
 }
 
-function finish(recorders: Recorders, ctx: RequestContext): void {
+function finish(deps: PipelineDeps, ctx: RequestContext, hold: SpendHold | null): void {
+  const recorders: Recorders = deps.recorders;
   if (ctx.clientAborted && ctx.status < 400) ctx.status = 499;
+  if (deps.spend) {
+    ctx.costUsd = deps.spend.settle(hold, {
+      usage: ctx.usage,
+      provider: ctx.provider,
+      model: ctx.servedModel ?? ctx.model,
+      answered: ctx.upstreamHeaders !== null && (ctx.status < 400 || ctx.clientAborted),
+    });
+  }
   const now = performance.now();
   const trace = buildTrace(ctx, now);
   recorders.trace(trace);

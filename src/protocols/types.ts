@@ -66,6 +66,23 @@ export interface StreamTranslator {
   end(): string;
 }
 
+/**
+ * Removes what ibex itself asked the provider for from a streamed reply before the caller gets it
+ * (e.g. the usage chunk of a chat stream whose caller did not ask for usage). push() costs O(chunk)
+ * and returns the bytes to send now (maybe none: a partial event is held until it is whole); end()
+ * returns what is still held once the upstream ended. Everything else passes byte for byte.
+ */
+export interface StreamFilter {
+  push(chunk: Buffer): Buffer;
+  end(): Buffer;
+}
+
+/** The body to forward, and the filter that undoes, for the caller, what was added to it. */
+export interface UpstreamPreparation<B> {
+  body: B;
+  strip?: StreamFilter;
+}
+
 /** An error to render in the caller's protocol (built from a catalog entry or an upstream error). */
 export interface ProtocolErrorInput {
   status: number;
@@ -100,6 +117,11 @@ export interface InboundProtocol<B = Record<string, unknown>> {
   recordedMessages?(body: B): unknown[];
   /** An id in the body that continues an earlier exchange (`previous_response_id`, `conversation`) */
   sessionLink?(body: B): string | null;
+  /**
+   * Changes the validated body before it is forwarded so the reply carries what ibex needs (usage on
+   * every stream); absent: the body goes as the caller sent it. A new filter per call.
+   */
+  prepareUpstream?(body: B): UpstreamPreparation<B>;
   summarise(json: unknown): ReplyFacts;
   createReassembler(maxBytes: number): StreamReassembler;
   renderError(e: ProtocolErrorInput): unknown;

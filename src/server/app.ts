@@ -12,7 +12,7 @@ import { registerDashboardRoutes } from './routes/dashboard.js';
 import { authHook, decorateAuth, type AuthHookDeps } from './auth-hook.js';
 import { installCors } from './cors.js';
 import { installRequestDecoding } from './request-encoding.js';
-import type { Bus, ReadinessCheck } from '../stores/ports.js';
+import type { Bus, ReadinessCheck, UsageQuery, UsageRow } from '../stores/ports.js';
 import type { Metrics } from '../metrics.js';
 
 export interface AppDeps extends OpenAIRouteDeps {
@@ -23,6 +23,8 @@ export interface AppDeps extends OpenAIRouteDeps {
   bodyLimit: number;
   bus: Bus;
   adminToken: string;
+  /** Usage totals from the trace store, for GET /admin/v1/usage */
+  usage?: (q: UsageQuery) => Promise<UsageRow[]>;
   metrics: Metrics;
   ready(): Promise<ReadinessCheck[]>;
   isDraining(): boolean;
@@ -75,7 +77,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     registerOpenAIRoutes(v1, deps);
   });
   registerHealthRoutes(app, deps.ready, deps.isDraining);
-  registerAdminRoutes(app, { bus: deps.bus, adminToken: deps.adminToken, providers: deps.providers });
+  registerAdminRoutes(app, { bus: deps.bus, adminToken: deps.adminToken, providers: deps.providers, usage: deps.usage });
   registerDashboardRoutes(app);
   app.get('/metrics', async (_req, reply) => {
     const text = await deps.metrics.render();

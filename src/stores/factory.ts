@@ -5,7 +5,8 @@
 // Production adapters are imported lazily so embedded mode never loads pg, ioredis or ClickHouse.
 import { join } from 'node:path';
 import type { IbexConfig } from '../config.js';
-import type { Stores, TraceSink, ReadinessCheck, RateLimiter, Bus } from './ports.js';
+import type { Stores, TraceSink, ReadinessCheck, RateLimiter, Bus, BudgetStore } from './ports.js';
+import { OutageTolerantBudgetStore, type BudgetOutageMode } from '../usage/outage.js';
 import type { RelationalStores } from './relational.js';
 import type { DirectiveCache } from './memory/directive-cache.js';
 
@@ -32,6 +33,8 @@ export interface OpenStoresOptions {
   log?: (line: string) => void;
   /** Called when a rate-limit check was let through because Redis could not be asked. */
   onRateLimitFailOpen?: (err: Error) => void;
+  /** Called on every budget store call Redis could not answer, with the outage mode applied. */
+  onBudgetStoreError?: (err: Error, mode: BudgetOutageMode) => void;
 }
 
 interface TraceBackend {
@@ -66,6 +69,7 @@ export async function openStores(config: IbexConfig, opts: OpenStoresOptions = {
       sessions: relational.sessions,
       traces: traces.sink,
       rateLimiter: backends.rateLimiter as RateLimiter,
+      budgets: backends.budgets,
       bus: backends.bus as Bus,
       directiveCache: backends.directiveCache,
       describe: () => [relational.describe(), traces.describe(), ...backends.describe()],
@@ -165,7 +169,19 @@ async function openTraces(config: IbexConfig, relational: RelationalStores, log:
 async function openBackends(config: IbexConfig, opts: OpenStoresOptions, log: (line: string) => void) {
   if (config.redisUrl) {
     const { openRedisBackends } = await import('./redis/index.js');
-    return openRedisBackends(config.redisUrl, { log, prefix: config.redisPrefix, onFailOpen: opts.onRateLimitFailOpen });
+    const redis = await openRedisBackends(config.redisUrl, { log, prefix: config.redisPrefix, onFailOpen: opts.onRateLimitFailOpen });
+    // Budgets degrade as configured when Redis cannot answer (IBEX_BUDGET_ON_STORE_ERROR).
+    const mode = config.budgetOnStoreError ?? 'open';
+    const budgets = new OutageTolerantBudgetStore(redis.budgets, { mode, localShare: config.budgetLocalShare, onError: opts.onBudgetStoreError });
+    return {
+      ...redis,
+      budgets: budgets as BudgetStore,
+      describe: () => redis.describe().map((l) => (l.startsWith('budgets:') ? `${l} (on store error: ${mode})` : l)),
+      close: async () => {
+        budgets.close();
+        await redis.close();
+      },
+    };
   }
   const { openMemoryBackends } = await import('./memory/index.js');
   return openMemoryBackends({ onBusError: (err, topic) => log(`bus: handler for ${topic} failed: ${err.message}`) });

@@ -9,7 +9,50 @@
 
 // ---------- identity ----------
 
-export interface Agent {
+/**
+ * Token limits and spend budgets of an agent or a PAT (docs/usage-and-budgets.md); null = none.
+ * Budgets are per UTC day / ISO week / month.
+ */
+export interface SpendLimits {
+  /** tokens per minute */
+  tpm: number | null;
+  budgetUsdDay: number | null;
+  budgetUsdWeek: number | null;
+  budgetUsdMonth: number | null;
+  budgetTokensDay: number | null;
+  budgetTokensWeek: number | null;
+  budgetTokensMonth: number | null;
+  /** Percentage of a budget at which replies carry `x-ibex-budget-warning` (and a log line); null = 80 */
+  budgetWarnPct: number | null;
+  /** Model (or alias) served instead of refusing once a budget is spent; null = refuse with 429 */
+  budgetFallbackModel: string | null;
+}
+
+export const SPEND_LIMIT_KEYS = [
+  'tpm',
+  'budgetUsdDay',
+  'budgetUsdWeek',
+  'budgetUsdMonth',
+  'budgetTokensDay',
+  'budgetTokensWeek',
+  'budgetTokensMonth',
+  'budgetWarnPct',
+  'budgetFallbackModel',
+] as const satisfies readonly (keyof SpendLimits)[];
+
+export const NO_SPEND_LIMITS: Readonly<SpendLimits> = Object.freeze({
+  tpm: null,
+  budgetUsdDay: null,
+  budgetUsdWeek: null,
+  budgetUsdMonth: null,
+  budgetTokensDay: null,
+  budgetTokensWeek: null,
+  budgetTokensMonth: null,
+  budgetWarnPct: null,
+  budgetFallbackModel: null,
+});
+
+export interface Agent extends SpendLimits {
   name: string;
   description: string | null;
   /** requests per minute for the whole agent; null = unlimited */
@@ -23,8 +66,14 @@ export interface Agent {
 /** `full`: messages and reply as sent; `redacted`: secrets and personal data masked; `metadata`: no content. */
 export type ContentMode = 'full' | 'redacted' | 'metadata';
 
-export interface NewAgent {
+export interface NewAgent extends Partial<SpendLimits> {
   name: string;
+  description?: string | null;
+  rpm?: number | null;
+}
+
+/** The fields `agent update` may change; absent = unchanged, null = cleared. */
+export interface AgentPatch extends Partial<SpendLimits> {
   description?: string | null;
   rpm?: number | null;
 }
@@ -38,9 +87,11 @@ export interface AgentStore {
   setEnabled(name: string, enabled: boolean): Promise<Agent | null>;
   /** Sets what the agent's checkpoints keep; returns the updated agent, or null if unknown. */
   setContentMode(name: string, mode: ContentMode): Promise<Agent | null>;
+  /** Changes the given fields; returns the updated agent, or null if unknown. */
+  update(name: string, patch: AgentPatch): Promise<Agent | null>;
 }
 
-export interface PatRecord {
+export interface PatRecord extends SpendLimits {
   id: string;
   /** First characters of the token, shown in lists and accepted by `pat revoke` */
   prefix: string;
@@ -54,7 +105,7 @@ export interface PatRecord {
   revokedAt: number | null;
 }
 
-export interface NewPat {
+export interface NewPat extends Partial<SpendLimits> {
   id: string;
   prefix: string;
   hash: string;
@@ -230,6 +281,8 @@ export interface CheckpointInput {
   reply: string | null;
   finishReason: string | null;
   usage: Usage | null;
+  /** USD at the model's price; null when the model's price or the usage is unknown */
+  costUsd: number | null;
   status: CheckpointStatus;
   /** Error code when status != ok */
   errorCode: string | null;
@@ -282,6 +335,8 @@ export interface Session {
   promptTokens: number;
   completionTokens: number;
   totalTokens: number;
+  /** Sum of the turns' known costs; null while no turn had a price */
+  costUsd: number | null;
   status: string;
 }
 
@@ -389,6 +444,12 @@ export interface Trace {
   promptTokens: number | null;
   completionTokens: number | null;
   totalTokens: number | null;
+  /** Prompt tokens served from the provider's cache (part of promptTokens), when reported */
+  cachedTokens: number | null;
+  /** Completion tokens spent on reasoning (part of completionTokens), when reported */
+  reasoningTokens: number | null;
+  /** USD at the model's price (src/usage/prices.ts); null when the price or the usage is unknown */
+  costUsd: number | null;
   bytesIn: number;
   bytesOut: number;
   directiveVersion: number | null;
@@ -406,6 +467,33 @@ export interface TraceFilter {
   limit?: number;
 }
 
+export type UsageGroup = 'agent' | 'pat' | 'model' | 'provider' | 'day';
+
+export interface UsageQuery {
+  by: UsageGroup;
+  /** epoch ms; traces that started at or after it */
+  since: number;
+  /** epoch ms; traces that started before it (default: no end) */
+  until?: number;
+  agent?: string;
+}
+
+/** Totals of the traces of one group (`ibex usage`, `GET /admin/v1/usage`). */
+export interface UsageRow {
+  /** The agent, PAT id, model, provider or UTC day (YYYY-MM-DD); null for traces without one */
+  key: string | null;
+  requests: number;
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+  cachedTokens: number;
+  reasoningTokens: number;
+  /** Sum of the known costs */
+  costUsd: number;
+  /** Requests with tokens but no known price (their cost is not in costUsd) */
+  unpricedRequests: number;
+}
+
 export interface TraceSink {
   /**
    * Writes a batch; throws if the store did not take it (the emitter retries and spools). Idempotent
@@ -414,6 +502,8 @@ export interface TraceSink {
   write(batch: Trace[]): Promise<void>;
   /** Most recent first. */
   list(filter?: TraceFilter): Promise<Trace[]>;
+  /** Totals per group over the traces in the query's time range, largest cost first. */
+  usage(query: UsageQuery): Promise<UsageRow[]>;
 }
 
 // ---------- limits and bus ----------
@@ -429,6 +519,54 @@ export interface RateLimitResult {
 export interface RateLimiter {
   /** Counts one request against `key` in a fixed window of `windowMs`, limit `limit`. */
   hit(key: string, limit: number, windowMs: number): Promise<RateLimitResult>;
+}
+
+/**
+ * One counter of spend in a window (tokens or micro-USD), e.g. the agent `support`'s USD of 2025-06-01.
+ * The key names the window (its start is part of it), so a new window is a new counter.
+ */
+export interface SpendCounter {
+  key: string;
+  /** The most the counter may reach; null = counted, never refused (a fallback's spend) */
+  limit: number | null;
+  /** How long the counter must live: until its window ends, plus slack for clock skew */
+  ttlMs: number;
+}
+
+/** The answer to a reservation: all of it was counted, or none of it. */
+export interface BudgetReservation {
+  allowed: boolean;
+  /** Index of the first counter without room for its amount (allowed=false) */
+  denied: number | null;
+  /** Each counter's value after the reservation (allowed) or as it was (denied) */
+  spent: number[];
+  counters: SpendCounter[];
+  amounts: number[];
+  /**
+   * Where it was counted: the configured store, a `local` share (the shared store was down,
+   * IBEX_BUDGET_ON_STORE_ERROR=local) or `none` (let through uncounted, mode `open`).
+   */
+  via: 'store' | 'local' | 'none';
+}
+
+/**
+ * The ledger of spend behind token limits and budgets: shared by every replica (Redis) or in
+ * process (embedded). Amounts are whole numbers (tokens, micro-USD).
+ */
+export interface BudgetStore {
+  /**
+   * Atomically, across every process sharing the store: when every counter that has a limit has room
+   * (value + amount <= limit, and value < limit), adds each amount to its counter; otherwise adds
+   * nothing and names the first counter without room. Throws when the store cannot answer.
+   */
+  reserve(counters: SpendCounter[], amounts: number[]): Promise<BudgetReservation>;
+  /**
+   * Replaces an allowed reservation's amounts with the actual ones (adds actual − reserved to each
+   * counter; may be negative). A no-op for a denied reservation. Throws when the store cannot answer.
+   */
+  reconcile(reservation: BudgetReservation, actual: number[]): Promise<void>;
+  /** The counters' current values (0 when absent); for reports and tests. */
+  read(keys: string[]): Promise<number[]>;
 }
 
 export type BusTopic = 'revocation' | 'directive' | 'pat-created' | 'trace';
@@ -462,6 +600,7 @@ export interface Stores extends Lifecycle {
   sessions: SessionStore;
   traces: TraceSink;
   rateLimiter: RateLimiter;
+  budgets: BudgetStore;
   bus: Bus;
   /** One line per adapter choice, e.g. `storage: sqlite /path` */
   describe(): string[];

@@ -24,6 +24,10 @@ export function sanitizeTrace(t: Trace): Trace {
     promptTokens: numOrNull(t.promptTokens),
     completionTokens: numOrNull(t.completionTokens),
     totalTokens: numOrNull(t.totalTokens),
+    // ?? null: a trace spooled by an older version has none of these.
+    cachedTokens: numOrNull(t.cachedTokens),
+    reasoningTokens: numOrNull(t.reasoningTokens),
+    costUsd: numOrNull(t.costUsd),
     bytesIn: num(t.bytesIn),
     bytesOut: num(t.bytesOut),
     directiveVersion: numOrNull(t.directiveVersion),

@@ -28,6 +28,26 @@ export function agentStoreContract(name: string, open: OpenRelational): void {
       expect(await h.stores.agents.get(n)).toMatchObject({ description: 'support bot', rpm: 120 });
     });
 
+    it('keeps token limits and budgets from creation; none by default', async () => {
+      const n = uid('agent');
+      const created = await h.stores.agents.create({ name: n, tpm: 50_000, budgetUsdDay: 5.5, budgetTokensMonth: 1_000_000_000_000 });
+      expect(created).toMatchObject({ tpm: 50_000, budgetUsdDay: 5.5, budgetUsdWeek: null, budgetTokensMonth: 1_000_000_000_000, budgetFallbackModel: null });
+      expect(await h.stores.agents.get(n)).toEqual(created);
+      const plain = await h.stores.agents.create({ name: uid('agent') });
+      expect(plain).toMatchObject({ tpm: null, budgetUsdDay: null, budgetWarnPct: null, budgetFallbackModel: null });
+    });
+
+    it('update changes only the fields given (null clears), and answers null for an unknown agent', async () => {
+      const n = uid('agent');
+      await h.stores.agents.create({ name: n, description: 'd', rpm: 10, tpm: 100, budgetUsdDay: 1 });
+      const u = await h.stores.agents.update(n, { tpm: 200, budgetUsdDay: null, budgetUsdMonth: 30, budgetWarnPct: 90, budgetFallbackModel: 'gpt-4.1-nano' });
+      expect(u).toMatchObject({ description: 'd', rpm: 10, tpm: 200, budgetUsdDay: null, budgetUsdMonth: 30, budgetWarnPct: 90, budgetFallbackModel: 'gpt-4.1-nano' });
+      expect(await h.stores.agents.get(n)).toEqual(u);
+      const v = await h.stores.agents.update(n, { rpm: null, description: 'e' });
+      expect(v).toMatchObject({ rpm: null, description: 'e', tpm: 200, budgetUsdMonth: 30 });
+      expect(await h.stores.agents.update(uid('nobody'), { tpm: 1 })).toBeNull();
+    });
+
     it('answers null for an unknown agent', async () => {
       expect(await h.stores.agents.get(uid('nobody'))).toBeNull();
     });

@@ -29,6 +29,7 @@ export function sessionStoreContract(name: string, open: OpenRelational): void {
         reply: `reply ${n}`,
         finishReason: 'stop',
         usage: { promptTokens: 10 * n, completionTokens: n, totalTokens: 11 * n },
+        costUsd: n / 1000,
         status: 'ok',
         errorCode: null,
         stream: false,
@@ -80,6 +81,7 @@ export function sessionStoreContract(name: string, open: OpenRelational): void {
         promptTokens: 80,
         completionTokens: 8,
         totalTokens: 88,
+        costUsd: expect.closeTo(0.008, 12),
         status: expect.any(String),
       });
       expect(await h.stores.sessions.getSession(s2)).toMatchObject({ patId: 'pat_2', turns: 2, totalTokens: 77 });
@@ -125,6 +127,7 @@ export function sessionStoreContract(name: string, open: OpenRelational): void {
         reply: 'line1\nline2',
         finishReason: 'length',
         clientRequestId: 'caller-trace-42',
+        usage: { promptTokens: 10, completionTokens: 1, totalTokens: 11, cachedTokens: 4, reasoningTokens: 0 },
       });
       const failed = cp(s, 2, {
         model: null,
@@ -132,6 +135,7 @@ export function sessionStoreContract(name: string, open: OpenRelational): void {
         reply: null,
         finishReason: null,
         usage: null,
+        costUsd: null,
         status: 'upstream_error',
         errorCode: 'upstream_timeout',
       });
@@ -141,6 +145,20 @@ export function sessionStoreContract(name: string, open: OpenRelational): void {
       expect(b).toEqual({ ...failed, seq: 2 });
       // a checkpoint without usage adds nothing to the totals
       expect(await h.stores.sessions.getSession(s)).toMatchObject({ turns: 2, promptTokens: 10, totalTokens: 11 });
+    });
+
+    it('a session totals the known costs of its turns; null while none had a price', async () => {
+      const s = uid('sess');
+      await h.stores.sessions.appendCheckpoints([cp(s, 1, { costUsd: null })]);
+      expect((await h.stores.sessions.getSession(s))!.costUsd).toBeNull();
+      const later = [cp(s, 2, { costUsd: 0.25 }), cp(s, 3, { costUsd: null }), cp(s, 4, { costUsd: 0.5 })];
+      await h.stores.sessions.appendCheckpoints(later);
+      expect((await h.stores.sessions.getSession(s))!.costUsd).toBe(0.75);
+      await h.stores.sessions.appendCheckpoints(later); // a replay adds nothing
+      expect((await h.stores.sessions.getSession(s))!.costUsd).toBe(0.75);
+      const [first, second] = await h.stores.sessions.checkpoints(s);
+      expect(first!.costUsd).toBeNull();
+      expect(second!.costUsd).toBe(0.25);
     });
 
     it('answers null / [] for unknown sessions and ignores an empty batch', async () => {

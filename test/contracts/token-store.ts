@@ -49,6 +49,15 @@ export function tokenStoreContract(name: string, open: OpenRelational): void {
       expect((await h.stores.tokens.findByHash(pat.hash))?.agents).toEqual([agentA]);
     });
 
+    it('keeps the PAT\'s token limit and budgets; none by default', async () => {
+      const pat = newPat([agentA], { tpm: 1000, budgetUsdWeek: 2.5, budgetTokensDay: 123_456, budgetWarnPct: 70 });
+      const created = await h.stores.tokens.create(pat);
+      expect(created).toMatchObject({ tpm: 1000, budgetUsdWeek: 2.5, budgetTokensDay: 123_456, budgetWarnPct: 70, budgetUsdDay: null });
+      expect(await h.stores.tokens.findByHash(pat.hash)).toEqual(created);
+      const plain = await h.stores.tokens.create(newPat([agentA]));
+      expect(plain).toMatchObject({ tpm: null, budgetUsdDay: null, budgetFallbackModel: null });
+    });
+
     it('refuses an unknown agent with NotFoundError and stores nothing', async () => {
       const pat = newPat([agentA, uid('ghost')]);
       expect(await rejectionOf(h.stores.tokens.create(pat))).toBeInstanceOf(NotFoundError);

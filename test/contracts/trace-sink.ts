@@ -37,6 +37,9 @@ export function traceSinkContract(name: string, open: OpenRelational): void {
         promptTokens: 12,
         completionTokens: 3,
         totalTokens: 15,
+        cachedTokens: 4,
+        reasoningTokens: null,
+        costUsd: 0.0000123,
         bytesIn: 321,
         bytesOut: 654,
         directiveVersion: 2,
@@ -75,6 +78,60 @@ export function traceSinkContract(name: string, open: OpenRelational): void {
       });
       await h.stores.traces.write([a, b]);
       expect(await h.stores.traces.list({ agent })).toEqual([b, a]);
+    });
+
+    it('usage: totals per agent, PAT, model, provider and UTC day equal the sum of the traces', async () => {
+      // A time range of its own (in 2040, randomised), so other tests' traces are not in it.
+      const base = Date.UTC(2040, 0, 1) + Math.floor(Math.random() * 1000) * 7 * 86_400_000;
+      const other = uid('agent');
+      const batch = [
+        trace(1, { startedAt: base + 1000, costUsd: 0.25, cachedTokens: 2, reasoningTokens: 1 }),
+        trace(2, { startedAt: base + 2000, costUsd: 0.5, model: 'gpt-other', patId: 'pat_2' }),
+        trace(3, { startedAt: base + 86_400_000 + 5, costUsd: null, provider: 'backup' }), // unpriced
+        trace(4, { startedAt: base + 86_400_000 + 6, agent: other, costUsd: 1.125, promptTokens: 100, completionTokens: 50, totalTokens: 150 }),
+        trace(5, { startedAt: base + 3000, status: 401, agent: null, patId: null, model: null, costUsd: null, promptTokens: null, completionTokens: null, totalTokens: null, cachedTokens: null }),
+        trace(6, { startedAt: base - 1, costUsd: 100 }), // before the range
+      ];
+      await h.stores.traces.write(batch);
+      const inRange = batch.slice(0, 5);
+      const sum = (f: (t: Trace) => number | null) => inRange.reduce((a, t) => a + (f(t) ?? 0), 0);
+      const q = { since: base, until: base + 7 * 86_400_000 };
+      for (const by of ['agent', 'pat', 'model', 'provider', 'day'] as const) {
+        const rows = await h.stores.traces.usage({ by, ...q });
+        const total = (k: 'requests' | 'promptTokens' | 'completionTokens' | 'totalTokens' | 'cachedTokens' | 'reasoningTokens' | 'costUsd' | 'unpricedRequests') =>
+          rows.reduce((a, r) => a + r[k], 0);
+        expect(total('requests'), by).toBe(5);
+        expect(total('promptTokens'), by).toBe(sum((t) => t.promptTokens));
+        expect(total('completionTokens'), by).toBe(sum((t) => t.completionTokens));
+        expect(total('totalTokens'), by).toBe(sum((t) => t.totalTokens));
+        expect(total('cachedTokens'), by).toBe(sum((t) => t.cachedTokens));
+        expect(total('reasoningTokens'), by).toBe(sum((t) => t.reasoningTokens));
+        expect(total('costUsd'), by).toBeCloseTo(1.875, 9);
+        expect(total('unpricedRequests'), by).toBe(1);
+      }
+      const byAgent = await h.stores.traces.usage({ by: 'agent', ...q });
+      expect(byAgent[0]).toMatchObject({ key: other, requests: 1, totalTokens: 150, costUsd: 1.125 }); // largest cost first
+      expect(byAgent.find((r) => r.key === agent)).toMatchObject({ requests: 3, costUsd: 0.75, unpricedRequests: 1 });
+      expect(byAgent.find((r) => r.key === null)).toMatchObject({ requests: 1, totalTokens: 0, costUsd: 0 });
+      const byDay = await h.stores.traces.usage({ by: 'day', ...q });
+      const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+      expect(byDay.map((r) => [r.key, r.requests]).sort()).toEqual([
+        [day(base), 3],
+        [day(base + 86_400_000), 2],
+      ]);
+      expect(await h.stores.traces.usage({ by: 'model', ...q, agent })).toEqual(
+        expect.arrayContaining([expect.objectContaining({ key: 'gpt-other', requests: 1, costUsd: 0.5 })]),
+      );
+      const byPat = await h.stores.traces.usage({ by: 'pat', ...q, agent });
+      expect(byPat.map((r) => [r.key, r.requests]).sort()).toEqual([
+        ['pat_1', 2],
+        ['pat_2', 1],
+      ]);
+      const byProvider = await h.stores.traces.usage({ by: 'provider', since: base + 86_400_000, until: q.until });
+      expect(byProvider.map((r) => [r.key, r.requests]).sort()).toEqual([
+        ['backup', 1],
+        ['openai', 1],
+      ]);
     });
 
     it('filters by agent and session, most recent first, limited (default 50)', async () => {

@@ -34,7 +34,7 @@ afterEach(async () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function issue(opts: { expiresAt?: number | null; rpm?: number | null } = {}) {
+async function issue(opts: { expiresAt?: number | null; rpm?: number | null; tpm?: number; budgetUsdDay?: number } = {}) {
   const t = generatePat();
   const record = await stores.tokens.create({ id: t.id, prefix: t.prefix, hash: t.hash, agents: ['bot'], ...opts });
   return { token: t.token, record };
@@ -72,6 +72,13 @@ describe('Auth gRPC service', () => {
     await expect(c.validate(hashToken(generatePat().token))).resolves.toBeNull();
     await stores.tokens.revoke(record.id);
     await expect(c.validate(record.hash)).resolves.toBeNull();
+  });
+
+  it("ValidateToken carries the PAT's token limit and budgets", async () => {
+    const c = client(await server());
+    const { record } = await issue({ tpm: 1000, budgetUsdDay: 2.5 });
+    const principal = await c.validate(record.hash);
+    expect(principal?.limits).toMatchObject({ tpm: 1000, budgetUsdDay: 2.5, budgetTokensDay: null, budgetFallbackModel: null });
   });
 
   it('CreatedSince feeds the bloom filter incrementally', async () => {

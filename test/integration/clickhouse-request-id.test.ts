@@ -26,16 +26,17 @@ describeWithClickHouse('clickhouse: the caller\'s request id', () => {
   });
 
   it('adding the column again (a second process migrating at once) is not an error', async () => {
-    expect(await a.migrate()).toEqual(['0001_traces', '0002_client_request_id', '0005_served_model_attempts']);
+    expect(await a.migrate()).toEqual(['0001_traces', '0002_client_request_id', '0003_usage_cost', '0005_served_model_attempts']);
     // What the slower of two processes does after the faster one added the column: run the same
     // ALTER once more. A copy of the shipped file under a later name makes that deterministic.
     const dir = mkdtempSync(join(tmpdir(), 'ibex-ch-mig-'));
     dirs.push(dir);
     for (const f of readdirSync(migrationsDir('clickhouse'))) copyFileSync(join(migrationsDir('clickhouse'), f), join(dir, f));
-    copyFileSync(join(dir, '0002_client_request_id.sql'), join(dir, '0003_client_request_id_again.sql'));
+    copyFileSync(join(dir, '0002_client_request_id.sql'), join(dir, '0098_client_request_id_again.sql'));
+    copyFileSync(join(dir, '0003_usage_cost.sql'), join(dir, '0099_usage_cost_again.sql'));
     const b = await openClickHouseTraceSink(db.url, { migrationsDir: dir });
     try {
-      expect(await b.migrate()).toEqual(['0003_client_request_id_again']);
+      expect(await b.migrate()).toEqual(['0098_client_request_id_again', '0099_usage_cost_again']);
     } finally {
       await b.close();
     }

@@ -23,7 +23,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 describe('clickhouse: offline behaviour', () => {
   it('ships the clickhouse migrations', () => {
-    expect(loadMigrations(migrationsDir('clickhouse')).map((m) => m.name)).toEqual(['0001_traces', '0002_client_request_id', '0005_served_model_attempts']);
+    expect(loadMigrations(migrationsDir('clickhouse')).map((m) => m.name)).toEqual(['0001_traces', '0002_client_request_id', '0003_usage_cost', '0005_served_model_attempts']);
   });
 
   it('describes itself without credentials, and opening does not connect', async () => {
@@ -86,13 +86,14 @@ describeWithClickHouse('clickhouse: trace sink', () => {
     expect(await sink.migrationStatus()).toEqual([
       { name: '0001_traces', applied: false, appliedAt: null },
       { name: '0002_client_request_id', applied: false, appliedAt: null },
+      { name: '0003_usage_cost', applied: false, appliedAt: null },
       { name: '0005_served_model_attempts', applied: false, appliedAt: null },
     ]);
   });
 
   it(`migrate creates the database and applies the variant this server supports`, async () => {
     const before = Date.now();
-    expect(await sink.migrate()).toEqual(['0001_traces', '0002_client_request_id', '0005_served_model_attempts']);
+    expect(await sink.migrate()).toEqual(['0001_traces', '0002_client_request_id', '0003_usage_cost', '0005_served_model_attempts']);
     expect(await sink.migrate()).toEqual([]); // idempotent
     const status = await sink.migrationStatus();
     expect(status).toHaveLength(3);
@@ -103,6 +104,7 @@ describeWithClickHouse('clickhouse: trace sink', () => {
     expect((await sink.appliedVariants()).get('0001_traces')).toBe(expected);
     expect((await sink.appliedVariants()).get('0002_client_request_id')).toBe(expected);
     expect((await sink.appliedVariants()).get('0005_served_model_attempts')).toBe(expected);
+    expect((await sink.appliedVariants()).get('0003_usage_cost')).toBe(expected);
     const engine = await clickhouseExec(`SELECT engine FROM system.tables WHERE database = '${db.name}' AND name = 'traces'`);
     expect(engine.trim()).toBe('ReplacingMergeTree');
     expect(await sink.ready()).toEqual([{ name: 'clickhouse', ok: true }]);

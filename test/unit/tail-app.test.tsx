@@ -70,11 +70,11 @@ describe('TailApp', () => {
     feed.trace(makeTrace({ agent: 'without-id', totalTokens: 8 }));
     feed.trace(makeTrace({ agent: 'long-id', clientRequestId: 'f47ac10b-58cc-4372-a567-0e02b2c3d479', totalTokens: 9 }));
     const frame = await until(lastFrame, (f) => f.includes('with-id') && f.includes('without-id') && f.includes('long-id'));
-    expect(frame).toMatch(/TOKENS +REQUEST ID/);
+    expect(frame).toMatch(/TOKENS +COST \$ +REQUEST ID/);
     const line = (agent: string) => frame.split('\n').find((l) => l.includes(agent))!;
-    expect(line('with-id')).toMatch(/ 7 user-42\s*$/);
-    expect(line('without-id')).toMatch(/ 8 -\s*$/);
-    expect(line('long-id')).toMatch(/ 9 f47ac10b-58cc…\s*$/); // cut to the column, the full id is in --json
+    expect(line('with-id')).toMatch(/ 7 +- user-42\s*$/);
+    expect(line('without-id')).toMatch(/ 8 +- -\s*$/);
+    expect(line('long-id')).toMatch(/ 9 +- f47ac10b-58cc…\s*$/); // cut to the column, the full id is in --json
   });
 
   it('computes the header numbers over the last minute', async () => {
@@ -166,5 +166,19 @@ describe('TailApp', () => {
     stdin.write('q');
     await tick();
     expect(onExit).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('TailApp cost', () => {
+  it("shows each request's cost, "-" when unknown, and a running total in the header", async () => {
+    const { feed, lastFrame } = setup();
+    feed.trace(makeTrace({ agent: 'priced-a', costUsd: 0.0015, totalTokens: 11 }));
+    feed.trace(makeTrace({ agent: 'priced-b', costUsd: 0.0025, totalTokens: 12 }));
+    feed.trace(makeTrace({ agent: 'unpriced', costUsd: null, totalTokens: 13 }));
+    const frame = await until(lastFrame, (f) => f.includes('unpriced'));
+    const line = (agent: string) => frame.split('\n').find((l) => l.includes(agent))!;
+    expect(line('priced-a')).toMatch(/ 11 +0\.001500 /);
+    expect(line('unpriced')).toMatch(/ 13 +- /);
+    expect(frame).toContain('cost $0.004000');
   });
 });

@@ -6,3 +6,4 @@ export { summarise } from './summarise.js';
 export { createReassembler, parseChatSse } from './reassemble.js';
 export { renderError, streamErrorEvent, type OpenAIErrorShape } from './errors.js';
 export { usageFromOpenAI, type RawUsage } from './usage.js';
+export { prepareUpstream, UsageChunkFilter } from './stream-usage.js';

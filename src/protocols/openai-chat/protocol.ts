@@ -5,6 +5,7 @@ import { placeDirective, recordedInput } from './directive.js';
 import { summarise } from './summarise.js';
 import { createReassembler } from './reassemble.js';
 import { renderError, streamErrorEvent } from './errors.js';
+import { prepareUpstream } from './stream-usage.js';
 
 export const openAIChat: InboundProtocol<ChatBody> = {
   name: 'openai-chat',
@@ -14,6 +15,7 @@ export const openAIChat: InboundProtocol<ChatBody> = {
   // The caller's own prompt_cache_key wins: it knows its traffic better than a per-agent key does.
   cachePrompt: (body, key) => (body.prompt_cache_key === undefined ? { ...body, prompt_cache_key: key } : body),
   recordedMessages: recordedInput,
+  prepareUpstream,
   summarise,
   createReassembler,
   renderError,

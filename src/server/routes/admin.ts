@@ -1,5 +1,6 @@
 // Admin routes: `GET /admin/v1/events`, the live trace stream behind `ibex tail`, and
-// `GET /admin/v1/providers`, this replica's providers, key pools and health (`ibex providers`).
+// `GET /admin/v1/providers`, this replica's providers, key pools and health (`ibex providers`), and
+// `GET /admin/v1/usage`, the totals behind `ibex usage` (same filters: by, since, until, agent).
 //
 // Each trace published on the bus topic 'trace' becomes one SSE event (`event: trace`). A slow
 // client must never make the gateway grow memory or slow down the publisher (the memory bus
@@ -10,9 +11,10 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { IbexError } from '../../errors.js';
-import type { Bus, Trace } from '../../stores/ports.js';
+import type { Bus, Trace, UsageQuery, UsageRow } from '../../stores/ports.js';
 import type { ProviderRegistry } from '../../providers/index.js';
 import { providersView } from '../../providers/status-view.js';
+import { parseUsageQuery, usageReport, UsageQueryError } from '../../usage/report.js';
 
 export interface AdminRoutesOptions {
   bus: Bus;
@@ -24,7 +26,11 @@ export interface AdminRoutesOptions {
   maxQueuedEvents?: number;
   /** The current provider registry (ibex.yaml reloads replace it); absent → no providers route */
   providers?: () => ProviderRegistry;
+  /** Usage totals from the trace store; absent: /admin/v1/usage is not served */
+  usage?: (q: UsageQuery) => Promise<UsageRow[]>;
 }
+
+export const USAGE_PATH = '/admin/v1/usage';
 
 export const EVENTS_PATH = '/admin/v1/events';
 export const PROVIDERS_PATH = '/admin/v1/providers';
@@ -54,6 +60,27 @@ export function registerAdminRoutes(app: FastifyInstance, opts: AdminRoutesOptio
         return reply.code(err.status).header('www-authenticate', 'Bearer').send(err.toBody());
       }
       return reply.code(200).header('cache-control', 'no-store').send(providersView(providers()));
+    });
+  }
+
+  const usage = opts.usage;
+  if (usage) {
+    app.get(USAGE_PATH, async (request, reply) => {
+      if (!bearerMatches(request.headers.authorization, expectedDigest)) {
+        const err = new IbexError('IBEX_ERR_ADMIN_TOKEN');
+        return reply.code(err.status).header('www-authenticate', 'Bearer').send(err.toBody());
+      }
+      const query = (request.query ?? {}) as Record<string, unknown>;
+      const text = (k: string) => (typeof query[k] === 'string' ? (query[k] as string) : undefined);
+      let q: UsageQuery;
+      try {
+        q = parseUsageQuery({ by: text('by'), since: text('since'), until: text('until'), agent: text('agent') });
+      } catch (err) {
+        if (!(err instanceof UsageQueryError)) throw err;
+        const e = new IbexError('IBEX_ERR_INVALID_REQUEST', { message: err.message, param: err.param });
+        return reply.code(e.status).send(e.toBody());
+      }
+      return reply.send(usageReport(q, await usage(q)));
     });
   }
 

@@ -12,7 +12,8 @@ import { loadMigrations } from '../migrations.js';
 import { markDataError } from '../errors.js';
 import type { MigrationStatus } from '../relational.js';
 import { listLimit } from '../relational.js';
-import type { ReadinessCheck, Trace, TraceFilter, TraceSink } from '../ports.js';
+import type { ReadinessCheck, Trace, TraceFilter, TraceSink, UsageQuery, UsageRow } from '../ports.js';
+import { toUsageRow, type UsageSqlRow } from '../sql/usage.js';
 import { dropPartitionStatement, expiredPartitions, ttlIsCurrent, ttlStatement } from './retention.js';
 import { fromRow, toRow, TRACE_COLUMNS } from './rows.js';
 import { ident, parseClickHouseUrl, quote, type ClickHouseTarget } from './url.js';
@@ -109,6 +110,44 @@ export class ClickHouseTraceSink implements TraceSink {
         `) ${order} LIMIT 1 BY request_id, started_at_ms LIMIT ${limit}`,
     );
     return rows.map(fromRow);
+  }
+
+  /**
+   * Totals per group (`ibex usage`). FINAL: a replayed batch ReplacingMergeTree has not merged yet
+   * must not count twice, or the totals would differ from the traces.
+   */
+  async usage(query: UsageQuery): Promise<UsageRow[]> {
+    const ms = (v: number) => String(Math.max(0, Math.floor(Number(v) || 0)));
+    const where = [`started_at_ms >= ${ms(query.since)}`];
+    if (query.until !== undefined) where.push(`started_at_ms < ${ms(query.until)}`);
+    if (query.agent !== undefined) where.push(`agent = ${quote(query.agent)}`);
+    const key = {
+      agent: "nullIf(agent, '')",
+      pat: 'pat_id',
+      model: 'model',
+      provider: 'provider',
+      day: 'toString(toDate(started_at))',
+    }[query.by];
+    // Aliases differ from the column names: ClickHouse would otherwise read sum(x) AS x as a cycle.
+    const rows = await this.queryRows(
+      `SELECT ${key} AS k, count() AS n, sum(ifNull(prompt_tokens, 0)) AS p, sum(ifNull(completion_tokens, 0)) AS c, ` +
+        `sum(ifNull(total_tokens, 0)) AS t, sum(ifNull(cached_tokens, 0)) AS ca, sum(ifNull(reasoning_tokens, 0)) AS re, ` +
+        `sum(ifNull(cost_usd, 0)) AS usd, sum(isNull(cost_usd) AND isNotNull(total_tokens)) AS unpriced ` +
+        `FROM ${this.db}.traces FINAL WHERE ${where.join(' AND ')} GROUP BY k ORDER BY usd DESC, t DESC, k`,
+    );
+    return rows.map((r) =>
+      toUsageRow({
+        k: r.k === null || r.k === undefined ? null : String(r.k),
+        requests: r.n as string,
+        prompt_tokens: r.p as string,
+        completion_tokens: r.c as string,
+        total_tokens: r.t as string,
+        cached_tokens: r.ca as string,
+        reasoning_tokens: r.re as string,
+        cost_usd: r.usd as number,
+        unpriced: r.unpriced as string,
+      }),
+    );
   }
 
   // ---------- migrations ----------

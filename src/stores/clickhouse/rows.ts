@@ -32,6 +32,9 @@ export interface TraceRow {
   served_model: string | null;
   /** JSON text of the failed fallback attempts; null when the first target served */
   attempts: string | null;
+  cached_tokens: number | null;
+  reasoning_tokens: number | null;
+  cost_usd: number | null;
 }
 
 export const TRACE_COLUMNS: readonly (keyof TraceRow)[] = [
@@ -60,6 +63,9 @@ export const TRACE_COLUMNS: readonly (keyof TraceRow)[] = [
   'directive_version',
   'served_model',
   'attempts',
+  'cached_tokens',
+  'reasoning_tokens',
+  'cost_usd',
 ];
 
 const UINT16_MAX = 65_535;
@@ -93,6 +99,10 @@ export function toRow(t: Trace): TraceRow {
     directive_version: intOrNull(t.directiveVersion, UINT32_MAX),
     served_model: storeTextOrNull(t.servedModel ?? null),
     attempts: attemptsText(t.attempts),
+    // ?? null: a trace spooled by an older version has none of these.
+    cached_tokens: intOrNull(t.cachedTokens ?? null, UINT32_MAX),
+    reasoning_tokens: intOrNull(t.reasoningTokens ?? null, UINT32_MAX),
+    cost_usd: floatOrNull(t.costUsd ?? null),
   };
 }
 
@@ -129,6 +139,9 @@ export function fromRow(r: Record<string, unknown>): Trace {
     directiveVersion: numOrNull(r.directive_version),
     servedModel: strOrNull(r.served_model),
     attempts: attemptsOf(r.attempts),
+    cachedTokens: numOrNull(r.cached_tokens),
+    reasoningTokens: numOrNull(r.reasoning_tokens),
+    costUsd: numOrNull(r.cost_usd),
   };
 }
 

@@ -5,6 +5,7 @@ import {
   CHECKPOINT_READ_COLS,
   checkpointParams,
   SESSION_COLS,
+  SESSION_READ_COLS,
   toCheckpoint,
   toSession,
   type CheckpointRow as CheckpointRowOf,
@@ -62,6 +63,7 @@ async function appendToSession(
   let prompt = 0;
   let completion = 0;
   let total = 0;
+  let cost: number | null = null;
   let latest = 0;
   let directiveVersion: number | null = null; // the first written one's: a session keeps its version (issue 15)
   for (const c of checkpoints) {
@@ -78,6 +80,7 @@ async function appendToSession(
     prompt += c.usage?.promptTokens ?? 0;
     completion += c.usage?.completionTokens ?? 0;
     total += c.usage?.totalTokens ?? 0;
+    if (c.costUsd !== null && c.costUsd !== undefined) cost = (cost ?? 0) + c.costUsd;
     latest = Math.max(latest, c.createdAt);
     directiveVersion ??= c.directiveVersion ?? null;
   }
@@ -85,9 +88,10 @@ async function appendToSession(
   await q.query(
     `UPDATE sessions SET turns = $2, updated_at = GREATEST(updated_at, $3),
        prompt_tokens = prompt_tokens + $4, completion_tokens = completion_tokens + $5, total_tokens = total_tokens + $6,
-       directive_version = COALESCE(directive_version, $7)
+       directive_version = COALESCE(directive_version, $7),
+       cost_usd = CASE WHEN $8::double precision IS NULL THEN cost_usd ELSE COALESCE(cost_usd, 0) + $8::double precision END
      WHERE id = $1`,
-    [sessionId, turns, latest, prompt, completion, total, directiveVersion],
+    [sessionId, turns, latest, prompt, completion, total, directiveVersion, cost],
   );
 }
 
@@ -113,7 +117,7 @@ export class PgSessionStore implements SessionStore {
   }
 
   async getSession(id: string): Promise<Session | null> {
-    const rows = await this.db.query<SessionRow>(`SELECT ${SESSION_COLS} FROM sessions WHERE id = $1`, [id]);
+    const rows = await this.db.query<SessionRow>(`SELECT ${SESSION_READ_COLS} FROM sessions WHERE id = $1`, [id]);
     return rows[0] ? toSession(rows[0]) : null;
   }
 
@@ -122,10 +126,10 @@ export class PgSessionStore implements SessionStore {
     const limit = listLimit(filter?.limit);
     const rows = filter?.agent
       ? await this.db.query<SessionRow>(
-          `SELECT ${SESSION_COLS} FROM sessions WHERE agent = $1 ORDER BY updated_at DESC, id DESC LIMIT $2`,
+          `SELECT ${SESSION_READ_COLS} FROM sessions WHERE agent = $1 ORDER BY updated_at DESC, id DESC LIMIT $2`,
           [filter.agent, limit],
         )
-      : await this.db.query<SessionRow>(`SELECT ${SESSION_COLS} FROM sessions ORDER BY updated_at DESC, id DESC LIMIT $1`, [
+      : await this.db.query<SessionRow>(`SELECT ${SESSION_READ_COLS} FROM sessions ORDER BY updated_at DESC, id DESC LIMIT $1`, [
           limit,
         ]);
     return rows.map(toSession);

@@ -1,6 +1,7 @@
 import { ConflictError, NotFoundError, type NewPat, type PatRecord, type TokenStore } from '../ports.js';
 import { ambiguousPatMessage } from '../relational.js';
 import { createdPat, PAT_COLS, toPat as toPatWith, type PatRow } from '../sql/tokens.js';
+import { limitAssignments } from '../sql/limits.js';
 import { LOCKS, pgCode, pgDecode, UNIQUE_VIOLATION, type PgDb, type Queryable } from './db.js';
 import { insertRevocation } from './revocations.js';
 
@@ -35,6 +36,10 @@ export class PgTokenStore implements TokenStore {
            SELECT $1, a.agent, a.ord - 1 FROM unnest($2::text[]) WITH ORDINALITY AS a(agent, ord)`,
           [pat.id, agents],
         );
+        const limits = limitAssignments(pat);
+        if (limits.columns.length) {
+          await q.query(`UPDATE pats SET ${limits.columns.map((c, i) => `${c} = $${i + 2}`).join(', ')} WHERE id = $1`, [pat.id, ...limits.values]);
+        }
       });
     } catch (err) {
       if (pgCode(err) === UNIQUE_VIOLATION) throw new ConflictError('a token with this id or hash already exists');

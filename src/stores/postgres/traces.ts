@@ -1,4 +1,5 @@
-import type { Trace, TraceFilter, TraceSink } from '../ports.js';
+import type { Trace, TraceFilter, TraceSink, UsageQuery, UsageRow } from '../ports.js';
+import { toUsageRow, usageSql, type UsageSqlRow } from '../sql/usage.js';
 import { listLimit } from '../relational.js';
 import { TRACE_COLS as COLS, TRACE_COLUMNS, toTrace, traceParams, type TraceColumn, type TraceRow } from '../sql/traces.js';
 import { pgDecode, pgEncode, type PgDb } from './db.js';
@@ -31,6 +32,9 @@ const PG_TYPES: Record<TraceColumn, string> = {
   directive_version: 'integer',
   served_model: 'text',
   attempts: 'text',
+  cached_tokens: 'integer',
+  reasoning_tokens: 'integer',
+  cost_usd: 'double precision',
 };
 
 // One statement per batch whatever its size: each column travels as one array parameter.
@@ -76,5 +80,14 @@ export class PgTraceSink implements TraceSink {
       params,
     );
     return rows.map((r) => toTrace(r, pgDecode));
+  }
+
+  /** Totals per group (`ibex usage`). */
+  async usage(query: UsageQuery): Promise<UsageRow[]> {
+    const { sql, params } = usageSql(query, {
+      day: "to_char(to_timestamp(started_at / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
+      param: (n) => `$${n}`,
+    });
+    return (await this.db.query<UsageSqlRow>(sql, params)).map(toUsageRow);
   }
 }

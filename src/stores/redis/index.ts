@@ -8,10 +8,12 @@ import { RedisBus } from './bus.js';
 import { closeRedis, createRedis, redisReady, waitForRedis, DEFAULT_REDIS_PREFIX } from './connection.js';
 import { RedisDirectiveCache } from './directive-cache.js';
 import { RedisRateLimiter } from './rate-limiter.js';
+import { RedisBudgetStore } from './budget-store.js';
 
 export { RedisBus, type RedisBusOptions } from './bus.js';
 export { RedisDirectiveCache, type RedisDirectiveCacheOptions } from './directive-cache.js';
 export { RedisRateLimiter, type RedisRateLimiterOptions } from './rate-limiter.js';
+export { RedisBudgetStore, type RedisBudgetStoreOptions } from './budget-store.js';
 export { createRedis, redisReady, waitForRedis, closeRedis, DEFAULT_REDIS_PREFIX } from './connection.js';
 
 export interface RedisBackendsOptions {
@@ -29,6 +31,8 @@ export interface RedisBackendsOptions {
 
 export interface RedisBackends {
   rateLimiter: RedisRateLimiter;
+  /** Throws when Redis cannot answer: the factory wraps it with the configured outage mode */
+  budgets: RedisBudgetStore;
   bus: RedisBus;
   directiveCache: RedisDirectiveCache;
   ready(): Promise<ReadinessCheck[]>;
@@ -60,6 +64,7 @@ export async function openRedisBackends(url: string, opts: RedisBackendsOptions 
 
   const rateLimiter = new RedisRateLimiter(client, { prefix, onFailOpen: opts.onFailOpen });
   const directiveCache = new RedisDirectiveCache(client, { prefix });
+  const budgets = new RedisBudgetStore(client, { prefix });
   let lastBusError = '';
   const bus = new RedisBus(client, {
     prefix,
@@ -83,6 +88,7 @@ export async function openRedisBackends(url: string, opts: RedisBackendsOptions 
 
   return {
     rateLimiter,
+    budgets,
     bus,
     directiveCache,
     async ready() {
@@ -93,7 +99,7 @@ export async function openRedisBackends(url: string, opts: RedisBackendsOptions 
       await closeRedis(client);
     },
     describe() {
-      return [`rate limits: redis ${shownUrl}`, `directive cache: redis ${shownUrl}`, `bus: redis ${shownUrl}`];
+      return [`rate limits: redis ${shownUrl}`, `budgets: redis ${shownUrl}`, `directive cache: redis ${shownUrl}`, `bus: redis ${shownUrl}`];
     },
   };
 }

@@ -14,6 +14,7 @@ export interface SessionRow {
   completion_tokens: number;
   total_tokens: number;
   status: string;
+  cost_usd: number | null;
 }
 
 export interface CheckpointRow<Json, Bool> {
@@ -49,14 +50,19 @@ export interface CheckpointRow<Json, Bool> {
   attempts: string | null;
   /** Prompt tokens served from the provider's prompt cache (migration 0008) */
   cached_tokens: number | null;
+  reasoning_tokens: number | null;
+  cost_usd: number | null;
 }
 
+/** The columns a new session row is written with (its cost starts NULL: no priced turn yet). */
 export const SESSION_COLS =
   'id, agent, pat_id, created_at, updated_at, turns, prompt_tokens, completion_tokens, total_tokens, status';
+/** The columns a session is read with. */
+export const SESSION_READ_COLS = SESSION_COLS + ', cost_usd';
 export const CHECKPOINT_COLS =
   'session_id, seq, request_id, agent, pat_id, model, directive_version, messages, reply, finish_reason, ' +
   'prompt_tokens, completion_tokens, total_tokens, status, error_code, stream, created_at, client_request_id, ' +
-  'message_refs, message_count, protocol, upstream_path, provider, served_model, upstream_template, content_mode, replay_of, attempts, cached_tokens';
+  'message_refs, message_count, protocol, upstream_path, provider, served_model, upstream_template, content_mode, replay_of, attempts, cached_tokens, reasoning_tokens, cost_usd';
 /** `?, ?, …`: one positional placeholder per checkpoint column (SQLite). */
 export const CHECKPOINT_PLACEHOLDERS = CHECKPOINT_COLS.split(', ')
   .map(() => '?')
@@ -77,6 +83,7 @@ export const toSession = (r: SessionRow): Session => ({
   promptTokens: r.prompt_tokens,
   completionTokens: r.completion_tokens,
   totalTokens: r.total_tokens,
+  costUsd: r.cost_usd ?? null,
   status: r.status,
 });
 
@@ -136,8 +143,10 @@ const toCheckpointCore = <J, B>(r: CheckpointRow<J, B>, d: RowDecode<J, B>, bodi
           promptTokens: r.prompt_tokens ?? 0,
           completionTokens: r.completion_tokens ?? 0,
           totalTokens: r.total_tokens ?? 0,
-          ...(r.cached_tokens === null || r.cached_tokens === undefined ? {} : { cachedTokens: r.cached_tokens }),
+          ...(r.cached_tokens !== null && r.cached_tokens !== undefined ? { cachedTokens: r.cached_tokens } : {}),
+          ...(r.reasoning_tokens !== null && r.reasoning_tokens !== undefined ? { reasoningTokens: r.reasoning_tokens } : {}),
         },
+  costUsd: r.cost_usd ?? null,
   status: r.status,
   errorCode: r.error_code,
   stream: d.bool(r.stream),
@@ -193,4 +202,6 @@ export const checkpointParams = (
   text(c.replayOf),
   attemptsText(c.attempts),
   c.usage?.cachedTokens ?? null,
+  c.usage?.reasoningTokens ?? null,
+  c.costUsd ?? null,
 ];

@@ -1,5 +1,6 @@
-import type { NewPat, PatRecord } from '../ports.js';
+import type { NewPat, PatRecord, SpendLimits } from '../ports.js';
 import type { RowDecode } from './decode.js';
+import { limitAssignments, limitCols, limitsFromRow } from './limits.js';
 
 export interface PatRow<Json> {
   id: string;
@@ -12,10 +13,11 @@ export interface PatRow<Json> {
   revoked_at: number | null;
   /** The PAT's agents in the order given at creation (SQLite: a JSON array, Postgres: text[]). */
   agents: Json;
+  [limit: string]: unknown;
 }
 
 /** The `pats p` columns; each adapter adds its own `agents` aggregate (json_group_array, ARRAY). */
-export const PAT_COLS = 'p.id, p.prefix, p.hash, p.name, p.rpm, p.created_at, p.expires_at, p.revoked_at';
+export const PAT_COLS = `p.id, p.prefix, p.hash, p.name, p.rpm, p.created_at, p.expires_at, p.revoked_at, ${limitCols('p.')}`;
 
 export const toPat = <J>(r: PatRow<J>, d: Pick<RowDecode<J, unknown>, 'json'>): PatRecord => ({
   id: r.id,
@@ -27,6 +29,7 @@ export const toPat = <J>(r: PatRow<J>, d: Pick<RowDecode<J, unknown>, 'json'>): 
   createdAt: r.created_at,
   expiresAt: r.expires_at,
   revokedAt: r.revoked_at,
+  ...limitsFromRow(r),
 });
 
 /** The record `create` returns: what it just stored, without reading it back. */
@@ -40,4 +43,11 @@ export const createdPat = (pat: NewPat, agents: string[], createdAt: number): Pa
   createdAt,
   expiresAt: pat.expiresAt ?? null,
   revokedAt: null,
+  ...limitsFromRow(limitRowOf(pat)),
 });
+
+/** A new record's limits as row columns (absent → null). */
+function limitRowOf(pat: Partial<SpendLimits>): Record<string, unknown> {
+  const { columns, values } = limitAssignments(pat);
+  return Object.fromEntries(columns.map((c, i) => [c, values[i]]));
+}

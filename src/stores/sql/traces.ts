@@ -28,6 +28,9 @@ export interface TraceRow<Json, Bool> {
   served_model: string | null;
   /** JSON text of the failed fallback attempts; NULL when the first target served */
   attempts: string | null;
+  cached_tokens: number | null;
+  reasoning_tokens: number | null;
+  cost_usd: number | null;
 }
 
 export type TraceColumn = keyof TraceRow<unknown, unknown>;
@@ -59,6 +62,10 @@ const TRACE_VALUES: readonly (readonly [TraceColumn, (t: Trace, e: ParamEncode) 
   ['directive_version', (t) => t.directiveVersion],
   ['served_model', (t) => text(t.servedModel ?? null)],
   ['attempts', (t) => attemptsText(t.attempts)],
+  // ?? null: a trace spooled by an older version has none of these.
+  ['cached_tokens', (t) => t.cachedTokens ?? null],
+  ['reasoning_tokens', (t) => t.reasoningTokens ?? null],
+  ['cost_usd', (t) => t.costUsd ?? null],
 ];
 
 export const TRACE_COLUMNS: readonly TraceColumn[] = TRACE_VALUES.map(([c]) => c);
@@ -87,6 +94,9 @@ export const toTrace = <J, B>(r: TraceRow<J, B>, d: RowDecode<J, B>): Trace => (
   promptTokens: r.prompt_tokens,
   completionTokens: r.completion_tokens,
   totalTokens: r.total_tokens,
+  cachedTokens: r.cached_tokens,
+  reasoningTokens: r.reasoning_tokens,
+  costUsd: r.cost_usd,
   bytesIn: r.bytes_in,
   bytesOut: r.bytes_out,
   directiveVersion: r.directive_version,

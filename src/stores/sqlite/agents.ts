@@ -1,5 +1,6 @@
-import { ConflictError, type Agent, type AgentStore, type ContentMode, type NewAgent } from '../ports.js';
-import { AGENT_COLS as COLS, AGENT_READ_COLS as READ_COLS, toAgent as toAgentWith, type AgentRow } from '../sql/agents.js';
+import { ConflictError, type Agent, type AgentPatch, type AgentStore, type ContentMode, type NewAgent } from '../ports.js';
+import { AGENT_COLS as COLS, AGENT_READ_COLS, toAgent as toAgentWith, type AgentRow } from '../sql/agents.js';
+import { limitAssignments } from '../sql/limits.js';
 import { bool, sqliteCode, sqliteDecode, type SqliteDb } from './db.js';
 import { insertRevocation } from './revocations.js';
 
@@ -10,11 +11,29 @@ const toAgent = (r: Row): Agent => toAgentWith(r, sqliteDecode);
 export class SqliteAgentStore implements AgentStore {
   private readonly insertTx;
   private readonly setEnabledTx;
+  private readonly updateTx;
 
   constructor(private readonly db: SqliteDb) {
-    this.insertTx = db.writer((r: Row) =>
-      db.run(`INSERT INTO agents (${COLS}) VALUES (?, ?, ?, ?, ?)`, r.name, r.description, r.rpm, r.enabled, r.created_at),
-    );
+    this.insertTx = db.writer((r: Row, agent: NewAgent) => {
+      db.run(`INSERT INTO agents (${COLS}) VALUES (?, ?, ?, ?, ?)`, r.name, r.description, r.rpm, r.enabled, r.created_at);
+      this.setLimits(r.name, agent);
+    });
+    this.updateTx = db.writer((name: string, patch: AgentPatch): Agent | null => {
+      if (!this.row(name)) return null;
+      const sets: string[] = [];
+      const values: unknown[] = [];
+      if (patch.description !== undefined) {
+        sets.push('description = ?');
+        values.push(patch.description);
+      }
+      if (patch.rpm !== undefined) {
+        sets.push('rpm = ?');
+        values.push(patch.rpm);
+      }
+      if (sets.length) db.run(`UPDATE agents SET ${sets.join(', ')} WHERE name = ?`, ...values, name);
+      this.setLimits(name, patch);
+      return toAgent(this.row(name)!);
+    });
     this.setEnabledTx = db.writer((name: string, enabled: boolean): Agent | null => {
       const row = this.row(name);
       if (!row) return null;
@@ -27,7 +46,12 @@ export class SqliteAgentStore implements AgentStore {
   }
 
   private row(name: string): Row | undefined {
-    return this.db.get<Row>(`SELECT ${READ_COLS} FROM agents WHERE name = ?`, name);
+    return this.db.get<Row>(`SELECT ${AGENT_READ_COLS} FROM agents WHERE name = ?`, name);
+  }
+
+  private setLimits(name: string, patch: AgentPatch): void {
+    const limits = limitAssignments(patch);
+    if (limits.columns.length) this.db.run(`UPDATE agents SET ${limits.columns.map((c) => `${c} = ?`).join(', ')} WHERE name = ?`, ...limits.values, name);
   }
 
   async create(agent: NewAgent): Promise<Agent> {
@@ -39,12 +63,16 @@ export class SqliteAgentStore implements AgentStore {
       created_at: Date.now(),
     };
     try {
-      this.insertTx(row);
+      this.insertTx(row, agent);
     } catch (err) {
       if (sqliteCode(err) === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new ConflictError(`agent "${agent.name}" already exists`);
       throw err;
     }
-    return toAgent(row);
+    return toAgent({ ...row, ...limitRow(agent) });
+  }
+
+  async update(name: string, patch: AgentPatch): Promise<Agent | null> {
+    return this.updateTx(name, patch);
   }
 
   async get(name: string): Promise<Agent | null> {
@@ -54,7 +82,7 @@ export class SqliteAgentStore implements AgentStore {
 
   /** Most recently created first. */
   async list(): Promise<Agent[]> {
-    return this.db.all<Row>(`SELECT ${READ_COLS} FROM agents ORDER BY created_at DESC, name`).map(toAgent);
+    return this.db.all<Row>(`SELECT ${AGENT_READ_COLS} FROM agents ORDER BY created_at DESC, name`).map(toAgent);
   }
 
   async setEnabled(name: string, enabled: boolean): Promise<Agent | null> {
@@ -65,4 +93,10 @@ export class SqliteAgentStore implements AgentStore {
     const changed = this.db.writer(() => this.db.run('UPDATE agents SET content_mode = ? WHERE name = ?', mode, name).changes)();
     return changed ? this.get(name) : null;
   }
+}
+
+/** A new agent's limits as row columns (absent → null). */
+function limitRow(agent: NewAgent): Record<string, unknown> {
+  const { columns, values } = limitAssignments(agent);
+  return Object.fromEntries(columns.map((c, i) => [c, values[i]]));
 }

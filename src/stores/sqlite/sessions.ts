@@ -6,6 +6,7 @@ import {
   CHECKPOINT_READ_COLS,
   checkpointParams,
   SESSION_COLS,
+  SESSION_READ_COLS,
   toCheckpoint,
   toSession,
   type CheckpointRow as CheckpointRowOf,
@@ -30,14 +31,15 @@ const CHECKPOINT_EXISTS = 'SELECT 1 FROM checkpoints WHERE request_id = ? AND cr
 // session's row is written once, so its updated_at indexes are not rewritten. The WHERE keeps a
 // session one agent's: for another agent's checkpoint nothing is updated and no row is returned.
 // directive_version: the first checkpoint's, kept after (a session keeps the version it started with).
-const UPSERT_SESSION = `INSERT INTO sessions (${SESSION_COLS}, directive_version) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, 'active', ?)
+const UPSERT_SESSION = `INSERT INTO sessions (${SESSION_COLS}, directive_version, cost_usd) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, 'active', ?, ?)
   ON CONFLICT (id) DO UPDATE SET
     turns = turns + 1,
     directive_version = COALESCE(sessions.directive_version, excluded.directive_version),
     updated_at = MAX(updated_at, excluded.updated_at),
     prompt_tokens = prompt_tokens + excluded.prompt_tokens,
     completion_tokens = completion_tokens + excluded.completion_tokens,
-    total_tokens = total_tokens + excluded.total_tokens
+    total_tokens = total_tokens + excluded.total_tokens,
+    cost_usd = CASE WHEN excluded.cost_usd IS NULL THEN sessions.cost_usd ELSE COALESCE(sessions.cost_usd, 0) + excluded.cost_usd END
   WHERE sessions.agent = excluded.agent
   RETURNING turns`;
 const SESSION_OWNER = 'SELECT agent FROM sessions WHERE id = ?';
@@ -67,6 +69,7 @@ export class SqliteSessionStore implements SessionStore {
             c.usage?.completionTokens ?? 0,
             c.usage?.totalTokens ?? 0,
             c.directiveVersion ?? null,
+            c.costUsd ?? null,
           );
           if (!counted) {
             const owner = db.get<{ agent: string }>(SESSION_OWNER, sessionId)!.agent;
@@ -96,7 +99,7 @@ export class SqliteSessionStore implements SessionStore {
   }
 
   async getSession(id: string): Promise<Session | null> {
-    const row = this.db.get<SessionRow>(`SELECT ${SESSION_COLS} FROM sessions WHERE id = ?`, id);
+    const row = this.db.get<SessionRow>(`SELECT ${SESSION_READ_COLS} FROM sessions WHERE id = ?`, id);
     return row ? toSession(row) : null;
   }
 
@@ -105,11 +108,11 @@ export class SqliteSessionStore implements SessionStore {
     const limit = listLimit(filter?.limit);
     const rows = filter?.agent
       ? this.db.all<SessionRow>(
-          `SELECT ${SESSION_COLS} FROM sessions WHERE agent = ? ORDER BY updated_at DESC, id DESC LIMIT ?`,
+          `SELECT ${SESSION_READ_COLS} FROM sessions WHERE agent = ? ORDER BY updated_at DESC, id DESC LIMIT ?`,
           filter.agent,
           limit,
         )
-      : this.db.all<SessionRow>(`SELECT ${SESSION_COLS} FROM sessions ORDER BY updated_at DESC, id DESC LIMIT ?`, limit);
+      : this.db.all<SessionRow>(`SELECT ${SESSION_READ_COLS} FROM sessions ORDER BY updated_at DESC, id DESC LIMIT ?`, limit);
     return rows.map(toSession);
   }
 

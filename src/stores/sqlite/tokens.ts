@@ -1,6 +1,7 @@
 import { ConflictError, NotFoundError, type NewPat, type PatRecord, type TokenStore } from '../ports.js';
 import { ambiguousPatMessage } from '../relational.js';
 import { createdPat, PAT_COLS, toPat as toPatWith, type PatRow } from '../sql/tokens.js';
+import { limitAssignments } from '../sql/limits.js';
 import { sqliteCode, sqliteDecode, type SqliteDb } from './db.js';
 import { insertRevocation } from './revocations.js';
 
@@ -35,6 +36,10 @@ export class SqliteTokenStore implements TokenStore {
         pat.expiresAt ?? null,
       );
       agents.forEach((a, i) => db.run('INSERT INTO pat_agents (pat_id, agent, position) VALUES (?, ?, ?)', pat.id, a, i));
+      const limits = limitAssignments(pat);
+      if (limits.columns.length) {
+        db.run(`UPDATE pats SET ${limits.columns.map((c) => `${c} = ?`).join(', ')} WHERE id = ?`, ...limits.values, pat.id);
+      }
     });
     this.revokeTx = db.writer((idOrPrefix: string): PatRecord | null => {
       const pat = this.lookup(idOrPrefix);

@@ -1,4 +1,5 @@
-import type { Trace, TraceFilter, TraceSink } from '../ports.js';
+import type { Trace, TraceFilter, TraceSink, UsageQuery, UsageRow } from '../ports.js';
+import { toUsageRow, usageSql, type UsageSqlRow } from '../sql/usage.js';
 import { listLimit } from '../relational.js';
 import { TRACE_COLS as COLS, TRACE_COLUMNS, toTrace, traceParams, type TraceRow } from '../sql/traces.js';
 import { sqliteDecode, sqliteEncode, type SqliteDb } from './db.js';
@@ -44,5 +45,11 @@ export class SqliteTraceSink implements TraceSink {
     const sql = `SELECT ${COLS} FROM traces ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
       ORDER BY started_at DESC, request_id DESC LIMIT ?`;
     return this.db.all<Row>(sql, ...params, listLimit(filter?.limit)).map((r) => toTrace(r, sqliteDecode));
+  }
+
+  /** Totals per group (`ibex usage`). */
+  async usage(query: UsageQuery): Promise<UsageRow[]> {
+    const { sql, params } = usageSql(query, { day: "strftime('%Y-%m-%d', started_at / 1000, 'unixepoch')", param: () => '?' });
+    return this.db.all<UsageSqlRow>(sql, ...params).map(toUsageRow);
   }
 }

@@ -20,6 +20,7 @@ import {
   sessionCells,
   sessionHeaderCells,
   timelineLines,
+  usd,
   traceDetailLines,
   type Columns,
   type ConversationLine,
@@ -279,6 +280,7 @@ export function TailApp(props: TailAppProps) {
     <Box flexDirection="column">
       <Text>
         <Text bold>ibex tail</Text> {props.url} <StatusBadge status={model.status} />
+        {'  '}cost <Text bold>${usd(model.costTotal())}</Text>
       </Text>
       <Text>
         req/s <Text bold>{stats.requestsPerSecond.toFixed(1)}</Text>
@@ -327,7 +329,7 @@ function Row({ trace, cols, selected }: { trace: Trace; cols: Columns; selected:
   return (
     <Text wrap="truncate-end" inverse={selected}>
       {c.time} {c.agent} {c.session} {c.model} <Text color={statusColor}>{c.status}</Text> <Text color={statusColor}>{c.error}</Text>{' '}
-      {c.latency} {c.overhead} {c.tokens} {c.clientRequestId}
+      {c.latency} {c.overhead} {c.tokens} {c.cost} {c.clientRequestId}
     </Text>
   );
 }

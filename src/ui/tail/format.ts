@@ -23,6 +23,8 @@ export const COLUMNS = {
   latency: { title: 'LAT ms', width: 6, align: 'right' },
   overhead: { title: 'OVH ms', width: 6, align: 'right' },
   tokens: { title: 'TOKENS', width: 6, align: 'right' },
+  // USD at the model's price; '-' when the price is unknown (src/usage/prices.ts).
+  cost: { title: 'COST $', width: 8, align: 'right' },
   // Last: the widest and the first to go on a narrow terminal. The caller's X-Request-Id, the id a
   // user reports; the full one is in the detail view (Enter) and in `ibex tail --json`.
   clientRequestId: { title: 'REQUEST ID', width: 14, align: 'left' },
@@ -77,8 +79,15 @@ export function rowCells(t: Trace, cols: Columns = COLUMNS): Record<ColumnName, 
     latency: cell(ms(t.totalMs), cols.latency),
     overhead: cell(ms(t.overheadMs), cols.overhead),
     tokens: cell(t.totalTokens === null ? '-' : String(t.totalTokens), cols.tokens),
+    cost: cell(usd(t.costUsd ?? null), cols.cost),
     clientRequestId: cell(t.clientRequestId ?? '-', cols.clientRequestId),
   };
+}
+
+/** 0.000123 → "0.000123", 1.5 → "1.5000": six decimals for the small amounts one request costs. */
+export function usd(value: number | null): string {
+  if (value === null || !Number.isFinite(value)) return '-';
+  return value >= 1 ? value.toFixed(4) : value.toFixed(6);
 }
 
 export function headerCells(cols: Columns = COLUMNS): string {

@@ -13,6 +13,8 @@ export class TailModel {
   private readonly samples: Sample[] = [];
   private readonly agentsSeen = new Set<string>();
   private frozen: Trace[] | null = null;
+  /** USD since the tail started, per agent ('' for none): the header's running total */
+  private readonly costs = new Map<string, number>();
 
   status: ConnectionStatus = { state: 'connecting' };
   filter: string | null;
@@ -40,6 +42,10 @@ export class TailModel {
     // Prune as we go so a long-running tail at high rate stays bounded to one window of samples.
     if (this.samples.length % 256 === 0) pruneSamples(this.samples, now);
     if (trace.agent) this.agentsSeen.add(trace.agent);
+    if (typeof trace.costUsd === 'number' && Number.isFinite(trace.costUsd)) {
+      const key = trace.agent ?? '';
+      this.costs.set(key, (this.costs.get(key) ?? 0) + trace.costUsd);
+    }
     if (this.frozen) this.newWhilePaused++;
   }
 
@@ -78,6 +84,14 @@ export class TailModel {
       if (this.filter === null || t.agent === this.filter) out.push(t);
     }
     return out;
+  }
+
+  /** USD of the requests received since the tail started (of the filtered agent when one is set). */
+  costTotal(): number {
+    if (this.filter !== null) return this.costs.get(this.filter) ?? 0;
+    let total = 0;
+    for (const v of this.costs.values()) total += v;
+    return total;
   }
 
   stats(now: number): WindowStats {
