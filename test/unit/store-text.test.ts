@@ -1,5 +1,6 @@
 // The text cleaning every store adapter applies (src/stores/store-text.ts): what it replaces, what it
 // keeps byte for byte, and that it is the same for text and for a JSON text of the same strings.
+import { messageText } from '../../src/ledger/message-body.js';
 import { describe, expect, it } from 'vitest';
 import { storeJson, storeText, storeTextOrNull } from '../../src/stores/store-text.js';
 import { checkpointParams } from '../../src/stores/sql/sessions.js';
@@ -79,11 +80,12 @@ describe('every row builder cleans its text', () => {
       messages: [{ role: 'user', content: poison }], reply: poison, finishReason: poison,
       usage: null, status: 'ok', errorCode: poison, stream: false, createdAt: 1,
     };
-    const params = checkpointParams('s1', 1, c, { bool: (b) => b, reply: (s) => s });
+    const params = checkpointParams('s1', 1, c, { bool: (b) => b, reply: (s) => s, refs: (r) => JSON.stringify(r) }, []);
     expect(params).toContain(cleaned);
     expect(params.filter((v) => v === cleaned)).toHaveLength(4); // model, reply, finish reason, error code
     expect(params[2]).toBe(`r${R}`);
-    expect(JSON.parse(params[7] as string)).toEqual([{ role: 'user', content: cleaned }]);
+    // The messages themselves go to the ledger, cleaned by the same module.
+    expect(JSON.parse(messageText(c.messages[0]))).toEqual({ role: 'user', content: cleaned });
     expect(JSON.stringify(params)).not.toMatch(/\\u0000|\\ud8/);
   });
 

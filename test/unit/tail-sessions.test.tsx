@@ -51,8 +51,8 @@ describe('tail at 80 columns', () => {
     const header = headerCells(columnsFor(80));
     expect(header.slice(0, 80).trimEnd()).toMatch(/TIME +AGENT +SESSION +MODEL +HTTP +ERROR +LAT ms +OVH ms +TOKENS$/);
     expect(sessionHeaderCells().length).toBeLessThanOrEqual(80);
-    // a wider terminal shows the request id whole, then widens agent and error
-    expect(headerCells(columnsFor(95))).toMatch(/TOKENS REQUEST ID +$/);
+    // a wider terminal shows the cost and the request id whole, then widens agent and error
+    expect(headerCells(columnsFor(104))).toMatch(/TOKENS +COST \$ REQUEST ID +$/);
     expect(columnsFor(120).agent.width).toBeGreaterThan(columnsFor(80).agent.width);
   });
 
