@@ -1,10 +1,11 @@
-import type { AppendResult, Checkpoint, CheckpointInput, RefusedCheckpoint, Session, SessionStore } from '../ports.js';
+import type { AppendResult, Checkpoint, CheckpointInput, RefusedCheckpoint, Session, SessionPageFilter, SessionStore } from '../ports.js';
 import { checkpointsBySession, listLimit } from '../relational.js';
 import {
   CHECKPOINT_COLS,
   CHECKPOINT_READ_COLS,
   checkpointParams,
   SESSION_COLS,
+  sessionPageSql,
   toCheckpoint,
   toSession,
   type CheckpointRow as CheckpointRowOf,
@@ -119,6 +120,12 @@ export class PgSessionStore implements SessionStore {
           limit,
         ]);
     return rows.map(toSession);
+  }
+
+  async pageSessions(filter?: SessionPageFilter): Promise<Session[]> {
+    const params: unknown[] = [];
+    const sql = sessionPageSql(filter, listLimit(filter?.limit), (v) => `$${params.push(v)}`);
+    return (await this.db.query<SessionRow>(sql, params)).map(toSession);
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { AppendResult, Checkpoint, CheckpointInput, RefusedCheckpoint, Session, SessionStore } from '../ports.js';
+import type { AppendResult, Checkpoint, CheckpointInput, RefusedCheckpoint, Session, SessionPageFilter, SessionStore } from '../ports.js';
 import { checkpointsBySession, listLimit } from '../relational.js';
 import {
   CHECKPOINT_COLS,
@@ -6,6 +6,7 @@ import {
   CHECKPOINT_READ_COLS,
   checkpointParams,
   SESSION_COLS,
+  sessionPageSql,
   toCheckpoint,
   toSession,
   type CheckpointRow as CheckpointRowOf,
@@ -102,6 +103,12 @@ export class SqliteSessionStore implements SessionStore {
         )
       : this.db.all<SessionRow>(`SELECT ${SESSION_COLS} FROM sessions ORDER BY updated_at DESC, id DESC LIMIT ?`, limit);
     return rows.map(toSession);
+  }
+
+  async pageSessions(filter?: SessionPageFilter): Promise<Session[]> {
+    const params: unknown[] = [];
+    const sql = sessionPageSql(filter, listLimit(filter?.limit), (v) => (params.push(v), '?'));
+    return this.db.all<SessionRow>(sql, ...params).map(toSession);
   }
 
   /**
