@@ -25,6 +25,7 @@ import { BatchQueue } from './traces/batch-queue.js';
 import { TraceEmitter } from './traces/emitter.js';
 import { ThrottledLog } from './traces/log-throttle.js';
 import { ensureAdminToken } from './admin-token.js';
+import { readOnlyAdminToken } from './admin/auth.js';
 import type { CheckpointInput, TraceSink } from './stores/ports.js';
 import { SqliteWriter } from './stores/sqlite/writer.js';
 import { InflightTracker } from './util/inflight.js';
@@ -168,6 +169,8 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
 
   const adminToken = ensureAdminToken(config);
   registerSecret(adminToken);
+  const adminReadToken = readOnlyAdminToken(process.env, adminToken);
+  registerSecret(adminReadToken ?? undefined);
   const inflight = new InflightTracker();
   let draining = false;
   /** Set when shutdown closes the connections the drain left open: what ends then, we ended. */
@@ -216,6 +219,8 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
     bodyLimit: config.bodyLimit,
     bus: stores.bus,
     adminToken,
+    adminReadToken,
+    adminStores: { ...stores, traces: traceSink },
     metrics,
     ready: () => stores.ready(),
     isDraining: () => draining,
