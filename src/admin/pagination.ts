@@ -40,7 +40,7 @@ export function decodeCursor(cursor: string | undefined, kind: string, withInsta
     typeof k === 'object' &&
     k.k === kind &&
     typeof k.id === 'string' &&
-    (!withInstant || (typeof k.at === 'number' && Number.isSafeInteger(k.at)));
+    (!withInstant || (typeof k.at === 'number' && Number.isFinite(k.at)));
   if (!ok) throw invalidCursor();
   return k as CursorKey;
 }

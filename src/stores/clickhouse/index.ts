@@ -98,11 +98,11 @@ export class ClickHouseTraceSink implements TraceSink {
     }
     if (filter.status === 'error') where.push('(status >= 400 OR error_code IS NOT NULL)');
     else if (filter.status === 'ok') where.push('(status < 400 AND error_code IS NULL)');
-    else if (filter.status !== undefined) where.push(`status = ${int(filter.status)}`);
-    if (filter.since !== undefined) where.push(`started_at_ms >= ${int(filter.since)}`);
+    else if (filter.status !== undefined) where.push(`status = ${num(filter.status)}`);
+    if (filter.since !== undefined) where.push(`started_at_ms >= ${num(filter.since)}`);
     if (filter.before) {
       // The list order (started_at_ms DESC, request_id DESC): a page continues after the previous one's last row.
-      const at = int(filter.before.startedAt);
+      const at = num(filter.before.startedAt);
       where.push(`(started_at_ms < ${at} OR (started_at_ms = ${at} AND request_id < ${quote(filter.before.requestId)}))`);
     }
     const limit = listLimit(filter.limit);
@@ -343,8 +343,8 @@ function errorText(err: unknown): string {
 
 export { parseClickHouseUrl } from './url.js';
 
-/** A whole number for a SQL literal (values are inlined here, see url.ts): anything else is refused, never spliced. */
-function int(n: number): string {
-  if (!Number.isSafeInteger(n)) throw new TypeError(`not a whole number: ${n}`);
+/** A number for a SQL literal (values are inlined here, see url.ts): anything but a finite number is refused, never spliced. */
+function num(n: number): string {
+  if (typeof n !== 'number' || !Number.isFinite(n)) throw new TypeError(`not a finite number: ${String(n)}`);
   return String(n);
 }
