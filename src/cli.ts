@@ -6,6 +6,7 @@ import { packageVersion } from './util/package-root.js';
 import { redact } from './log.js';
 import { printable } from './util/printable.js';
 import { exitQuietlyOnEpipe } from './cli/epipe.js';
+import { addRemoteOptions } from './cli/remote-target.js';
 import { register as serve } from '../commands/serve.js';
 import { register as mockUpstream } from '../commands/mock-upstream.js';
 import { register as migrate } from '../commands/migrate.js';
@@ -35,6 +36,8 @@ export function buildProgram(): Command {
   for (const register of [serve, mockUpstream, migrate, agent, pat, directive, sessions, traces, usage, tail, bench, smoke, authServer, config, logs, providers, prune]) {
     register(program);
   }
+  // --url / --admin-token-file on every management command: through a gateway's admin API.
+  addRemoteOptions(program);
   // exitOverride on every subcommand too, so usage errors reach our handler (exit 2).
   const override = (cmd: Command) => {
     cmd.exitOverride();

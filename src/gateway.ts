@@ -26,6 +26,7 @@ import { BatchQueue } from './traces/batch-queue.js';
 import { TraceEmitter } from './traces/emitter.js';
 import { ThrottledLog } from './traces/log-throttle.js';
 import { ensureAdminToken } from './admin-token.js';
+import { readOnlyAdminToken } from './admin/auth.js';
 import type { CheckpointInput, TraceSink } from './stores/ports.js';
 import { SqliteWriter } from './stores/sqlite/writer.js';
 import { InflightTracker } from './util/inflight.js';
@@ -222,6 +223,8 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
   const debugLog = openDebugLog(process.env, config.home);
   if (debugLog) log.info(`request debug log: ${debugLog.path}`);
 
+  const adminReadToken = readOnlyAdminToken(process.env, adminToken);
+  registerSecret(adminReadToken ?? undefined);
   const inflight = new InflightTracker();
   let draining = false;
   /** Set when shutdown closes the connections the drain left open: what ends then, we ended. */
@@ -296,6 +299,8 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
     bus: stores.bus,
     adminToken,
     usage: (q) => stores.traces.usage(q),
+    adminReadToken,
+    adminStores: { ...stores, traces: traceSink },
     metrics,
     ready: () => stores.ready(),
     isDraining: () => draining,

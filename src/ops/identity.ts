@@ -15,10 +15,25 @@ export interface CreatedPat {
   token: string;
 }
 
-export async function createPat(
-  stores: OpsStores,
-  opts: { agents: string[]; name?: string | null; rpm?: number | null; expiresAt?: number | null; limits?: Partial<SpendLimits> },
-): Promise<CreatedPat> {
+export interface PatRequest {
+  agents: string[];
+  name?: string | null;
+  rpm?: number | null;
+  expiresAt?: number | null;
+  limits?: Partial<SpendLimits>;
+}
+
+/**
+ * A token store that issues PATs itself instead of storing one made here: the CLI's --url stores,
+ * where the gateway makes the secret (this process never sees a hash to store).
+ */
+export interface PatIssuer {
+  issue(opts: PatRequest): Promise<CreatedPat>;
+}
+
+export async function createPat(stores: OpsStores, opts: PatRequest): Promise<CreatedPat> {
+  const issuer = stores.tokens as Partial<PatIssuer>;
+  if (typeof issuer.issue === 'function') return issuer.issue(opts);
   const t = generatePat();
   const record = await stores.tokens.create({
     id: t.id,

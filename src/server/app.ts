@@ -9,11 +9,23 @@ import { registerHealthRoutes } from './routes/health.js';
 import { registerOpenAIRoutes, type OpenAIRouteDeps } from './routes/openai.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { registerDashboardRoutes } from './routes/dashboard.js';
+import { AdminTokens } from '../admin/auth.js';
+import type { AdminStores } from '../admin/deps.js';
+import { registerAdminApi } from '../admin/scope.js';
 import { authHook, decorateAuth, type AuthHookDeps } from './auth-hook.js';
 import { installCors } from './cors.js';
 import { installRequestDecoding } from './request-encoding.js';
 import type { Bus, ReadinessCheck, UsageQuery, UsageRow } from '../stores/ports.js';
 import type { Metrics } from '../metrics.js';
+
+// The /v1 routes carry their wire protocol in the route config (routes/openai.ts, read back by
+// route-protocol.ts). Declared because a plugin that adds its own config keys (@fastify/swagger, in the
+// admin scope) turns on TypeScript's check of those keys.
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    protocol?: unknown;
+  }
+}
 
 export interface AppDeps extends OpenAIRouteDeps {
   /** Checks the caller's PAT before any body is read (every /v1 route). */
@@ -25,6 +37,10 @@ export interface AppDeps extends OpenAIRouteDeps {
   adminToken: string;
   /** Usage totals from the trace store, for GET /admin/v1/usage */
   usage?: (q: UsageQuery) => Promise<UsageRow[]>;
+  /** IBEX_ADMIN_READ_TOKEN: may call the admin API's GET routes only */
+  adminReadToken?: string | null;
+  /** The stores behind the admin API (/admin/v1/agents, pats, …); absent → only the events stream */
+  adminStores?: AdminStores;
   metrics: Metrics;
   ready(): Promise<ReadinessCheck[]>;
   isDraining(): boolean;
@@ -44,6 +60,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     // cannot hold a connection forever. Only the request is timed, so long response streams are unaffected.
     requestTimeout: 60_000,
     forceCloseConnections: false,
+    // Only the admin API has JSON schemas: an unknown body property is refused (400), not silently dropped.
+    ajv: { customOptions: { removeAdditional: false } },
     clientErrorHandler,
     frameworkErrors: frameworkErrorHandler,
   });
@@ -77,7 +95,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     registerOpenAIRoutes(v1, deps);
   });
   registerHealthRoutes(app, deps.ready, deps.isDraining);
-  registerAdminRoutes(app, { bus: deps.bus, adminToken: deps.adminToken, providers: deps.providers, usage: deps.usage });
+  // /admin/*: its own scope (token hook, error shape, schemas, OpenAPI document), see src/admin/scope.ts.
+  const adminTokens = new AdminTokens(deps.adminToken, deps.adminReadToken);
+  void app.register(async (admin) => {
+    if (deps.adminStores) await registerAdminApi(admin, { stores: deps.adminStores, tokens: adminTokens, logError: deps.logError });
+    registerAdminRoutes(admin, { bus: deps.bus, adminToken: deps.adminToken, readToken: deps.adminReadToken, providers: deps.providers, usage: deps.usage });
+  });
   registerDashboardRoutes(app);
   app.get('/metrics', async (_req, reply) => {
     const text = await deps.metrics.render();

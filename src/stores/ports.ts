@@ -354,6 +354,13 @@ export interface AppendResult {
   refused: RefusedCheckpoint[];
 }
 
+export interface SessionPageFilter {
+  agent?: string;
+  limit?: number;
+  /** Only sessions after this one in the order (the last of the previous page) */
+  before?: { createdAt: number; id: string };
+}
+
 export interface SessionStore {
   /**
    * Writes a batch of checkpoints, creating sessions as needed and updating their totals, in one
@@ -376,6 +383,12 @@ export interface SessionStore {
   claimSession(sessionId: string, agent: string, patId: string, at: number): Promise<string>;
   getSession(id: string): Promise<Session | null>;
   listSessions(filter?: { agent?: string; limit?: number }): Promise<Session[]>;
+  /**
+   * Newest created first (createdAt, then id, both descending): unlike `listSessions`'s order, a
+   * session's place never moves, so walking pages with `before` (the last row of the previous page)
+   * neither repeats nor skips one while traffic continues. `limit` defaults to 50.
+   */
+  pageSessions(filter?: SessionPageFilter): Promise<Session[]>;
   checkpoints(sessionId: string): Promise<Checkpoint[]>;
   /**
    * Every checkpoint matching the filter, oldest first, as a stream: read in pages by keyset
@@ -464,6 +477,12 @@ export interface TraceFilter {
   sessionId?: string;
   /** Traces whose caller's X-Request-Id or whose own request id is this */
   requestId?: string;
+  /** An HTTP status, or a class: `error` (status >= 400 or an error code, e.g. a stream cut mid-way), `ok` (the rest) */
+  status?: number | 'ok' | 'error';
+  /** Only traces that started at or after this instant */
+  since?: number;
+  /** Only traces after this one in list order (the last of the previous page): keyset pagination */
+  before?: { startedAt: number; requestId: string };
   limit?: number;
 }
 

@@ -12,6 +12,8 @@ import { revocationLogContract } from '../contracts/revocation-log.js';
 import { sessionStoreContract } from '../contracts/session-store.js';
 import { tokenStoreContract } from '../contracts/token-store.js';
 import { traceSinkContract } from '../contracts/trace-sink.js';
+import { sessionPageContract } from '../contracts/session-page.js';
+import { tracePageContract } from '../contracts/trace-page.js';
 import { createTestDatabase, describeWithPostgres, type TestDatabase } from '../helpers/postgres.js';
 
 describeWithPostgres('postgres stores', () => {
@@ -61,4 +63,9 @@ describeWithPostgres('postgres stores', () => {
   sessionStoreContract('postgres', open);
   traceSinkContract('postgres', open);
   ledgerContract('postgres', open);
+  sessionPageContract('postgres', open);
+  tracePageContract('postgres', async () => {
+    const h = await open();
+    return { sink: h.stores.traces, cleanup: () => h.cleanup() };
+  });
 });

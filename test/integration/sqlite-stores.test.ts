@@ -10,6 +10,8 @@ import { revocationLogContract } from '../contracts/revocation-log.js';
 import { sessionStoreContract } from '../contracts/session-store.js';
 import { tokenStoreContract } from '../contracts/token-store.js';
 import { traceSinkContract } from '../contracts/trace-sink.js';
+import { sessionPageContract } from '../contracts/session-page.js';
+import { tracePageContract } from '../contracts/trace-page.js';
 import Database from 'better-sqlite3';
 import { ledgerContract } from '../contracts/ledger.js';
 
@@ -51,3 +53,8 @@ directiveStoreContract('sqlite', open);
 sessionStoreContract('sqlite', open);
 traceSinkContract('sqlite', open);
 ledgerContract('sqlite', open);
+sessionPageContract('sqlite', open);
+tracePageContract('sqlite', async () => {
+  const h = await open();
+  return { sink: h.stores.traces, cleanup: () => h.cleanup() };
+});

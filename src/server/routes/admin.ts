@@ -7,7 +7,6 @@
 // delivers synchronously on the request path): each connection has a bounded queue, and when it
 // is full further events for THAT client are dropped, counted, and reported to it as
 // `event: dropped` once it catches up.
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { IbexError } from '../../errors.js';
@@ -15,11 +14,17 @@ import type { Bus, Trace, UsageQuery, UsageRow } from '../../stores/ports.js';
 import type { ProviderRegistry } from '../../providers/index.js';
 import { providersView } from '../../providers/status-view.js';
 import { parseUsageQuery, usageReport, UsageQueryError } from '../../usage/report.js';
+import { bearerMatches, sha256 } from '../../admin/auth.js';
+
+// The token check is shared with the admin API (src/admin/auth.ts); re-exported for existing callers.
+export { bearerMatches };
 
 export interface AdminRoutesOptions {
   bus: Bus;
   /** The bearer token `/admin/*` requires */
   adminToken: string;
+  /** The read-only admin token (IBEX_ADMIN_READ_TOKEN), which may watch too; null/absent = none */
+  readToken?: string | null;
   /** Comment heartbeat interval; keeps proxies from closing an idle stream and lets clients detect a dead one. Default 15 s. */
   heartbeatMs?: number;
   /** Events queued per client while its socket is backed up, before dropping. Default 1000. */
@@ -39,6 +44,7 @@ export function registerAdminRoutes(app: FastifyInstance, opts: AdminRoutesOptio
   // An empty token would let `Bearer ` style mistakes through; refuse to start instead.
   if (!opts.adminToken) throw new Error('registerAdminRoutes: adminToken must not be empty');
   const expectedDigest = sha256(opts.adminToken);
+  const readDigest = opts.readToken ? sha256(opts.readToken) : null;
   const heartbeatMs = opts.heartbeatMs ?? 15_000;
   const maxQueued = opts.maxQueuedEvents ?? 1000;
   const open = new Set<SseConnection>();
@@ -85,7 +91,8 @@ export function registerAdminRoutes(app: FastifyInstance, opts: AdminRoutesOptio
   }
 
   app.get(EVENTS_PATH, (request, reply) => {
-    if (!bearerMatches(request.headers.authorization, expectedDigest)) {
+    const auth = request.headers.authorization;
+    if (!bearerMatches(auth, expectedDigest) && !(readDigest && bearerMatches(auth, readDigest))) {
       const err = new IbexError('IBEX_ERR_ADMIN_TOKEN');
       return reply.code(err.status).header('www-authenticate', 'Bearer').send(err.toBody());
     }
@@ -202,19 +209,4 @@ class SseConnection {
 
 function droppedEvent(count: number): string {
   return `event: dropped\ndata: ${JSON.stringify({ count })}\n\n`;
-}
-
-function sha256(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
-}
-
-/**
- * Constant-time check of `Authorization: Bearer <token>`: both sides are hashed first, so the
- * comparison is over equal-length buffers and leaks neither the token nor its length.
- */
-export function bearerMatches(header: string | undefined, expectedDigest: Buffer): boolean {
-  if (typeof header !== 'string') return false;
-  const match = /^Bearer[ \t]+(.+)$/i.exec(header.trim());
-  if (!match) return false;
-  return timingSafeEqual(sha256(match[1]!), expectedDigest);
 }

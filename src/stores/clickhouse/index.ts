@@ -97,6 +97,15 @@ export class ClickHouseTraceSink implements TraceSink {
       // The caller's X-Request-Id or ibex's own: an operator has whichever the user reported.
       where.push(`(client_request_id = ${quote(filter.requestId)} OR request_id = ${quote(filter.requestId)})`);
     }
+    if (filter.status === 'error') where.push('(status >= 400 OR error_code IS NOT NULL)');
+    else if (filter.status === 'ok') where.push('(status < 400 AND error_code IS NULL)');
+    else if (filter.status !== undefined) where.push(`status = ${num(filter.status)}`);
+    if (filter.since !== undefined) where.push(`started_at_ms >= ${num(filter.since)}`);
+    if (filter.before) {
+      // The list order (started_at_ms DESC, request_id DESC): a page continues after the previous one's last row.
+      const at = num(filter.before.startedAt);
+      where.push(`(started_at_ms < ${at} OR (started_at_ms = ${at} AND request_id < ${quote(filter.before.requestId)}))`);
+    }
     const limit = listLimit(filter.limit);
     // The inner query is a top-K (partial sort), not a sort of the whole table; the outer
     // LIMIT 1 BY hides replayed duplicates ReplacingMergeTree has not merged away yet. A duplicate
@@ -372,3 +381,9 @@ function errorText(err: unknown): string {
 }
 
 export { parseClickHouseUrl } from './url.js';
+
+/** A number for a SQL literal (values are inlined here, see url.ts): anything but a finite number is refused, never spliced. */
+function num(n: number): string {
+  if (typeof n !== 'number' || !Number.isFinite(n)) throw new TypeError(`not a finite number: ${String(n)}`);
+  return String(n);
+}

@@ -1,4 +1,4 @@
-import type { AppendResult, Checkpoint, CheckpointInput, RefusedCheckpoint, Session, SessionStore } from '../ports.js';
+import type { AppendResult, Checkpoint, CheckpointInput, RefusedCheckpoint, Session, SessionPageFilter, SessionStore } from '../ports.js';
 import { checkpointsBySession, listLimit } from '../relational.js';
 import {
   CHECKPOINT_COLS,
@@ -6,6 +6,7 @@ import {
   checkpointParams,
   SESSION_COLS,
   SESSION_READ_COLS,
+  sessionPageSql,
   toCheckpoint,
   toSession,
   type CheckpointRow as CheckpointRowOf,
@@ -133,6 +134,12 @@ export class PgSessionStore implements SessionStore {
           limit,
         ]);
     return rows.map(toSession);
+  }
+
+  async pageSessions(filter?: SessionPageFilter): Promise<Session[]> {
+    const params: unknown[] = [];
+    const sql = sessionPageSql(filter, listLimit(filter?.limit), (v) => `$${params.push(v)}`);
+    return (await this.db.query<SessionRow>(sql, params)).map(toSession);
   }
 
   /**

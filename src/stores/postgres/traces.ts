@@ -1,7 +1,7 @@
 import type { Trace, TraceFilter, TraceSink, UsageQuery, UsageRow } from '../ports.js';
 import { toUsageRow, usageSql, type UsageSqlRow } from '../sql/usage.js';
 import { listLimit } from '../relational.js';
-import { TRACE_COLS as COLS, TRACE_COLUMNS, toTrace, traceParams, type TraceColumn, type TraceRow } from '../sql/traces.js';
+import { TRACE_COLS as COLS, TRACE_COLUMNS, toTrace, traceFilterConditions, traceParams, type TraceColumn, type TraceRow } from '../sql/traces.js';
 import { pgDecode, pgEncode, type PgDb } from './db.js';
 
 type Row = TraceRow<unknown, boolean>;
@@ -73,6 +73,7 @@ export class PgTraceSink implements TraceSink {
       params.push(filter.requestId);
       where.push(`(client_request_id = $${params.length} OR request_id = $${params.length})`);
     }
+    where.push(...traceFilterConditions(filter, (v) => `$${params.push(v)}`));
     params.push(listLimit(filter?.limit));
     const rows = await this.db.query<Row>(
       `SELECT ${COLS} FROM traces ${where.length ? 'WHERE ' + where.join(' AND ') : ''}

@@ -1,4 +1,4 @@
-import type { Checkpoint, CheckpointInput, CheckpointStatus, Session } from '../ports.js';
+import type { Checkpoint, CheckpointInput, CheckpointStatus, Session, SessionPageFilter } from '../ports.js';
 import { storeTextOrNull as text } from '../store-text.js';
 import { attemptsOf, attemptsText } from './traces.js';
 import type { ParamEncode, RowDecode } from './decode.js';
@@ -205,3 +205,16 @@ export const checkpointParams = (
   c.usage?.reasoningTokens ?? null,
   c.costUsd ?? null,
 ];
+
+/**
+ * SessionStore.pageSessions as SQL for either engine: newest created first, continuing after
+ * `before`. `bind` adds one parameter and returns its placeholder (`?` or `$n`).
+ */
+export function sessionPageSql(filter: SessionPageFilter | undefined, limit: number, bind: (value: unknown) => string): string {
+  const where: string[] = [];
+  if (filter?.agent !== undefined) where.push(`agent = ${bind(filter.agent)}`);
+  const before = filter?.before;
+  if (before) where.push(`(created_at < ${bind(before.createdAt)} OR (created_at = ${bind(before.createdAt)} AND id < ${bind(before.id)}))`);
+  return `SELECT ${SESSION_COLS} FROM sessions ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+    ORDER BY created_at DESC, id DESC LIMIT ${bind(limit)}`;
+}

@@ -1,4 +1,4 @@
-import type { ProviderAttempt, Trace } from '../ports.js';
+import type { ProviderAttempt, Trace, TraceFilter } from '../ports.js';
 import { storeJson, storeTextOrNull as text } from '../store-text.js';
 import type { ParamEncode, RowDecode } from './decode.js';
 
@@ -117,4 +117,24 @@ export function attemptsOf(v: unknown): ProviderAttempt[] {
   } catch {
     return [];
   }
+}
+
+/**
+ * The WHERE conditions of TraceFilter's `status`, `since` and `before` (the other fields are each
+ * adapter's own, older code). `bind` adds one parameter and returns its placeholder (`?` or `$n`).
+ * `before` matches the list order (started_at DESC, request_id DESC), so a page continues exactly
+ * after the previous one's last row.
+ */
+export function traceFilterConditions(filter: TraceFilter | undefined, bind: (value: unknown) => string): string[] {
+  const out: string[] = [];
+  const status = filter?.status;
+  if (status === 'error') out.push('(status >= 400 OR error_code IS NOT NULL)');
+  else if (status === 'ok') out.push('(status < 400 AND error_code IS NULL)');
+  else if (status !== undefined) out.push(`status = ${bind(status)}`);
+  if (filter?.since !== undefined) out.push(`started_at >= ${bind(filter.since)}`);
+  const before = filter?.before;
+  if (before) {
+    out.push(`(started_at < ${bind(before.startedAt)} OR (started_at = ${bind(before.startedAt)} AND request_id < ${bind(before.requestId)}))`);
+  }
+  return out;
 }

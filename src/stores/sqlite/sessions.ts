@@ -1,4 +1,4 @@
-import type { AppendResult, Checkpoint, CheckpointInput, RefusedCheckpoint, Session, SessionStore } from '../ports.js';
+import type { AppendResult, Checkpoint, CheckpointInput, RefusedCheckpoint, Session, SessionPageFilter, SessionStore } from '../ports.js';
 import { checkpointsBySession, listLimit } from '../relational.js';
 import {
   CHECKPOINT_COLS,
@@ -7,6 +7,7 @@ import {
   checkpointParams,
   SESSION_COLS,
   SESSION_READ_COLS,
+  sessionPageSql,
   toCheckpoint,
   toSession,
   type CheckpointRow as CheckpointRowOf,
@@ -114,6 +115,12 @@ export class SqliteSessionStore implements SessionStore {
         )
       : this.db.all<SessionRow>(`SELECT ${SESSION_READ_COLS} FROM sessions ORDER BY updated_at DESC, id DESC LIMIT ?`, limit);
     return rows.map(toSession);
+  }
+
+  async pageSessions(filter?: SessionPageFilter): Promise<Session[]> {
+    const params: unknown[] = [];
+    const sql = sessionPageSql(filter, listLimit(filter?.limit), (v) => (params.push(v), '?'));
+    return this.db.all<SessionRow>(sql, ...params).map(toSession);
   }
 
   /**

@@ -1,7 +1,7 @@
 import type { Trace, TraceFilter, TraceSink, UsageQuery, UsageRow } from '../ports.js';
 import { toUsageRow, usageSql, type UsageSqlRow } from '../sql/usage.js';
 import { listLimit } from '../relational.js';
-import { TRACE_COLS as COLS, TRACE_COLUMNS, toTrace, traceParams, type TraceRow } from '../sql/traces.js';
+import { TRACE_COLS as COLS, TRACE_COLUMNS, toTrace, traceFilterConditions, traceParams, type TraceRow } from '../sql/traces.js';
 import { sqliteDecode, sqliteEncode, type SqliteDb } from './db.js';
 
 type Row = TraceRow<string, number>;
@@ -41,7 +41,8 @@ export class SqliteTraceSink implements TraceSink {
       where.push('(client_request_id = ? OR request_id = ?)');
       params.push(filter.requestId, filter.requestId);
     }
-    // At most eight distinct SQL strings, so the statement cache stays tiny.
+    where.push(...traceFilterConditions(filter, (v) => (params.push(v), '?')));
+    // A few dozen distinct SQL strings at most (one per combination of filters), so the statement cache stays small.
     const sql = `SELECT ${COLS} FROM traces ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
       ORDER BY started_at DESC, request_id DESC LIMIT ?`;
     return this.db.all<Row>(sql, ...params, listLimit(filter?.limit)).map((r) => toTrace(r, sqliteDecode));

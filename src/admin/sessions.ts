@@ -1,0 +1,55 @@
+// /admin/v1/sessions: pages newest created first (a session keeps its place when it gets new turns,
+// so walking the pages during traffic neither repeats nor skips), and one session with its checkpoints.
+import type { FastifyInstance } from 'fastify';
+import type { Session } from '../stores/ports.js';
+import { noSuchAgent, notFound } from './agents.js';
+import { ADMIN_PREFIX, type AdminApiDeps } from './deps.js';
+import { decodeCursor, keysetPage } from './pagination.js';
+import { errors, pageOf, Session as SessionSchema, SessionDetail, SessionParams, SessionsQuery } from './schemas.js';
+import { checkpointView, sessionView } from './views.js';
+
+export function registerSessionRoutes(app: FastifyInstance, deps: AdminApiDeps): void {
+  const { stores } = deps;
+
+  app.get(
+    `${ADMIN_PREFIX}/sessions`,
+    {
+      schema: {
+        tags: ['sessions'],
+        summary: 'List sessions, newest created first',
+        querystring: SessionsQuery,
+        response: { 200: pageOf(SessionSchema), ...errors(400, 404) },
+      },
+    },
+    async (request) => {
+      const q = request.query as { agent?: string; limit: number; cursor?: string };
+      const cursor = decodeCursor(q.cursor, 'sessions', true);
+      if (q.agent !== undefined && !(await stores.agents.get(q.agent))) throw noSuchAgent(q.agent, 'agent');
+      const before = cursor ? { createdAt: cursor.at!, id: cursor.id } : undefined;
+      const page = await keysetPage(
+        q.limit,
+        (limit) => stores.sessions.pageSessions({ agent: q.agent, limit, before }),
+        (s: Session) => ({ k: 'sessions', at: s.createdAt, id: s.id }),
+      );
+      return { data: page.data.map(sessionView), next_cursor: page.next_cursor };
+    },
+  );
+
+  app.get(
+    `${ADMIN_PREFIX}/sessions/:id`,
+    {
+      schema: {
+        tags: ['sessions'],
+        summary: 'One session and its checkpoints, in conversation order',
+        params: SessionParams,
+        response: { 200: SessionDetail, ...errors(404) },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as { id: string };
+      const [session, checkpoints] = await Promise.all([stores.sessions.getSession(id), stores.sessions.checkpoints(id)]);
+      if (!session) throw notFound(`No session "${id}".`, 'id');
+      return { ...sessionView(session), checkpoints: checkpoints.map(checkpointView) };
+    },
+  );
+}
