@@ -44,22 +44,51 @@ export function register(program: Command): void {
 
   const update = agent
     .command('update <name>')
-    .description('change an agent\'s description, request rate, token limit or budgets (running gateways apply it at once)')
+    .description("change an agent's description, request rate, token limit, budgets, content logging or prompt caching (running gateways apply it)")
     .option('--rpm <n>', 'requests per minute for the whole agent (`off` clears it)')
-    .option('--description <text>', 'what the agent is for');
+    .option('--description <text>', 'what the agent is for')
+    .option('--content <mode>', `what its checkpoints keep: ${CONTENT_MODES.join(' | ')}`)
+    .option('--prompt-cache <on|off>', 'ask providers to cache the directive prefix (OpenAI prompt_cache_key, Anthropic cache_control)');
   addLimitFlags(update, true)
     .option('--json', 'print JSON')
-    .action(async (name: string, opts: LimitOpts & { rpm?: string; description?: string; json?: boolean }) => {
+    .action(async (name: string, opts: LimitOpts & { rpm?: string; description?: string; content?: string; promptCache?: string; json?: boolean }) => {
       const patch: AgentPatch = { ...parseLimitFlags(opts) };
       if (opts.rpm !== undefined) patch.rpm = opts.rpm === 'off' || opts.rpm === 'none' ? null : parseIntFlag('--rpm', opts.rpm, 1, 10_000_000)!;
       if (opts.description !== undefined) patch.description = opts.description;
-      if (Object.keys(patch).length === 0) throw new UsageError('nothing to change', 'give at least one flag, e.g. --tpm 100000 or --budget-usd-day 5 (see `ibex agent update --help`)');
+      if (opts.content !== undefined && !isContentMode(opts.content)) {
+        throw new UsageError(`--content must be one of ${CONTENT_MODES.join(', ')}, got "${opts.content}"`);
+      }
+      if (opts.promptCache !== undefined && opts.promptCache !== 'on' && opts.promptCache !== 'off') {
+        throw new UsageError(`--prompt-cache must be on or off, not "${opts.promptCache}"`);
+      }
+      if (Object.keys(patch).length === 0 && opts.content === undefined && opts.promptCache === undefined) {
+        throw new UsageError('nothing to change', 'give at least one flag, e.g. --tpm 100000, --budget-usd-day 5 or --content redacted (see `ibex agent update --help`)');
+      }
       await withStores(async (stores) => {
-        const a = await updateAgent(stores, name, patch);
+        let a = Object.keys(patch).length ? await updateAgent(stores, name, patch) : await stores.agents.get(name);
         if (!a) throw noSuchAgent(name);
-        if (opts.json) return printJson(view(a));
-        const limitsText = [a.rpm ? `${a.rpm} rpm` : '', describeLimits(a)].filter(Boolean).join(', ');
-        process.stdout.write(`updated agent ${a.name}${limitsText ? ` (${limitsText})` : ' (no limits)'}\n`);
+        const changes: string[] = [];
+        if (Object.keys(patch).length) {
+          const limitsText = [a.rpm ? `${a.rpm} rpm` : '', describeLimits(a)].filter(Boolean).join(', ');
+          changes.push(limitsText || 'no limits');
+        }
+        if (opts.content !== undefined && isContentMode(opts.content)) {
+          a = (await stores.agents.setContentMode(name, opts.content)) ?? a;
+          changes.push(`content ${opts.content} (running gateways apply it within a minute)`);
+        }
+        let promptCache: boolean | undefined;
+        if (opts.promptCache !== undefined) {
+          const on = opts.promptCache === 'on';
+          promptCache = (
+            await setPromptCache(stores, name, on).catch((err) => {
+              if (err instanceof NotFoundError) throw noSuchAgent(name);
+              throw err;
+            })
+          ).promptCache;
+          changes.push(`prompt cache ${on ? 'on' : 'off'}`);
+        }
+        if (opts.json) return printJson({ ...view(a), ...(promptCache === undefined ? {} : { promptCache }) });
+        process.stdout.write(`updated agent ${a.name}: ${changes.join(', ')}\n`);
       });
     });
 
@@ -96,43 +125,4 @@ export function register(program: Command): void {
       });
   }
 
-  // `agent update NAME`: settings changed after creation, each option its own concern.
-  agent
-    .command('update <name>')
-    .description("change an agent's settings")
-    .option('--content <mode>', `what its checkpoints keep: ${CONTENT_MODES.join(' | ')}`)
-    .option('--prompt-cache <on|off>', 'ask providers to cache the directive prefix (OpenAI prompt_cache_key, Anthropic cache_control)')
-    .option('--json', 'print JSON')
-    .action(async (name: string, opts: { content?: string; promptCache?: string; json?: boolean }) => {
-      if (opts.content === undefined && opts.promptCache === undefined) {
-        throw new UsageError('nothing to update', 'pass --content full|redacted|metadata or --prompt-cache on|off');
-      }
-      if (opts.content !== undefined && !isContentMode(opts.content)) {
-        throw new UsageError(`--content must be one of ${CONTENT_MODES.join(', ')}, got "${opts.content}"`);
-      }
-      if (opts.promptCache !== undefined && opts.promptCache !== 'on' && opts.promptCache !== 'off') {
-        throw new UsageError(`--prompt-cache must be on or off, not "${opts.promptCache}"`);
-      }
-      await withStores(async (stores) => {
-        const changed: Record<string, unknown> = { name };
-        const lines: string[] = [];
-        if (opts.content !== undefined && isContentMode(opts.content)) {
-          const a = await stores.agents.setContentMode(name, opts.content);
-          if (!a) throw noSuchAgent(name);
-          Object.assign(changed, view(a));
-          lines.push(`content ${opts.content} (running gateways apply it within a minute)`);
-        }
-        if (opts.promptCache !== undefined) {
-          const on = opts.promptCache === 'on';
-          const d = await setPromptCache(stores, name, on).catch((err) => {
-            if (err instanceof NotFoundError) throw noSuchAgent(name);
-            throw err;
-          });
-          changed.promptCache = d.promptCache;
-          lines.push(`prompt cache ${on ? 'on' : 'off'}`);
-        }
-        if (opts.json) return printJson(changed);
-        process.stdout.write(`agent ${name}: ${lines.join(', ')}\n`);
-      });
-    });
 }
