@@ -1,16 +1,20 @@
 // /admin/v1/directives/{agent}: history, one version, set (with if-version), rollback, diff. Writes go
 // through src/ops/directives.ts like the CLI's, so every gateway hears of a new version at once.
-// (Canary, promote, abort and stats join here with issue 15's deploy store.)
+// Canary deploys: set with `canary`/`rollout`, then promote or abort; stats per version judge a canary.
 import type { FastifyInstance } from 'fastify';
 import { unifiedDiff } from '../directives/diff.js';
-import { rollbackDirective, setDirective } from '../ops/directives.js';
-import { ConflictError, NotFoundError, type Directive } from '../stores/ports.js';
+import { abortDirective, promoteDirective, rollbackDirective, setDirective } from '../ops/directives.js';
+import { versionStats } from '../directives/stats.js';
+import { ConflictError, NotFoundError, type Directive, type DirectiveDeploy, type DirectiveRollout } from '../stores/ports.js';
 import { noSuchAgent, notFound } from './agents.js';
 import { ADMIN_PREFIX, type AdminApiDeps } from './deps.js';
 import { AdminError } from './errors.js';
 import {
+  DeployEndBody,
   DiffQuery,
   Directive as DirectiveSchema,
+  DirectiveDeploy as DirectiveDeploySchema,
+  DirectiveStats,
   DirectiveDiff,
   DirectiveHistory,
   DirectiveParams,
@@ -50,8 +54,8 @@ export function registerDirectiveRoutes(app: FastifyInstance, deps: AdminApiDeps
     async (request) => {
       const { agent } = request.params as { agent: string };
       await requireAgent(agent);
-      const history = await stores.directives.history(agent);
-      return { agent, current: history[0]?.version ?? null, data: history.map(directiveView) };
+      const [history, deploy] = await Promise.all([stores.directives.history(agent), stores.directives.deployState(agent)]);
+      return { agent, current: history[0]?.version ?? null, data: history.map(directiveView), ...(deploy ? { deploy: deployView(deploy) } : {}) };
     },
   );
 
@@ -87,8 +91,9 @@ export function registerDirectiveRoutes(app: FastifyInstance, deps: AdminApiDeps
     },
     async (request, reply) => {
       const { agent } = request.params as { agent: string };
-      const b = request.body as { text: string; ifVersion?: number };
-      const d = await setDirective(stores, agent, b.text, b.ifVersion).catch(written(agent));
+      const b = request.body as { text: string; ifVersion?: number; canary?: number; rollout?: DirectiveRollout };
+      const deploy = { ...(b.canary === undefined ? {} : { canary: b.canary }), ...(b.rollout === undefined ? {} : { rollout: b.rollout }) };
+      const d = await setDirective(stores, agent, b.text, b.ifVersion, deploy).catch(written(agent));
       return reply.code(201).send(directiveView(d));
     },
   );
@@ -146,4 +151,55 @@ export function registerDirectiveRoutes(app: FastifyInstance, deps: AdminApiDeps
       return { agent, from, to, diff };
     },
   );
+
+  /** Promote or abort: 409 conflict when no canary runs. */
+  const endCanary = (op: 'promote' | 'abort') =>
+    app.post(
+      `${ADMIN_PREFIX}/directives/:agent/${op}`,
+      {
+        schema: {
+          tags: ['directives'],
+          summary: op === 'promote' ? "End the canary: its version serves every new session" : 'End the canary: the stable text serves again, as a new version',
+          params: DirectiveParams,
+          body: DeployEndBody,
+          response: { 200: DirectiveDeploySchema, ...writeErrors(404, 409) },
+        },
+      },
+      async (request) => {
+        const { agent } = request.params as { agent: string };
+        const rollout = (request.body as { rollout?: DirectiveRollout } | undefined)?.rollout;
+        await requireAgent(agent);
+        if (op === 'promote') await promoteDirective(stores, agent, rollout).catch(written(agent));
+        else await abortDirective(stores, agent, rollout).catch(written(agent));
+        return deployView((await stores.directives.deployState(agent))!);
+      },
+    );
+  endCanary('promote');
+  endCanary('abort');
+
+  app.get(
+    `${ADMIN_PREFIX}/directives/:agent/stats`,
+    {
+      schema: {
+        tags: ['directives'],
+        summary: 'Outcomes per directive version (requests, sessions, errors, latency, tokens, cost, prompt-cache hits): judge a canary',
+        params: DirectiveParams,
+        response: { 200: DirectiveStats, ...errors(404) },
+      },
+    },
+    async (request) => {
+      const { agent } = request.params as { agent: string };
+      await requireAgent(agent);
+      const [deploy, traces, totals] = await Promise.all([
+        stores.directives.deployState(agent),
+        stores.traces.list({ agent, limit: 5000 }),
+        stores.directives.checkpointTotals(agent),
+      ]);
+      return { agent, data: versionStats(traces, totals, deploy) };
+    },
+  );
+}
+
+function deployView(d: DirectiveDeploy) {
+  return { stable: d.stable, latest: d.latest, canary: d.canary, rollout: d.rollout, promptCache: d.promptCache };
 }

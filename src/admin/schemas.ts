@@ -122,10 +122,51 @@ export const NewPatBody = body(
 
 export const Directive = record({ agent: str, version: int, text: str, sha256: str, createdAt: dateTime });
 
-export const DirectiveHistory = record({
+export const DirectiveDeploy = record({
+  stable: { ...int, description: 'served to new sessions outside the canary (0 = none)' },
+  latest: { ...int, description: 'the highest version written; during a canary, the canary' },
+  canary: { ...nullable({ type: 'object' }), properties: { version: int, percent: int }, description: 'the running canary, or null' },
+  rollout: { type: 'string', enum: ['new-sessions', 'all-sessions'] },
+  promptCache: bool,
+});
+
+export const DirectiveHistory = record(
+  {
+    agent: str,
+    current: { ...nullable(int), description: 'the current version; null when the agent has none' },
+    data: { type: 'array', items: Directive, description: 'every version, newest first' },
+    deploy: { ...DirectiveDeploy, description: 'how versions are served now (canary, rollout)' },
+  },
+  ['deploy'],
+);
+
+export const DeployEndBody = body({ rollout: { type: 'string', enum: ['new-sessions', 'all-sessions'], description: "default: the canary's own" } });
+
+export const DirectiveStats = record({
   agent: str,
-  current: { ...nullable(int), description: 'the current version; null when the agent has none' },
-  data: { type: 'array', items: Directive, description: 'every version, newest first' },
+  data: {
+    type: 'array',
+    description: 'per version, newest first: outcomes of its recent traces and its checkpoints',
+    items: {
+      type: 'object',
+      required: ['version', 'role', 'requests', 'sessions', 'errors', 'errorRate'],
+      properties: {
+        version: int,
+        role: str,
+        requests: int,
+        sessions: int,
+        errors: int,
+        errorRate: num,
+        latencyMs: { type: 'object', properties: { p50: nullable(num), p95: nullable(num) } },
+        promptTokens: int,
+        completionTokens: int,
+        totalTokens: int,
+        costUsd: nullable(num),
+        cachedTokens: int,
+        cacheHits: int,
+      },
+    },
+  },
 });
 
 export const DirectiveParams = record({ agent: str });
@@ -135,6 +176,8 @@ export const SetDirectiveBody = body(
   {
     text: { type: 'string', minLength: 1, pattern: '\\S', description: 'the directive text (not blank)' },
     ifVersion: { type: 'integer', minimum: 0, description: 'fail with 409 conflict unless the current version is this (0 = none yet)' },
+    canary: { type: 'integer', minimum: 1, maximum: 100, description: 'serve the new version to this % of new sessions only (sticky per session)' },
+    rollout: { type: 'string', enum: ['new-sessions', 'all-sessions'], description: 'all-sessions: running sessions move to it too' },
   },
   ['text'],
 );

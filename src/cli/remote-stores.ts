@@ -13,6 +13,7 @@ import {
   type Bus,
   type Checkpoint,
   type Directive,
+  type DirectiveDeploy,
   type DirectiveStore,
   type NewAgent,
   type PatRecord,
@@ -137,6 +138,28 @@ function remoteDirectives(api: AdminClient): Partial<DirectiveStore> {
       return d && epochTimes<Directive>(d);
     },
     history,
+    // Deploys (issue 15): set with canary/rollout, the deploy state, promote, abort.
+    deploy: (agent, text, opts = {}) =>
+      api
+        .post<Record<string, unknown>>(`/directives/${seg(agent)}`, {
+          text,
+          ...(opts.ifVersion === undefined ? {} : { ifVersion: opts.ifVersion }),
+          ...(opts.canary === undefined ? {} : { canary: opts.canary }),
+          ...(opts.rollout === undefined ? {} : { rollout: opts.rollout }),
+        })
+        .then((d) => epochTimes<Directive>(d), (err) => Promise.reject(asStoreError(err))),
+    deployState: async (agent) => {
+      const h = await orNull(api.get<{ deploy?: Omit<DirectiveDeploy, 'agent'> }>(`/directives/${seg(agent)}`));
+      return h?.deploy ? ({ agent, ...h.deploy } as DirectiveDeploy) : null;
+    },
+    promote: (agent, opts = {}) =>
+      api
+        .post<Omit<DirectiveDeploy, 'agent'>>(`/directives/${seg(agent)}/promote`, opts.rollout ? { rollout: opts.rollout } : {})
+        .then((d) => ({ agent, ...d }) as DirectiveDeploy, (err) => Promise.reject(asStoreError(err))),
+    abort: async (agent, opts = {}) => {
+      await api.post(`/directives/${seg(agent)}/abort`, opts.rollout ? { rollout: opts.rollout } : {}).catch((err) => Promise.reject(asStoreError(err)));
+      return (await history(agent))[0]!;
+    },
     currentVersions: async () => {
       const agents = await api.all<ApiAgent & { name: string }>('/agents');
       return new Map(agents.filter((a) => a.directiveVersion !== null).map((a) => [a.name, a.directiveVersion!]));
