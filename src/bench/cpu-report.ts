@@ -23,6 +23,8 @@ export interface CpuBenchConfig {
 export interface CpuPhaseMeasure {
   /** CPU ms (user + system, all threads) of the serving process per measured request; null without /proc or pid */
   cpuMsPerRequest: number | null;
+  /** of which the main thread (the event loop); the rest is worker, GC and compiler threads */
+  mainThreadCpuMsPerRequest: number | null;
   requests: number;
   errors: number;
   wallS: number;
@@ -48,7 +50,10 @@ export interface CpuBenchReport {
   /** medians over the rounds */
   median: {
     gatewayCpuMsPerRequest: number | null;
+    /** of which its main thread */
+    gatewayMainThreadCpuMsPerRequest: number | null;
     bareCpuMsPerRequest: number | null;
+    bareMainThreadCpuMsPerRequest: number | null;
     /** median of the per-round ratios */
     ratio: number | null;
     /** client-measured latency overhead over direct, median over rounds (ms) */
@@ -78,11 +83,12 @@ export function roundOrder(i: number, withBare: boolean): PhaseName[] {
   return i % 2 === 0 ? ['direct', 'gateway', 'bare'] : ['direct', 'bare', 'gateway'];
 }
 
-export function phaseMeasure(result: LoadResult, cpuMs: number | null, wallMs: number): CpuPhaseMeasure {
+export function phaseMeasure(result: LoadResult, cpuMs: number | null, wallMs: number, mainThreadCpuMs: number | null = null): CpuPhaseMeasure {
   const s = summarize(result.latency);
   const n = result.requests;
   return {
     cpuMsPerRequest: cpuMs === null || n === 0 ? null : roundMs(cpuMs / n),
+    mainThreadCpuMsPerRequest: mainThreadCpuMs === null || n === 0 ? null : roundMs(mainThreadCpuMs / n),
     requests: n,
     errors: result.errors,
     wallS: roundMs(wallMs / 1000),
@@ -117,7 +123,9 @@ export function buildCpuReport(
     rounds: full,
     median: {
       gatewayCpuMsPerRequest: m(full.map((r) => r.gateway.cpuMsPerRequest)),
+      gatewayMainThreadCpuMsPerRequest: m(full.map((r) => r.gateway.mainThreadCpuMsPerRequest)),
       bareCpuMsPerRequest: withBare ? m(full.map((r) => r.bare!.cpuMsPerRequest)) : null,
+      bareMainThreadCpuMsPerRequest: withBare ? m(full.map((r) => r.bare!.mainThreadCpuMsPerRequest)) : null,
       ratio: m(full.map((r) => r.ratio)),
       gatewayOverhead: { p50: m(full.map((r) => over(r, r.gateway, 'p50'))) ?? 0, p99: m(full.map((r) => over(r, r.gateway, 'p99'))) ?? 0 },
       bareOverhead: withBare ? { p50: m(full.map((r) => over(r, r.bare, 'p50'))) ?? 0, p99: m(full.map((r) => over(r, r.bare, 'p99'))) ?? 0 } : null,
@@ -157,8 +165,9 @@ export function renderCpuReport(r: CpuBenchReport): string {
   const line = (cells: string[]) => cells.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
   out.push(line(header), line(widths.map((w) => '─'.repeat(w))), ...rows.map(line), '');
   const m = r.median;
-  out.push(`median gateway CPU per request: ${cpuCell(m.gatewayCpuMsPerRequest)}`);
-  if (m.bareCpuMsPerRequest !== null) out.push(`median floor CPU per request:   ${cpuCell(m.bareCpuMsPerRequest)}`);
+  const main = (v: number | null) => (v === null ? '' : ` (main thread ${cpuCell(v)})`);
+  out.push(`median gateway CPU per request: ${cpuCell(m.gatewayCpuMsPerRequest)}${main(m.gatewayMainThreadCpuMsPerRequest)}`);
+  if (m.bareCpuMsPerRequest !== null) out.push(`median floor CPU per request:   ${cpuCell(m.bareCpuMsPerRequest)}${main(m.bareMainThreadCpuMsPerRequest)}`);
   if (m.ratio !== null) out.push(`median ratio gateway ÷ floor:   ${m.ratio.toFixed(2)}×`);
   out.push(`median latency overhead over direct: gateway p50 ${formatMs(m.gatewayOverhead.p50)}, p99 ${formatMs(m.gatewayOverhead.p99)}` + (m.bareOverhead ? `; floor p50 ${formatMs(m.bareOverhead.p50)}, p99 ${formatMs(m.bareOverhead.p99)}` : ''));
   const errors = r.rounds.reduce((n, x) => n + x.direct.errors + x.gateway.errors + (x.bare?.errors ?? 0), 0);

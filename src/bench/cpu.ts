@@ -6,7 +6,7 @@
 import { loadavg } from 'node:os';
 import { UserError } from '../errors.js';
 import { startLoad, type LoadResult, type LoadRun } from './load.js';
-import { readCpuMs } from './rss.js';
+import { readCpuMs, readMainThreadCpuMs } from './rss.js';
 import { startRig, type PhaseName, type Rig, type RigOptions, type RigTarget } from './rig.js';
 import { buildCpuReport, phaseMeasure, roundOrder, type CpuBenchConfig, type CpuBenchReport, type CpuPhaseMeasure, type CpuRound } from './cpu-report.js';
 import { BenchAborted, type BenchHooks } from './run.js';
@@ -52,18 +52,21 @@ export async function runCpuBench(opts: CpuBenchOptions, hooks: BenchHooks = {},
     if (opts.warmupRequests > 0) await run(t, opts.warmupRequests, null);
     await sleep(SETTLE_MS);
     const before = t.pid === null ? null : readCpuMs(t.pid);
+    const mainBefore = t.pid === null ? null : readMainThreadCpuMs(t.pid);
     const t0 = performance.now();
     const result = await run(t, opts.requests, t.name);
     const wallMs = performance.now() - t0;
     await sleep(SETTLE_MS);
     const after = t.pid === null ? null : readCpuMs(t.pid);
+    const mainAfter = t.pid === null ? null : readMainThreadCpuMs(t.pid);
     hooks.phaseEnd?.(t.name, result);
     rig!.checkAlive(t.name);
     if (result.ok === 0) {
       const tail = t.child ? `\n--- ${t.child.name} output ---\n${t.child.outputTail()}` : '';
       throw new UserError(`no request succeeded in the ${t.name} phase (${JSON.stringify(result.errorsByKind)})${tail}`);
     }
-    return phaseMeasure(result, before !== null && after !== null ? after - before : null, wallMs);
+    const delta = (a: number | null, b: number | null) => (a !== null && b !== null ? b - a : null);
+    return phaseMeasure(result, delta(before, after), wallMs, delta(mainBefore, mainAfter));
   };
 
   try {
