@@ -9,6 +9,12 @@ import { openStores } from '../stores/factory.js';
 import { createAgent, createPat, revokePat, setAgentEnabled } from '../ops/identity.js';
 import { setDirective } from '../ops/directives.js';
 
+/**
+ * The bench agent's requests-per-minute limit: high enough never to be reached, set so the rate
+ * limiter runs on every request — the "full pipeline" includes limits.
+ */
+export const BENCH_AGENT_RPM = 1_000_000_000;
+
 export const PRODUCTION_STORE_ENV = ['IBEX_DATABASE_URL', 'IBEX_REDIS_URL', 'IBEX_CLICKHOUSE_URL'] as const;
 
 /** The three store URLs from `env`; a UserError naming the missing ones otherwise. */
@@ -42,7 +48,7 @@ export async function prepareProductionStores(home: string, storeEnv: Record<str
   let token: string;
   try {
     await stores.migrate();
-    await createAgent(stores, { name: agent, description: 'ibex bench --stores production (disabled when the run ends)', rpm: null });
+    await createAgent(stores, { name: agent, description: 'ibex bench --stores production (disabled when the run ends)', rpm: BENCH_AGENT_RPM });
     await setDirective(stores, agent, directive);
     const created = await createPat(stores, { agents: [agent], name: 'bench', rpm: null });
     patId = created.record.id;

@@ -2,6 +2,7 @@
 // --measure cpu): the mock upstream, the gateway under test — a child `ibex serve` on a throw-away
 // embedded store, the same on the production stores (--stores production), or an existing gateway
 // (--target URL) — and optionally the bare floor. Each target comes with the request to send it.
+// The bench agent has a directive and a (never reached) rate limit, so every stage of the pipeline runs.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +13,7 @@ import { openStores } from '../stores/factory.js';
 import { createAgent, createPat } from '../ops/identity.js';
 import { setDirective } from '../ops/directives.js';
 import { builtModule, embeddedEnv, ibexBin, startChild, stopAll, type ManagedChild } from './children.js';
-import { prepareProductionStores, productionStoreEnv } from './production.js';
+import { BENCH_AGENT_RPM, prepareProductionStores, productionStoreEnv } from './production.js';
 import type { LoadTarget } from './load.js';
 
 export const BENCH_AGENT = 'bench';
@@ -76,7 +77,7 @@ export async function prepareGatewayHome(home: string): Promise<{ token: string 
   const stores = await openStores(loadConfig({}, { IBEX_HOME: home }));
   try {
     await stores.migrate();
-    await createAgent(stores, { name: BENCH_AGENT, description: 'ibex bench (throw-away)', rpm: null });
+    await createAgent(stores, { name: BENCH_AGENT, description: 'ibex bench (throw-away)', rpm: BENCH_AGENT_RPM });
     await setDirective(stores, BENCH_AGENT, BENCH_DIRECTIVE);
     const { token } = await createPat(stores, { agents: [BENCH_AGENT], name: 'bench', rpm: null });
     return { token };
