@@ -179,7 +179,8 @@ try {
   const per = Math.ceil(concurrency / replicas);
   // warm-up: caches, connection pools, JIT
   await Promise.all(gateways.map((g) => startLoad({ target: target(g), concurrency: per, durationMs: 600_000, warmupMs: 0, maxRequests: 200 }).done));
-  await new Promise((r) => setTimeout(r, 2000));
+  // let the warm-up's write-behind land and Postgres report its statistics (within 10 s of idling)
+  await new Promise((r) => setTimeout(r, 12_000));
 
   const snap = async () => {
     const info = await redisAdmin.info('commandstats');
