@@ -13,7 +13,7 @@ import { setDirective } from '../ops/directives.js';
  * The bench agent's requests-per-minute limit: high enough never to be reached, set so the rate
  * limiter runs on every request — the "full pipeline" includes limits.
  */
-export const BENCH_AGENT_RPM = 1_000_000_000;
+export const BENCH_AGENT_RPM = 10_000_000;
 
 export const PRODUCTION_STORE_ENV = ['IBEX_DATABASE_URL', 'IBEX_REDIS_URL', 'IBEX_CLICKHOUSE_URL'] as const;
 
