@@ -95,7 +95,7 @@ export function register(program: Command): void {
     .option('--measure <what>', '"cpu": CPU time per request of the gateway and the bare floor over a fixed request count, median of --rounds')
     .option('--requests <n>', '--measure cpu: measured requests per phase and round', '20000')
     .option('--rounds <n>', '--measure cpu: rounds (gateway and floor alternate who goes first)', '3')
-    .option('--warmup-requests <n>', '--measure cpu: unmeasured requests before each phase (default: a tenth of --requests, at most 2000)')
+    .option('--warmup-requests <n>', '--measure cpu: unmeasured requests before each phase, so JIT and caches are warm (default: 2000, at most --requests)')
     .option('--assert-cpu-ratio <x>', '--measure cpu: exit 1 if the median CPU ratio gateway ÷ floor is above X')
     .option('--rate <n>', 'open loop at N requests/s (instead of --concurrency workers); latency counts from each scheduled send')
     .option('--connections <n>', '--rate: keep-alive connections of the load generator', '32')
@@ -151,7 +151,7 @@ export function register(program: Command): void {
         if (rate !== null) throw new UsageError('--rate does not go with --measure cpu', 'CPU per request is measured over a fixed request count in a closed loop');
         const requests = parseIntFlag('--requests', flags.requests, 1, 10_000_000)!;
         const rounds = parseIntFlag('--rounds', flags.rounds, 1, 99)!;
-        const warmupRequests = parseIntFlag('--warmup-requests', flags.warmupRequests ?? String(Math.min(2000, Math.ceil(requests / 10))), 0, 10_000_000)!;
+        const warmupRequests = parseIntFlag('--warmup-requests', flags.warmupRequests ?? String(Math.min(2000, requests)), 0, 10_000_000)!;
         const maxRatio = parseRatioFlag('--assert-cpu-ratio', flags.assertCpuRatio);
         const [{ runCpuBench }, { BenchAborted }, { renderCpuReport }] = await Promise.all([import('../src/bench/cpu.js'), import('../src/bench/run.js'), import('../src/bench/cpu-report.js')]);
         const abort = new AbortController();
