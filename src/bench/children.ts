@@ -50,7 +50,7 @@ function installExitHook(): void {
 }
 
 /** Store settings a user may have exported for their own gateway: a throw-away embedded gateway must not use them. */
-const EXTERNAL_STORE_ENV = ['IBEX_DATABASE_URL', 'IBEX_REDIS_URL', 'IBEX_CLICKHOUSE_URL', 'IBEX_AUTH_URL', 'IBEX_ADMIN_TOKEN', 'IBEX_PORT', 'IBEX_HOST', 'IBEX_UPSTREAM_URL'];
+const EXTERNAL_STORE_ENV = ['IBEX_CONFIG', 'IBEX_DATABASE_URL', 'IBEX_REDIS_URL', 'IBEX_CLICKHOUSE_URL', 'IBEX_AUTH_URL', 'IBEX_ADMIN_TOKEN', 'IBEX_PORT', 'IBEX_HOST', 'IBEX_UPSTREAM_URL'];
 
 /** The environment of a child gateway on the embedded store in `home`, whatever the caller's environment says. */
 export function embeddedEnv(home: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {

@@ -12,6 +12,7 @@
 // Targets are loopback only: this tool must never load someone else's server.
 import { Pool } from 'undici';
 import { Samples } from './stats.js';
+import { exchange, toMs } from './exchange.js';
 
 export interface LoadTarget {
   /** Full URL of the endpoint, e.g. http://127.0.0.1:8787/v1/chat/completions */
@@ -35,6 +36,11 @@ export interface LoadOptions {
    * independent clients does; spreading the starts over one response time breaks that up.
    */
   rampUpMs?: number;
+  /**
+   * Stop after this many measured requests were started (the run then ends when they finish, or at
+   * `durationMs`, whichever comes first): a fixed amount of work, for CPU per request.
+   */
+  maxRequests?: number;
   /** How long in-flight requests may run past the end before they are cut (default 10 s) */
   drainTimeoutMs?: number;
   /** Per request: max wait for headers and between body chunks (default 30 s) */
@@ -100,43 +106,9 @@ export function assertLoopback(url: string): URL {
   return u;
 }
 
-const SERVER_TIMING_OVERHEAD = /(?:^|,)\s*overhead\s*;(?:[^,]*;)?\s*dur=([0-9.]+)/;
-
-/** The `overhead;dur=` value of a Server-Timing header, or undefined. */
-export function parseServerTimingOverhead(header: string | string[] | undefined): number | undefined {
-  if (header === undefined) return undefined;
-  const text = Array.isArray(header) ? header.join(',') : header;
-  const m = SERVER_TIMING_OVERHEAD.exec(text);
-  if (!m) return undefined;
-  const v = Number(m[1]);
-  return Number.isFinite(v) ? v : undefined;
-}
-
-/** A short, stable name for a failed request. */
-export function errorKind(err: unknown): string {
-  const code = (err as { code?: string } | null)?.code;
-  switch (code) {
-    case 'UND_ERR_HEADERS_TIMEOUT':
-    case 'UND_ERR_BODY_TIMEOUT':
-    case 'UND_ERR_CONNECT_TIMEOUT':
-      return 'timeout';
-    case 'ECONNREFUSED':
-      return 'connect_refused';
-    case 'ECONNRESET':
-    case 'UND_ERR_SOCKET':
-    case 'EPIPE':
-      return 'reset';
-    case 'UND_ERR_DESTROYED':
-    case 'UND_ERR_ABORTED':
-      return 'aborted';
-    default:
-      return code ? `error_${code}` : 'error';
-  }
-}
+export { errorKind, parseServerTimingOverhead } from './exchange.js';
 
 const NS_PER_MS = 1_000_000;
-const toMs = (ns: bigint) => Number(ns) / NS_PER_MS;
-const DONE_MARKER = 'data: [DONE]';
 
 export function startLoad(opts: LoadOptions): LoadRun {
   const { target, concurrency, durationMs, warmupMs } = opts;
@@ -201,56 +173,31 @@ export function startLoad(opts: LoadOptions): LoadRun {
     if (measured) requests++;
     live.inflight++;
     let outcome: 'ok' | 'error' | 'connect_error' = 'ok';
-    try {
-      const res = await pool.request(requestOptions);
-      const okStatus = res.statusCode >= 200 && res.statusCode < 300;
-      let firstNs = 0n;
-      let prevNs = 0n;
-      let tail = '';
-      const gaps: number[] | null = target.stream && measured && okStatus ? [] : null;
-      for await (const chunk of res.body as AsyncIterable<Buffer>) {
-        if (!target.stream || !okStatus) continue;
-        const now = process.hrtime.bigint();
-        if (firstNs === 0n) firstNs = now;
-        else gaps?.push(toMs(now - prevNs));
-        prevNs = now;
-        // Keep only the end of the stream: enough to see the [DONE] marker, O(1) per chunk.
-        tail = (tail + chunk.toString('latin1')).slice(-64);
-      }
-      const endAt = process.hrtime.bigint();
-      if (!okStatus) {
-        outcome = 'error';
-        fail(measured, `http_${res.statusCode}`);
-      } else if (target.stream && !tail.includes(DONE_MARKER)) {
-        outcome = 'error';
-        fail(measured, 'stream_incomplete');
-      } else if (measured) {
-        ok++;
-        latency.add(toMs(endAt - t0));
-        const st = parseServerTimingOverhead(res.headers['server-timing']);
-        if (st !== undefined) serverOverhead.add(st);
-        if (target.stream && firstNs !== 0n) ttfb.add(toMs(firstNs - t0));
-        if (gaps) for (const g of gaps) chunkGaps.add(g);
-      }
-      if (measured && endAt > lastCompletionNs) lastCompletionNs = endAt;
-    } catch (err) {
-      const kind = errorKind(err);
+    const r = await exchange(pool, requestOptions, target.stream, measured);
+    live.inflight--;
+    if (measured) live.completed++;
+    else live.warmupRequests++;
+    if (r.errorKind !== null) {
+      const kind = r.errorKind;
       outcome = kind === 'connect_refused' || kind === 'reset' ? 'connect_error' : 'error';
       if (!(stopped && kind === 'aborted')) fail(measured, kind);
-      if (measured) lastCompletionNs = process.hrtime.bigint();
-    } finally {
-      live.inflight--;
-      if (measured) live.completed++;
-      else live.warmupRequests++;
+    } else if (measured) {
+      ok++;
+      latency.add(toMs(r.endNs - t0));
+      if (r.serverOverhead !== undefined) serverOverhead.add(r.serverOverhead);
+      if (target.stream && r.firstNs !== 0n) ttfb.add(toMs(r.firstNs - t0));
+      if (r.gaps) for (const g of r.gaps) chunkGaps.add(g);
     }
+    if (measured && r.endNs > lastCompletionNs) lastCompletionNs = r.endNs;
     return outcome;
   }
 
   const rampUpMs = Math.max(0, opts.rampUpMs ?? 0);
+  const maxRequests = opts.maxRequests ?? Number.POSITIVE_INFINITY;
   async function worker(index: number): Promise<void> {
     const delay = (index * rampUpMs) / concurrency;
     if (delay > 0) await new Promise((r) => setTimeout(r, delay));
-    while (!stopped && process.hrtime.bigint() < endNs) {
+    while (!stopped && requests < maxRequests && process.hrtime.bigint() < endNs) {
       const outcome = await once();
       // A refused or reset connection fails in microseconds; without a pause a dead target turns
       // the loop into a busy spin that starves the other processes on the machine.

@@ -3,6 +3,7 @@
 import { cpus, loadavg } from 'node:os';
 import type { LoadResult } from './load.js';
 import type { EventLoopDelay } from './gateway-metrics.js';
+import type { ExternalTarget, StoresMode } from './rig.js';
 import { diffPercentiles, formatMs, pick, renderHistogram, roundMs, summarize, type LatencySummary } from './stats.js';
 
 export interface BenchConfig {
@@ -18,6 +19,16 @@ export interface BenchConfig {
   assertP99OverheadMs: number | null;
   /** write a V8 CPU profile of the gateway (node --cpu-prof) into this folder */
   profileDir?: string | null;
+  /** open loop at this many requests/s (`--rate`); null/undefined = closed loop at `concurrency` */
+  rate?: number | null;
+  /** open loop: keep-alive connections of the load generator */
+  connections?: number;
+  /** the gateway's stores: a throw-away embedded one, or the production ones from the environment */
+  stores?: StoresMode;
+  /** measure this existing gateway instead of starting one */
+  target?: ExternalTarget | null;
+  mockPort?: number;
+  model?: string;
 }
 
 const FULL = ['p50', 'p90', 'p99', 'p999', 'max'] as const;
@@ -51,6 +62,12 @@ export interface BenchReport {
     chunks?: number;
     chunkIntervalMs?: number;
     baseline: string | null;
+    /** open loop (`--rate`): requests/s and connections; latency counts from each request's scheduled send time */
+    rate?: number;
+    connections?: number;
+    stores: StoresMode | 'target';
+    /** `--target`: the gateway measured (header names only: their values may be secrets) */
+    target?: { url: string; headerNames: string[]; pid: number | null };
   };
   machine: { cpus: number; loadavg1: number; loadavgAtEnd1: number; node: string; platform: string; startedAt: string };
   direct: PhaseReport;
@@ -127,6 +144,9 @@ export function buildReport(
       stream: config.stream,
       ...(config.stream ? { chunks: config.chunks, chunkIntervalMs: config.chunkIntervalMs } : {}),
       baseline: config.baseline,
+      ...(config.rate ? { rate: config.rate, connections: config.connections } : {}),
+      stores: config.target ? 'target' : (config.stores ?? 'embedded'),
+      ...(config.target ? { target: { url: config.target.url, headerNames: Object.keys(config.target.headers), pid: config.target.pid } } : {}),
     },
     machine: {
       cpus: cpus().length,
@@ -204,16 +224,19 @@ function errorsCell(p: PhaseReport): string {
 export function renderReport(report: BenchReport, histograms: { name: string; sorted: ArrayLike<number> }[] = []): string {
   const out: string[] = [];
   const c = report.config;
+  const load = c.rate ? `open loop at ${c.rate} req/s on ${c.connections} connections (latency from each request's scheduled start)` : `${c.concurrency} concurrent`;
   out.push(
-    `ibex bench — ${c.concurrency} concurrent, ${c.durationS}s per phase (+${c.warmupS}s warm-up), upstream latency ${c.upstreamLatencyMs} ms` +
+    `ibex bench — ${load}, ${c.durationS}s per phase (+${c.warmupS}s warm-up), upstream latency ${c.upstreamLatencyMs} ms` +
       (c.stream ? `, streaming ${c.chunks} chunks ${c.chunkIntervalMs} ms apart` : ', non-streaming'),
   );
+  if (c.target) out.push(`gateway under test: ${c.target.url} (not started by this run)`);
+  else out.push(`gateway under test: ibex serve on ${c.stores === 'production' ? 'the production stores (Postgres, Redis, ClickHouse)' : 'a throw-away embedded store'}`);
   out.push(`machine: ${report.machine.cpus} CPUs, load ${report.machine.loadavg1} → ${report.machine.loadavgAtEnd1}, node ${report.machine.node}`);
   out.push('');
 
   const phases: [string, PhaseReport][] = [
     ['direct (mock)', report.direct],
-    ['ibex gateway', report.gateway],
+    [c.target ? 'gateway' : 'ibex gateway', report.gateway],
   ];
   if (report.baseline) phases.push([`${report.baseline.name} floor`, report.baseline]);
   out.push(

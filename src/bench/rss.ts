@@ -57,15 +57,31 @@ export class RssSampler {
 /** Clock ticks per second of /proc/<pid>/stat times; 100 on every mainstream Linux build. */
 const CLOCK_TICKS = 100;
 
-/** CPU time (user + system) a process has used so far, ms; null when /proc cannot be read. */
+/** user + system CPU ms from the text of a /proc/…/stat file; null when it does not parse. */
+export function parseStatCpuMs(stat: string): number | null {
+  // Fields after the parenthesised command name (which may itself contain spaces).
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  return fields.length > 12 && Number.isFinite(utime) && Number.isFinite(stime) ? ((utime + stime) * 1000) / CLOCK_TICKS : null;
+}
+
+/** CPU time (user + system) a process has used so far, all its threads, ms; null when /proc cannot be read. */
 export function readCpuMs(pid: number): number | null {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the parenthesised command name (which may itself contain spaces).
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const utime = Number(fields[11]);
-    const stime = Number(fields[12]);
-    return Number.isFinite(utime) && Number.isFinite(stime) ? ((utime + stime) * 1000) / CLOCK_TICKS : null;
+    return parseStatCpuMs(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * CPU time of a process's main thread alone (its JavaScript event loop), ms: the rest of readCpuMs is
+ * worker threads (ibex's SQLite writer), V8's GC and compiler helpers, and libuv's thread pool.
+ */
+export function readMainThreadCpuMs(pid: number): number | null {
+  try {
+    return parseStatCpuMs(readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8'));
   } catch {
     return null;
   }

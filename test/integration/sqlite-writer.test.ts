@@ -9,6 +9,7 @@ import { openSqliteStores } from '../../src/stores/sqlite/index.js';
 import type { RelationalStores } from '../../src/stores/relational.js';
 import type { CheckpointInput } from '../../src/stores/ports.js';
 import { makeTrace } from '../helpers/traces.js';
+import { StoreDataError } from '../../src/stores/errors.js';
 
 const cp = (sessionId: string, i: number): CheckpointInput => ({
   sessionId,
@@ -59,6 +60,37 @@ describe('SqliteWriter (worker thread)', () => {
     await expect(writer.appendCheckpoints([bad])).rejects.toThrow();
     await writer.appendCheckpoints([cp('s3', 2)]);
     expect(await stores.sessions.checkpoints('s3')).toHaveLength(1);
+  });
+
+  it('claims of one event-loop turn go as one message; each gets its owner, a refused one fails alone', async () => {
+    expect(await writer.claimSession('taken', 'a', 'pat_1', 1)).toBe('a'); // also starts the worker
+    const worker = (writer as unknown as { worker: { postMessage(m: unknown): void } }).worker;
+    const sent: unknown[] = [];
+    const post = worker.postMessage.bind(worker);
+    worker.postMessage = (m: unknown) => {
+      sent.push(m);
+      post(m);
+    };
+    const results = await Promise.allSettled([
+      writer.claimSession('c1', 'a', 'pat_1', 2),
+      writer.claimSession('c2', 'b', 'pat_2', 3),
+      writer.claimSession('taken', 'b', 'pat_2', 4), // someone else's: answers the owner
+      writer.claimSession('c3', null as unknown as string, 'pat_1', 5), // NOT NULL agent: refused
+    ]);
+    expect(sent).toHaveLength(1);
+    expect(results.slice(0, 3)).toEqual([
+      { status: 'fulfilled', value: 'a' },
+      { status: 'fulfilled', value: 'b' },
+      { status: 'fulfilled', value: 'a' },
+    ]);
+    expect(results[3]!.status).toBe('rejected');
+    expect((results[3] as PromiseRejectedResult).reason).toBeInstanceOf(StoreDataError);
+    expect(await stores.sessions.getSession('c1')).toMatchObject({ agent: 'a', turns: 0 });
+    expect(await stores.sessions.getSession('c2')).toMatchObject({ agent: 'b', patId: 'pat_2' });
+    expect(await stores.sessions.getSession('c3')).toBeNull();
+    // a later turn is a new message
+    expect(await writer.claimSession('c4', 'a', 'pat_1', 6)).toBe('a');
+    expect(sent).toHaveLength(2);
   });
 
   it('refuses writes after close', async () => {

@@ -3,6 +3,7 @@ import { startMockUpstream, type MockUpstream } from '../../src/mock/server.js';
 import { assertLoopback, errorKind, parseServerTimingOverhead, startLoad } from '../../src/bench/load.js';
 import { startBareProxy, type BareProxy } from '../../src/bench/bare-proxy.js';
 import { chatBody } from '../../src/bench/run.js';
+import { startOpenLoad } from '../../src/bench/open-load.js';
 import { summarize } from '../../src/bench/stats.js';
 
 const headers = { 'content-type': 'application/json', authorization: 'Bearer test' };
@@ -91,6 +92,20 @@ describe('startLoad against the mock upstream', () => {
     expect(summarize(r.chunkGaps).p50).toBeGreaterThanOrEqual(3);
   });
 
+  it('sends exactly maxRequests measured requests, then stops', async () => {
+    mock.stats.reset();
+    const r = await startLoad({
+      target: { url: `${mock.url}/chat/completions`, headers, body: chatBody(false), stream: false },
+      concurrency: 3,
+      durationMs: 60_000,
+      warmupMs: 0,
+      maxRequests: 10,
+    }).done;
+    expect(r.requests).toBe(10);
+    expect(r.ok).toBe(10);
+    expect(mock.stats.requests).toBe(10);
+  });
+
   it('spreads worker starts over rampUpMs', async () => {
     const fast = await startMockUpstream({ latencyMs: 400 });
     try {
@@ -140,6 +155,85 @@ describe('startLoad against the mock upstream', () => {
     expect(r.errorsByKind.connect_refused).toBeGreaterThan(0);
     // 10 ms pause after each refusal: at most ~30 per worker
     expect(r.errors).toBeLessThan(100);
+  });
+});
+
+describe('startOpenLoad (fixed rate)', () => {
+  let mock: MockUpstream;
+  beforeAll(async () => {
+    mock = await startMockUpstream({ latencyMs: 5, ttfbMs: 5, chunks: 3, chunkIntervalMs: 2 });
+  });
+  afterAll(() => mock.close());
+
+  it('sends at the rate whatever the server does, and excludes the warm-up', async () => {
+    mock.stats.reset();
+    const r = await startOpenLoad({
+      target: { url: `${mock.url}/chat/completions`, headers, body: chatBody(false), stream: false },
+      rate: 200,
+      connections: 4,
+      durationMs: 500,
+      warmupMs: 100,
+    }).done;
+    // 200/s × 0.5 s measured, 200/s × 0.1 s warm-up: the schedule, not the server, decides the count
+    expect(r.requests).toBe(100);
+    expect(r.warmupRequests).toBe(20);
+    expect(r.errors).toBe(0);
+    expect(r.ok).toBe(100);
+    expect(mock.stats.requests).toBe(120);
+    expect(summarize(r.latency).p50).toBeGreaterThanOrEqual(5);
+  });
+
+  it('counts latency from the scheduled send time, so queueing behind busy connections shows', async () => {
+    const slow = await startMockUpstream({ latencyMs: 100 });
+    try {
+      // one connection, 100 ms per request, 50 requests/s: each request waits for the ones before it
+      const r = await startOpenLoad({
+        target: { url: `${slow.url}/chat/completions`, headers, body: chatBody(false), stream: false },
+        rate: 50,
+        connections: 1,
+        durationMs: 200,
+        warmupMs: 0,
+      }).done;
+      expect(r.requests).toBe(10);
+      const s = summarize(r.latency);
+      expect(s.count).toBe(10);
+      // the 10th request was scheduled at 180 ms and served after the 9 before it: ≥ 1 s − 180 ms
+      expect(s.max).toBeGreaterThan(700);
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('drops requests above maxInflight as "overload" instead of queueing without bound', async () => {
+    const slow = await startMockUpstream({ latencyMs: 300 });
+    try {
+      const r = await startOpenLoad({
+        target: { url: `${slow.url}/chat/completions`, headers, body: chatBody(false), stream: false },
+        rate: 100,
+        connections: 1,
+        durationMs: 200,
+        warmupMs: 0,
+        maxInflight: 3,
+      }).done;
+      expect(r.requests).toBe(20);
+      expect(r.errorsByKind.overload).toBeGreaterThanOrEqual(15);
+      expect(r.ok + r.errors).toBe(20);
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('measures streams from the schedule too', async () => {
+    const r = await startOpenLoad({
+      target: { url: `${mock.url}/chat/completions`, headers, body: chatBody(true), stream: true },
+      rate: 100,
+      durationMs: 200,
+      warmupMs: 0,
+    }).done;
+    expect(r.errors).toBe(0);
+    expect(r.ok).toBe(20);
+    expect(r.ttfb.length).toBe(20);
+    expect(r.chunkGaps.length).toBeGreaterThanOrEqual(20);
   });
 });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createMetrics } from '../../src/metrics.js';
+import { Counter, Histogram, Registry } from 'prom-client';
+import { createMetrics, RequestCounter, RequestHistogram } from '../../src/metrics.js';
 import type { Trace } from '../../src/stores/ports.js';
 
 function trace(over: Partial<Trace> = {}): Trace {
@@ -91,5 +92,32 @@ describe('createMetrics', () => {
     a.recordAuthLookup('bloom_reject');
     expect(await a.render()).toContain('ibex_auth_cache_lookups_total{result="bloom_reject"} 1');
     expect(await b.render()).toContain('ibex_auth_cache_lookups_total{result="bloom_reject"} 0');
+  });
+
+  it("renders its own per-request histograms and counter exactly as prom-client's would", async () => {
+    const theirs = new Registry();
+    const ours = new Registry();
+    const buckets = [0.001, 0.01, 0.1];
+    const h1 = new Histogram({ name: 'x_seconds', help: 'h', labelNames: ['stream'], buckets, registers: [theirs] });
+    const h2 = new RequestHistogram('x_seconds', 'h', 'stream', buckets, ours);
+    const o1 = new Histogram({ name: 'o_seconds', help: 'o', buckets, registers: [theirs] });
+    const o2 = new RequestHistogram('o_seconds', 'o', null, buckets, ours);
+    const c1 = new Counter({ name: 'c_total', help: 'c', labelNames: ['status', 'agent'], registers: [theirs] });
+    const c2 = new RequestCounter('c_total', 'c', ours);
+    h2.child('false'); // created but never observed: no series, as with prom-client
+    for (const v of [0.0005, 0.001, 0.05, 3, 0.02, Number.NaN]) {
+      if (Number.isFinite(v)) {
+        h1.labels('true').observe(v);
+        o1.observe(v);
+      }
+      h2.child('true').observe(v); // NaN is ignored (prom-client would throw)
+      o2.child().observe(v);
+    }
+    for (const [status, agent] of [[200, 'a'], [200, 'a'], [429, 'b']] as const) {
+      c1.labels(String(status), agent).inc();
+      c2.inc(status, agent);
+    }
+    expect(await ours.metrics()).toBe(await theirs.metrics());
+    expect(await ours.metrics()).toContain('x_seconds_bucket{le="0.001",stream="true"} 2');
   });
 });
