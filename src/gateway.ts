@@ -13,6 +13,8 @@ import { createAuth } from './auth/index.js';
 import { verifyAgent } from './auth/verify-agent.js';
 import { DirectiveResolver } from './directives/resolver.js';
 import { createProviders, type ProviderRegistry } from './providers/index.js';
+import { startProviderProbe } from './providers/probe.js';
+import { parseDuration } from './util/duration.js';
 import { defaultsFromEnv, findConfigPath, loadIbexYaml, watchIbexYaml, type IbexFileConfig } from './config/ibex-yaml.js';
 import { createProtocolHandler, type PipelineDeps } from './pipeline/handle.js';
 import { createRelayHandler } from './pipeline/relay.js';
@@ -327,8 +329,16 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
       )
     : () => {};
 
+  // Optional background probe of every provider (off unless IBEX_PROVIDER_PROBE_INTERVAL is set).
+  const probeSetting = process.env.IBEX_PROVIDER_PROBE_INTERVAL;
+  const probeEvery = probeSetting ? parseDuration(probeSetting) : null;
+  if (probeSetting && !probeEvery) throw new UserError(`IBEX_PROVIDER_PROBE_INTERVAL: "${probeSetting}" is not a duration`, 'use e.g. 60s or 5m');
+  const stopProbe = probeEvery ? startProviderProbe(() => pipeline.providers, probeEvery) : () => {};
+  if (probeEvery) log.info(`providers: probed every ${probeEvery / 1000} s (GET /models)`);
+
   /** Stops everything started above, in dependency order; queues flush (or spool) before stores close. */
   const release = async () => {
+    stopProbe();
     stopWatching();
     resolver.stop();
     await auth.stop();

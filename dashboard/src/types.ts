@@ -128,7 +128,7 @@ export interface Overview {
 }
 
 export interface UsageRow {
-  key: string;
+  key: string | null;
   requests: number;
   promptTokens: number;
   completionTokens: number;

@@ -70,14 +70,28 @@ const rpm = { type: ['integer', 'null'], minimum: 1, maximum: 10_000_000, descri
 
 // ---------- agents ----------
 
-export const Agent = record({
-  name: str,
-  description: nullable(str),
-  rpm: nullable(int),
-  disabled: bool,
-  createdAt: dateTime,
-  directiveVersion: { ...nullable(int), description: 'the current directive version; null when it has none' },
-});
+export const Agent = record(
+  {
+    name: str,
+    description: nullable(str),
+    rpm: nullable(int),
+    disabled: bool,
+    createdAt: dateTime,
+    directiveVersion: { ...nullable(int), description: 'the current directive version; null when it has none' },
+    contentMode: { type: 'string', enum: ['full', 'redacted', 'metadata'], description: 'what its checkpoints keep (issue 15)' },
+    // Limits and budgets (issue 14), null when unset
+    tpm: nullable(int),
+    budgetUsdDay: nullable(num),
+    budgetUsdWeek: nullable(num),
+    budgetUsdMonth: nullable(num),
+    budgetTokensDay: nullable(int),
+    budgetTokensWeek: nullable(int),
+    budgetTokensMonth: nullable(int),
+    budgetWarnPct: nullable(num),
+    budgetFallbackModel: nullable(str),
+  },
+  ['contentMode', 'tpm', 'budgetUsdDay', 'budgetUsdWeek', 'budgetUsdMonth', 'budgetTokensDay', 'budgetTokensWeek', 'budgetTokensMonth', 'budgetWarnPct', 'budgetFallbackModel'],
+);
 
 export const AgentParams = record({ name: str });
 
@@ -204,16 +218,21 @@ const sessionFields = {
   completionTokens: int,
   totalTokens: int,
   status: str,
+  // Later issues: the session's total cost (14), the directive version it started with (15)
+  costUsd: nullable(num),
+  directiveVersion: nullable(int),
 };
+const SESSION_OPTIONAL = ['costUsd', 'directiveVersion'];
 
-export const Session = record(sessionFields);
+export const Session = record(sessionFields, SESSION_OPTIONAL);
 
 const Usage = {
   ...record({ promptTokens: int, completionTokens: int, totalTokens: int, cachedTokens: int, reasoningTokens: int }, ['cachedTokens', 'reasoningTokens']),
   type: ['object', 'null'],
 };
 
-export const Checkpoint = record({
+export const Checkpoint = record(
+  {
   seq: { ...int, description: '1-based position in the session, by request start time' },
   sessionId: str,
   agent: str,
@@ -230,9 +249,24 @@ export const Checkpoint = record({
   errorCode: nullable(str),
   stream: bool,
   createdAt: dateTime,
-});
+    // Fields later issues add; absent on records written before them
+    servedModel: nullable(str),
+    provider: nullable(str),
+    attempts: { type: 'array', items: { type: 'object' } },
+    cachedTokens: nullable(int),
+    reasoningTokens: nullable(int),
+    costUsd: nullable(num),
+    protocol: nullable(str),
+    upstreamPath: nullable(str),
+    upstreamTemplate: nullable(str),
+    contentMode: str,
+    messageCount: int,
+    replayOf: nullable(str),
+  },
+  ['servedModel', 'provider', 'attempts', 'cachedTokens', 'reasoningTokens', 'costUsd', 'protocol', 'upstreamPath', 'upstreamTemplate', 'contentMode', 'messageCount', 'replayOf'],
+);
 
-export const SessionDetail = record({ ...sessionFields, checkpoints: { type: 'array', items: Checkpoint } });
+export const SessionDetail = record({ ...sessionFields, checkpoints: { type: 'array', items: Checkpoint } }, SESSION_OPTIONAL);
 
 export const SessionParams = record({ id: str });
 
@@ -244,7 +278,8 @@ export const ListQuery = query({ ...PageQuery });
 
 // ---------- traces ----------
 
-export const Trace = record({
+export const Trace = record(
+  {
   requestId: str,
   clientRequestId: nullable(str),
   sessionId: nullable(str),
@@ -267,7 +302,15 @@ export const Trace = record({
   bytesIn: int,
   bytesOut: int,
   directiveVersion: nullable(int),
-});
+    // Fields later issues add; absent on records written before them
+    servedModel: nullable(str),
+    attempts: { type: 'array', items: { type: 'object' } },
+    cachedTokens: nullable(int),
+    reasoningTokens: nullable(int),
+    costUsd: nullable(num),
+  },
+  ['servedModel', 'provider', 'attempts', 'cachedTokens', 'reasoningTokens', 'costUsd'],
+);
 
 export const TracesQuery = query({
   agent: str,
@@ -305,7 +348,24 @@ export const Overview = record({
  * Schemas for the admin routes src/server/routes/admin.ts registers; scope.ts attaches them as those
  * routes are added, so they are documented like the rest.
  */
+const jsonOk = (description: string, schema: Schema) => ({ description, content: { 'application/json': { schema } } });
+
 export const OUTSIDE_ROUTE_SCHEMAS: Record<string, Schema> = {
+  'GET /admin/v1/providers': {
+    summary: "This replica's providers: health, key pools (masked), and the models and aliases of ibex.yaml",
+    response: {
+      200: jsonOk('providers and models', { type: 'object', required: ['providers'], properties: { providers: { type: 'array', items: { type: 'object' } }, models: { type: 'object' } } }),
+      ...errors(),
+    },
+  },
+  'GET /admin/v1/usage': {
+    summary: 'Usage totals from the trace store, grouped (the numbers behind `ibex usage`)',
+    querystring: query({ by: { type: 'string', enum: ['agent', 'pat', 'model', 'provider', 'day'] }, since: str, until: str, agent: str }),
+    response: {
+      200: jsonOk('usage report', { type: 'object', required: ['by', 'since', 'rows', 'total'], properties: { by: str, since: str, until: nullable(str), agent: nullable(str), rows: { type: 'array', items: { type: 'object' } }, total: { type: 'object' } } }),
+      ...errors(400),
+    },
+  },
   'GET /admin/v1/events': {
     summary: 'Live traces (Server-Sent Events)',
     description: 'One `event: trace` per request (the Trace fields, startedAt in epoch ms), `event: dropped` when this client fell behind.',

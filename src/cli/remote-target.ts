@@ -34,9 +34,12 @@ function leaves(cmd: Command): Command[] {
 
 /** Adds `--url` and `--admin-token-file` to every command of `groups` (unless it has its own --url). */
 export function addRemoteOptions(program: Command, groups: readonly string[] = REMOTE_GROUPS): void {
+  // A command with a --url of its own (`sessions replay`: the gateway to send through) keeps it.
+  const remote = new Set<Command>();
   for (const group of program.commands.filter((c) => groups.includes(c.name()))) {
     for (const leaf of leaves(group)) {
       if (leaf.options.some((o) => o.long === '--url')) continue;
+      remote.add(leaf);
       leaf
         .option('--url <url>', "act on a running gateway through its admin API (admin token: IBEX_ADMIN_TOKEN or --admin-token-file)")
         .option('--admin-token-file <path>', 'a file holding the admin token, for --url');
@@ -44,14 +47,8 @@ export function addRemoteOptions(program: Command, groups: readonly string[] = R
   }
   program.hook('preAction', (_program, action) => {
     const o = action.opts() as RemoteOptions;
-    chosen = groups.includes(commandPath(action).split(' ')[0]!) ? { url: o.url, adminTokenFile: o.adminTokenFile } : {};
+    chosen = remote.has(action) ? { url: o.url, adminTokenFile: o.adminTokenFile } : {};
   });
-}
-
-function commandPath(cmd: Command): string {
-  const names: string[] = [];
-  for (let c: Command | null = cmd; c?.parent; c = c.parent) names.unshift(c.name());
-  return names.join(' ');
 }
 
 /**

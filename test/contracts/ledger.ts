@@ -35,6 +35,7 @@ export function ledgerContract(name: string, open: OpenRelational): void {
         reply: `reply ${n}`,
         finishReason: 'stop',
         usage: { promptTokens: 1, completionTokens: 1, totalTokens: 2 },
+        costUsd: null,
         status: 'ok',
         errorCode: null,
         stream: false,

@@ -247,7 +247,9 @@ describe('secrets: nothing written during a run contains a PAT or the upstream k
     expect(dbCells.filter(([label]) => label.startsWith('checkpoints.')).length).toBeGreaterThan(10);
     expect(dbCells.filter(([label]) => label.startsWith('traces.')).length).toBeGreaterThan(10);
     const traces = cliOutputs.find(([l]) => l === 'traces list --json --limit 1000 stdout')![1];
-    expect((JSON.parse(traces) as unknown[]).length).toBeGreaterThanOrEqual(15);
+    // Refused tokens are traced at most once per second per address (docs/traces.md), so the run's
+    // dozen 401s leave one or two traces: the served requests and upstream failures make the rest.
+    expect((JSON.parse(traces) as unknown[]).length).toBeGreaterThanOrEqual(10);
     const shown = JSON.parse(cliOutputs.find(([l]) => l === 'sessions show sec-session-1 --json stdout')![1]) as { checkpoints: { reply: string | null }[] };
     expect(shown.checkpoints.length).toBeGreaterThanOrEqual(3);
     expect(shown.checkpoints.some((c) => c.reply?.startsWith('echo:'))).toBe(true);
@@ -296,7 +298,7 @@ describe('secrets: nothing written during a run contains a PAT or the upstream k
     expect(dbCells.some(([label, v]) => label === 'pats.prefix' && v === patA.token.slice(0, PAT_PREFIX.length + 8))).toBe(true);
     expect(occurrences(fileSources(), hash).length).toBeGreaterThan(0);
     // Checkpoints hold the conversation (content is the caller's), traces only metadata.
-    expect(dbCells.some(([label, v]) => label === 'checkpoints.messages' && v.includes('secrets-test directive'))).toBe(true);
+    expect(dbCells.some(([label, v]) => label === 'messages.body' && v.includes('secrets-test directive'))).toBe(true); // the ledger
     expect(dbCells.filter(([label]) => label.startsWith('traces.')).some(([, v]) => v.includes('hello'))).toBe(false);
   });
 

@@ -42,7 +42,7 @@ describe('ibex smoke', () => {
       expect(r.stdout).toMatch(new RegExp(`^✓ ${step.replace(/[()]/g, '\\$&')}.* \\(\\d+ ms\\)`, 'm'));
     }
     expect(r.stdout).not.toContain('✗');
-    expect(r.stdout).toMatch(/smoke passed: 10 steps in [\d.]+ s/);
+    expect(r.stdout).toMatch(/smoke passed: 11 steps in [\d.]+ s/);
     expect(r.stdout + r.stderr).not.toMatch(/ibex_pat_[0-9A-Za-z]{8}/);
   }, 90_000);
 

@@ -552,8 +552,6 @@ export function generateHttpCorpus(o: CorpusOptions): HttpCase[] {
     ['GET', '/admin/v1/events/../../v1/models'],
     ['GET', '/admin'],
     ['GET', '/admin/v1'],
-    ['POST', '/v1/completions'],
-    ['POST', '/v1/embeddings'],
   ] as const) {
     add({ category: 'routes', name: `${method} ${path}`, bytes: buildRequest(method, path, auth, method === 'GET' || method === 'OPTIONS' ? undefined : OK_JSON), expect: notFound });
   }

@@ -6,7 +6,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { startMockUpstream, type MockUpstream, type RecordedRequest } from '../../src/mock/server.js';
 import { ProviderRegistry } from '../../src/providers/index.js';
 import { HttpProvider } from '../../src/providers/http-provider.js';
-import { openAIConfig } from '../../src/providers/openai/config.js';
+import { KINDS } from '../../src/providers/kinds.js';
 import { createProtocolHandler, type PipelineDeps } from '../../src/pipeline/handle.js';
 import { PolicyStage, policyRunOf } from '../../src/pipeline/policy-stage.js';
 import { cacheStatusOf, type CacheStage } from '../../src/pipeline/cache-stage.js';
@@ -65,11 +65,16 @@ export async function startPipeline(opts: { agents: Record<string, AgentFileConf
   const upstream: RecordedRequest[] = [];
   const mock = await startMockUpstream({ port: 0, chunks: opts.chunks ?? 6, onRequest: (r) => upstream.push(r) });
   const mockAnthropic = await startMockUpstream({ port: 0, protocol: 'anthropic', chunks: opts.chunks ?? 6, onRequest: (r) => upstream.push(r) });
-  const providers = new ProviderRegistry('openai')
-    .register(new HttpProvider(openAIConfig(mock.url, 'sk-test-upstream-key-0123456789'), PROVIDER_OPTS))
+  const providers = new ProviderRegistry()
     .register(
       new HttpProvider(
-        { id: 'claude', baseUrl: mockAnthropic.origin, headers: () => ({ 'content-type': 'application/json', 'x-api-key': 'k-test', 'anthropic-version': '2023-06-01' }) },
+        { id: 'openai', kind: KINDS.openai, baseUrl: mock.url, keys: [{ value: 'sk-test-upstream-key-0123456789', masked: 'sk-…6789' }], keyStrategy: 'round_robin', cooldownMs: 60_000, headers: {} },
+        PROVIDER_OPTS,
+      ),
+    )
+    .register(
+      new HttpProvider(
+        { id: 'claude', kind: KINDS.anthropic, baseUrl: mockAnthropic.origin, keys: [{ value: 'k-test', masked: 'k-…test' }], keyStrategy: 'round_robin', cooldownMs: 60_000, headers: {} },
         PROVIDER_OPTS,
       ),
     );

@@ -43,7 +43,7 @@ describeWithClickHouse('clickhouse: ibex traces list', () => {
     const r = await cli(['traces', 'list']);
     expect(r.exitCode, r.stderr).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^TIME\s+REQUEST ID\s+CLIENT REQUEST ID\s+AGENT\s+SESSION\s+MODEL\s+STATUS\s+TOTAL MS\s+OVERHEAD MS\s+TOKENS$/);
+    expect(lines[0]).toMatch(/^TIME\s+REQUEST ID\s+CLIENT REQUEST ID\s+AGENT\s+SESSION\s+MODEL\s+SERVED BY\s+STATUS\s+TOTAL MS\s+OVERHEAD MS\s+TOKENS$/);
     expect(lines.slice(1).map((l) => l.split(/\s+/)[1])).toEqual(['cli_3', 'cli_2', 'cli_1']);
     // Columns line up: every row has "request id" where the header has it.
     const col = lines[0]!.indexOf('REQUEST ID');

@@ -96,7 +96,7 @@ describeWithClickHouse('clickhouse: trace sink', () => {
     expect(await sink.migrate()).toEqual(['0001_traces', '0002_client_request_id', '0003_usage_cost', '0005_served_model_attempts']);
     expect(await sink.migrate()).toEqual([]); // idempotent
     const status = await sink.migrationStatus();
-    expect(status).toHaveLength(3);
+    expect(status).toHaveLength(4);
     expect(status[0]).toMatchObject({ name: '0001_traces', applied: true });
     expect(status[0]!.appliedAt).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
     const [major, minor] = serverVersion.split('.').map(Number) as [number, number];

@@ -1,12 +1,11 @@
 // Providers: each upstream's health and its key pool (GET /admin/v1/providers; keys arrive masked).
-import { type List } from '../api';
 import { Badge, Card, Empty, ErrorBox, Loading, Mono } from '../components/states';
 import { fmtInt, fmtPct, fmtTime, toDate } from '../format';
 import type { Provider } from '../types';
 import { useApi } from '../use-api';
 
 export function ProvidersPage() {
-  const res = useApi<List<Provider>>('/providers', undefined, 10_000);
+  const res = useApi<{ providers: Provider[] }>('/providers', undefined, 10_000);
   return (
     <div class="page">
       <div class="page-head">
@@ -14,8 +13,8 @@ export function ProvidersPage() {
       </div>
       {res.error ? <ErrorBox error={res.error} what="providers" /> : null}
       {res.loading && <Loading what="providers" />}
-      {res.data && res.data.data.length === 0 && <Empty title="No providers configured">Set IBEX_UPSTREAM_URL or add providers to ibex.yaml.</Empty>}
-      {res.data?.data.map((p) => {
+      {res.data && res.data.providers.length === 0 && <Empty title="No providers configured">Set IBEX_UPSTREAM_URL or add providers to ibex.yaml.</Empty>}
+      {res.data?.providers.map((p) => {
         const errRate = p.health.requests ? p.health.errors / p.health.requests : 0;
         return (
           <Card

@@ -12,8 +12,8 @@ const SINCE = ['1d', '7d', '30d'];
 export function UsagePage() {
   const [by, setBy] = useState<string>('agent');
   const [since, setSince] = useState('7d');
-  const res = useApi<{ by: string; since: string; data: UsageRow[] }>('/usage', { by, since });
-  const rows = res.data?.data ?? [];
+  const res = useApi<{ by: string; since: string; rows: UsageRow[] }>('/usage', { by, since });
+  const rows = res.data?.rows ?? [];
   const hasCost = rows.some((r) => typeof r.costUsd === 'number');
   return (
     <div class="page">
@@ -39,7 +39,7 @@ export function UsagePage() {
         <>
           <Card title={hasCost ? 'Cost' : 'Requests'}>
             <BarList
-              items={(by === 'day' ? [...rows].sort((a, b) => a.key.localeCompare(b.key)) : rows).slice(0, 15).map((r) => ({ label: r.key, value: hasCost ? (r.costUsd ?? 0) : r.requests }))}
+              items={(by === 'day' ? [...rows].sort((a, b) => (a.key ?? '').localeCompare(b.key ?? '')) : rows).slice(0, 15).map((r) => ({ label: r.key ?? '(none)', value: hasCost ? (r.costUsd ?? 0) : r.requests }))}
               format={hasCost ? fmtUsd : fmtInt}
             />
           </Card>
@@ -56,7 +56,7 @@ export function UsagePage() {
             <tbody>
               {rows.map((r) => (
                 <tr>
-                  <td class={by === 'pat' ? 'mono' : ''}>{r.key}</td>
+                  <td class={by === 'pat' ? 'mono' : ''}>{r.key ?? '(none)'}</td>
                   <td class="num">{fmtInt(r.requests)}</td>
                   <td class="num">{fmtInt(r.promptTokens)}</td>
                   <td class="num">{fmtInt(r.completionTokens)}</td>
