@@ -139,9 +139,9 @@ function fixtureApi() {
       return [200, { from: 2, to: 3, diff: '--- v2\n+++ v3\n@@ -1,2 +1,3 @@\n You are the support agent.\n-Answer in French.\n+Answer in English.\n+Be brief.' }];
     if (method === 'GET' && p === '/traces') return [200, { data: TRACES.map((t) => ({ ...t, startedAt: new Date(t.startedAt).toISOString() })), next_cursor: null }];
     if (method === 'GET' && p === '/usage')
-      return [200, { by: 'agent', since: '7d', data: [{ key: 'support', requests: 900, promptTokens: 120_000, completionTokens: 30_000, costUsd: 2.5 }, { key: 'triage', requests: 334, promptTokens: 40_000, completionTokens: 9_000, costUsd: 0.64 }] }];
+      return [200, { by: 'agent', since: '7d', rows: [{ key: 'support', requests: 900, promptTokens: 120_000, completionTokens: 30_000, costUsd: 2.5 }, { key: 'triage', requests: 334, promptTokens: 40_000, completionTokens: 9_000, costUsd: 0.64 }] }];
     if (method === 'GET' && p === '/providers')
-      return [200, { data: [{ id: 'openai', kind: 'openai', baseUrl: 'https://api.openai.com/v1', keyStrategy: 'round_robin', keys: [{ key: 'sk-…a1b2', coolingUntil: null, uses: 800, cooldowns: 0 }, { key: 'sk-…c3d4', coolingUntil: iso(-30_000), uses: 434, cooldowns: 3 }], health: { requests: 1234, errors: 15, lastSuccessAt: iso(1000), lastError: 'upstream_rate_limited' } }] }];
+      return [200, { providers: [{ id: 'openai', kind: 'openai', baseUrl: 'https://api.openai.com/v1', keyStrategy: 'round_robin', keys: [{ key: 'sk-…a1b2', coolingUntil: null, uses: 800, cooldowns: 0 }, { key: 'sk-…c3d4', coolingUntil: iso(-30_000), uses: 434, cooldowns: 3 }], health: { requests: 1234, errors: 15, lastSuccessAt: iso(1000), lastError: 'upstream_rate_limited' } }] }];
     return [404, { error: { message: `No route ${method} /admin/v1${p}.`, type: 'invalid_request_error', code: 'not_found', param: null } }];
   };
   const handle = async (route: Route) => {
