@@ -67,7 +67,9 @@ describe.skipIf(!hasTmux)('ibex tail in a terminal (tmux)', () => {
     gw = await startTestGateway({ mock: { faults } });
     ({ token } = await provision(gw, 'tui', { directive: 'Be a terse terminal.' }));
     const port = new URL(gw.url).port;
-    const env = Object.entries({ ...gw.env, IBEX_PORT: port, IBEX_HOST: '127.0.0.1' }).map(([k, v]) => `${k}=${v}`);
+    // CI=false: Ink renders nothing but the last frame when it believes it runs in CI (is-in-ci), and
+    // this test runs under CI=true; the tail in the tmux pane is an interactive terminal all the same.
+    const env = Object.entries({ ...gw.env, IBEX_PORT: port, IBEX_HOST: '127.0.0.1', CI: 'false' }).map(([k, v]) => `${k}=${v}`);
     // No --url: the tail finds the gateway by IBEX_HOST/IBEX_PORT and reads sessions from IBEX_HOME's store.
     tmux('new-session', '-d', '-s', SESSION, '-x', '80', '-y', '24', 'env', ...env, 'node', BIN, 'tail');
     await until((s) => s.includes('● connected'), 'connected');
