@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError, UserError } from '../src/errors.js';
-import { withStores } from '../src/cli/with-stores.js';
+import { remoteAdminClient, withStores } from '../src/cli/with-stores.js';
+import { AdminApiError } from '../src/cli/admin-client.js';
 import { noSuchAgent, requireAgent } from '../src/cli/agents.js';
 import { isoTimes, printJson, printTable } from '../src/cli/output.js';
 import { parseIntFlag } from '../src/cli/parse.js';
@@ -9,9 +10,14 @@ import { abortDirective, promoteDirective, rollbackDirective, setDirective } fro
 import { ConflictError, NotFoundError, type Directive, type DirectiveDeploy, type DirectiveRollout } from '../src/stores/ports.js';
 import { unifiedDiff } from '../src/directives/diff.js';
 import { ApplyError, formatPlan, planApply, readDirectiveFiles, type ApplyStep } from '../src/directives/apply.js';
-import { versionStats } from '../src/directives/stats.js';
+import { versionStats, type VersionStats } from '../src/directives/stats.js';
 
 const view = (d: Directive) => isoTimes(d);
+
+/** The admin API's 404 for an unknown agent, as the CLI says it locally. */
+function remoteNotFound(err: unknown, agent: string): unknown {
+  return err instanceof AdminApiError && err.status === 404 ? noSuchAgent(agent) : err;
+}
 
 function mapStoreError(err: unknown, agent: string): never {
   if (err instanceof ConflictError) throw new UserError(err.message, `read the current version with \`ibex directive get ${agent}\` and retry`);
@@ -193,30 +199,37 @@ export function register(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (agent: string, opts: { limit: string; json?: boolean }) => {
       const limit = parseIntFlag('--limit', opts.limit, 1)!;
-      await withStores(async (stores) => {
-        await requireAgent(stores, agent);
-        const [deploy, traces, totals] = await Promise.all([
-          stores.directives.deployState(agent),
-          stores.traces.list({ agent, limit }),
-          stores.directives.checkpointTotals(agent),
-        ]);
-        const stats = versionStats(traces, totals, deploy);
-        if (opts.json) return printJson({ agent, traces: traces.length, canary: deploy?.canary ?? null, versions: stats });
-        const withCost = stats.some((s) => s.costUsd !== null);
-        printTable(
-          stats.map((s) => ({
-            ...s,
-            errorRate: `${(s.errorRate * 100).toFixed(1)}%`,
-            p50: s.latencyMs.p50 === null ? null : Math.round(s.latencyMs.p50),
-            p95: s.latencyMs.p95 === null ? null : Math.round(s.latencyMs.p95),
-            tokens: s.totalTokens,
-            cost: s.costUsd === null ? null : `$${s.costUsd.toFixed(4)}`,
-            cached: s.cachedTokens,
-          })),
-          ['version', 'role', 'requests', 'sessions', 'errors', 'errorRate', 'p50', 'p95', 'tokens', ...(withCost ? ['cost'] : []), 'cached', 'cacheHits'],
-        );
-        process.stdout.write(`(the last ${traces.length} traces of ${agent}; latency in ms; cached = prompt tokens from the provider's cache)\n`);
-      });
+      // With --url the gateway reads its own stores (GET /admin/v1/directives/:agent/stats).
+      const api = remoteAdminClient();
+      const report = api
+        ? await api
+            .get<{ traces: number; canary: number | null; data: VersionStats[] }>(`/directives/${encodeURIComponent(agent)}/stats`, { limit })
+            .then((r) => ({ traces: r.traces, canary: r.canary, versions: r.data }), (err) => Promise.reject(remoteNotFound(err, agent)))
+        : await withStores(async (stores) => {
+            await requireAgent(stores, agent);
+            const [deploy, traces, totals] = await Promise.all([
+              stores.directives.deployState(agent),
+              stores.traces.list({ agent, limit }),
+              stores.directives.checkpointTotals(agent),
+            ]);
+            return { traces: traces.length, canary: deploy?.canary ?? null, versions: versionStats(traces, totals, deploy) };
+          });
+      if (opts.json) return printJson({ agent, ...report });
+      const stats = report.versions;
+      const withCost = stats.some((s) => s.costUsd !== null);
+      printTable(
+        stats.map((s) => ({
+          ...s,
+          errorRate: `${(s.errorRate * 100).toFixed(1)}%`,
+          p50: s.latencyMs.p50 === null ? null : Math.round(s.latencyMs.p50),
+          p95: s.latencyMs.p95 === null ? null : Math.round(s.latencyMs.p95),
+          tokens: s.totalTokens,
+          cost: s.costUsd === null ? null : `$${s.costUsd.toFixed(4)}`,
+          cached: s.cachedTokens,
+        })),
+        ['version', 'role', 'requests', 'sessions', 'errors', 'errorRate', 'p50', 'p95', 'tokens', ...(withCost ? ['cost'] : []), 'cached', 'cacheHits'],
+      );
+      process.stdout.write(`(the last ${report.traces} traces of ${agent}; latency in ms; cached = prompt tokens from the provider's cache)\n`);
     });
 }
 

@@ -47,6 +47,7 @@ import { initTelemetry } from './otel/index.js';
 import { debugRecord, openDebugLog } from './debug-log/index.js';
 import { startRetentionJob } from './ledger/retention-job.js';
 import { retentionSettings } from './ledger/retention-settings.js';
+import { pruneNow } from './ledger/prune.js';
 import { SpendGuard } from './usage/guard.js';
 import { PriceTable } from './usage/prices.js';
 
@@ -303,6 +304,7 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
     usage: (q) => stores.traces.usage(q),
     adminReadToken,
     adminStores: { ...stores, traces: traceSink },
+    prune: ({ dryRun }) => pruneNow(stores, config, { dryRun }),
     metrics,
     ready: () => stores.ready(),
     isDraining: () => draining,

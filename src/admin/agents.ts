@@ -1,24 +1,17 @@
-// /admin/v1/agents: list, create, read, change (disable/enable; rpm and description where the store can).
+// /admin/v1/agents: list, create, read, change (disable/enable, rpm, description, limits and budgets,
+// content mode, prompt caching: what `ibex agent update` changes).
 import type { FastifyInstance } from 'fastify';
 import { IbexError } from '../errors.js';
-import { createAgent, setAgentEnabled } from '../ops/identity.js';
-import type { Agent } from '../stores/ports.js';
+import { createAgent, setAgentEnabled, updateAgent } from '../ops/identity.js';
+import { setPromptCache } from '../ops/directives.js';
+import type { Agent, AgentPatch, ContentMode } from '../stores/ports.js';
 import { ADMIN_PREFIX, type AdminApiDeps } from './deps.js';
 import { decodeCursor, slicePage } from './pagination.js';
 import { Agent as AgentSchema, AgentParams, AgentPatchBody, errors, ListQuery, NewAgentBody, pageOf, writeErrors } from './schemas.js';
 import { agentView } from './views.js';
 
-interface AgentPatch {
-  rpm?: number | null;
-  description?: string | null;
-  disabled?: boolean;
-}
-
-/**
- * AgentStore.update (rpm, description and the limits of issue 14) is not in every build yet; until it
- * is, only `disabled` can change.
- */
-type MaybeUpdatable = { update?: (name: string, patch: { rpm?: number | null; description?: string | null }) => Promise<Agent | null> };
+/** The body of PATCH /agents/:name (AgentPatchBody): what `ibex agent update` and enable/disable change. */
+type AgentPatchRequest = AgentPatch & { disabled?: boolean; contentMode?: ContentMode; promptCache?: boolean };
 
 export function notFound(message: string, param: string | null = null): IbexError {
   return new IbexError('IBEX_ERR_NOT_FOUND', { message, param });
@@ -83,7 +76,7 @@ export function registerAgentRoutes(app: FastifyInstance, deps: AdminApiDeps): v
     {
       schema: {
         tags: ['agents'],
-        summary: 'Change an agent: disable/enable (rejected everywhere within seconds), rpm, description',
+        summary: 'Change an agent: disable/enable (rejected everywhere within seconds), rpm, description, limits and budgets, content mode, prompt caching',
         params: AgentParams,
         body: AgentPatchBody,
         response: { 200: AgentSchema, ...writeErrors(404) },
@@ -91,27 +84,14 @@ export function registerAgentRoutes(app: FastifyInstance, deps: AdminApiDeps): v
     },
     async (request) => {
       const { name } = request.params as { name: string };
-      const patch = request.body as AgentPatch;
+      const { disabled, contentMode, promptCache, ...fields } = request.body as AgentPatchRequest;
       let a = await stores.agents.get(name);
       if (!a) throw noSuchAgent(name);
-      const fields: { rpm?: number | null; description?: string | null } = {};
-      if (patch.rpm !== undefined) fields.rpm = patch.rpm;
-      if (patch.description !== undefined) fields.description = patch.description;
-      if (Object.keys(fields).length > 0) {
-        const update = (stores.agents as MaybeUpdatable).update;
-        if (!update) {
-          throw new IbexError('IBEX_ERR_INVALID_REQUEST', {
-            message: 'This gateway can only change `disabled`; rpm and description arrive with `ibex agent update`.',
-            param: Object.keys(fields)[0]!,
-          });
-        }
-        a = await update.call(stores.agents, name, fields);
-        if (!a) throw noSuchAgent(name);
-      }
-      if (patch.disabled !== undefined) {
-        a = await setAgentEnabled(stores, name, !patch.disabled);
-        if (!a) throw noSuchAgent(name);
-      }
+      // Through src/ops, as the CLI does: running gateways drop their cached copy of the agent.
+      if (Object.keys(fields).length > 0) a = (await updateAgent(stores, name, fields)) ?? a;
+      if (contentMode !== undefined) a = (await stores.agents.setContentMode(name, contentMode)) ?? a;
+      if (promptCache !== undefined) await setPromptCache(stores, name, promptCache);
+      if (disabled !== undefined) a = (await setAgentEnabled(stores, name, !disabled)) ?? a;
       return view(a);
     },
   );

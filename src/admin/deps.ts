@@ -3,6 +3,7 @@
 // where to log what went wrong.
 import type { Stores } from '../stores/ports.js';
 import type { AdminTokens } from './auth.js';
+import type { PruneReport } from '../ledger/prune.js';
 
 export type AdminStores = Pick<Stores, 'agents' | 'tokens' | 'revocations' | 'directives' | 'sessions' | 'traces' | 'bus'>;
 
@@ -10,6 +11,8 @@ export interface AdminApiDeps {
   stores: AdminStores;
   tokens: AdminTokens;
   logError(message: string, err: unknown): void;
+  /** Retention now, on the gateway's stores and settings; absent → no /prune route */
+  prune?: (opts: { dryRun: boolean }) => Promise<PruneReport>;
   /** The clock (tests); default Date.now */
   now?: () => number;
 }

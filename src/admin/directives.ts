@@ -15,6 +15,7 @@ import {
   Directive as DirectiveSchema,
   DirectiveDeploy as DirectiveDeploySchema,
   DirectiveStats,
+  DirectiveStatsQuery,
   DirectiveDiff,
   DirectiveHistory,
   DirectiveParams,
@@ -184,18 +185,20 @@ export function registerDirectiveRoutes(app: FastifyInstance, deps: AdminApiDeps
         tags: ['directives'],
         summary: 'Outcomes per directive version (requests, sessions, errors, latency, tokens, cost, prompt-cache hits): judge a canary',
         params: DirectiveParams,
-        response: { 200: DirectiveStats, ...errors(404) },
+        querystring: DirectiveStatsQuery,
+        response: { 200: DirectiveStats, ...errors(400, 404) },
       },
     },
     async (request) => {
       const { agent } = request.params as { agent: string };
+      const { limit } = request.query as { limit: number };
       await requireAgent(agent);
       const [deploy, traces, totals] = await Promise.all([
         stores.directives.deployState(agent),
-        stores.traces.list({ agent, limit: 5000 }),
+        stores.traces.list({ agent, limit }),
         stores.directives.checkpointTotals(agent),
       ]);
-      return { agent, data: versionStats(traces, totals, deploy) };
+      return { agent, traces: traces.length, canary: deploy?.canary ?? null, data: versionStats(traces, totals, deploy) };
     },
   );
 }

@@ -97,7 +97,30 @@ export const AgentParams = record({ name: str });
 
 export const NewAgentBody = body({ name: agentName, description: { type: ['string', 'null'], maxLength: 2000 }, rpm }, ['name']);
 
-export const AgentPatchBody = body({ rpm, description: { type: ['string', 'null'], maxLength: 2000 }, disabled: bool }, [], { minProperties: 1 });
+const posIntOrNull = (what: string) => ({ type: ['integer', 'null'], minimum: 1, description: `${what}; null clears it` });
+const usdOrNull = (what: string) => ({ type: ['number', 'null'], exclusiveMinimum: 0, maximum: 1e9, description: `${what} in US dollars; null clears it` });
+
+/** What `ibex agent update` can change: every field optional, at least one given. */
+export const AgentPatchBody = body(
+  {
+    rpm,
+    description: { type: ['string', 'null'], maxLength: 2000 },
+    disabled: bool,
+    contentMode: { type: 'string', enum: ['full', 'redacted', 'metadata'], description: 'what its checkpoints keep' },
+    promptCache: { ...bool, description: 'ask providers to cache the directive prefix' },
+    tpm: posIntOrNull('tokens per minute'),
+    budgetUsdDay: usdOrNull('spend per UTC day'),
+    budgetUsdWeek: usdOrNull('spend per UTC week'),
+    budgetUsdMonth: usdOrNull('spend per UTC month'),
+    budgetTokensDay: posIntOrNull('tokens per UTC day'),
+    budgetTokensWeek: posIntOrNull('tokens per UTC week'),
+    budgetTokensMonth: posIntOrNull('tokens per UTC month'),
+    budgetWarnPct: { type: ['integer', 'null'], minimum: 1, maximum: 100, description: 'warn at this % of a budget; null = 80' },
+    budgetFallbackModel: { type: ['string', 'null'], minLength: 1, maxLength: 256, description: 'served instead of refusing once a budget is spent; null = refuse' },
+  },
+  [],
+  { minProperties: 1 },
+);
 
 // ---------- PATs ----------
 
@@ -156,8 +179,14 @@ export const DirectiveHistory = record(
 
 export const DeployEndBody = body({ rollout: { type: 'string', enum: ['new-sessions', 'all-sessions'], description: "default: the canary's own" } });
 
+export const DirectiveStatsQuery = query({
+  limit: { type: 'integer', minimum: 1, maximum: 50_000, default: 5000, description: 'how many recent traces of the agent to read' },
+});
+
 export const DirectiveStats = record({
   agent: str,
+  traces: { ...int, description: 'how many recent traces were read' },
+  canary: { ...nullable(int), description: 'the running canary percentage; null when none' },
   data: {
     type: 'array',
     description: 'per version, newest first: outcomes of its recent traces and its checkpoints',
@@ -272,6 +301,13 @@ export const SessionParams = record({ id: str });
 
 export const SessionsQuery = query({ agent: str, ...PageQuery });
 
+/** The ledger export (`ibex sessions export --url`): checkpoints oldest first, in pages. */
+export const CheckpointsQuery = query({
+  agent: str,
+  since: { ...dateTime, description: 'only checkpoints created at or after this instant' },
+  ...PageQuery,
+});
+
 export const PatsQuery = query({ agent: str, ...PageQuery });
 
 export const ListQuery = query({ ...PageQuery });
@@ -340,6 +376,18 @@ export const Overview = record({
   topModels: { type: 'array', items: record({ model: nullable(str), requests: int }) },
   series: { type: 'array', items: record({ t: dateTime, requests: int, errors: int }) },
   truncated: { ...bool, description: 'true when the window held more traces than the overview reads (the newest are counted)' },
+});
+
+// ---------- retention ----------
+
+export const PruneBody = body({ dryRun: { ...bool, description: 'only count what would be deleted' } });
+
+export const PruneReport = record({
+  dryRun: bool,
+  traces: { ...str, description: 'trace retention applied, e.g. `30d` or `forever`' },
+  sessions: { ...str, description: 'session retention applied' },
+  counts: { type: 'object', additionalProperties: int, description: 'rows per table deleted (or, dry run, to delete)' },
+  notes: { type: 'array', items: str },
 });
 
 // ---------- routes registered outside src/admin (src/server/routes/admin.ts) ----------

@@ -17,6 +17,7 @@ import { registerOverviewRoute } from './overview.js';
 import { registerPatRoutes } from './pats.js';
 import { OUTSIDE_ROUTE_SCHEMAS } from './schemas.js';
 import { registerSessionRoutes } from './sessions.js';
+import { registerPruneRoute } from './prune.js';
 import { registerTraceRoutes } from './traces.js';
 
 export const OPENAPI_PATH = `${ADMIN_PREFIX}/openapi.json`;
@@ -76,7 +77,7 @@ export async function registerAdminApi(admin: FastifyInstance, deps: AdminApiDep
       },
       components: { securitySchemes: { adminToken: { type: 'http', scheme: 'bearer' } } },
       security: [{ adminToken: [] }],
-      tags: ['agents', 'pats', 'directives', 'sessions', 'traces', 'overview', 'events'].map((name) => ({ name })),
+      tags: ['agents', 'pats', 'directives', 'sessions', 'traces', 'overview', 'retention', 'events'].map((name) => ({ name })),
     },
   });
 
@@ -102,4 +103,5 @@ export async function registerAdminApi(admin: FastifyInstance, deps: AdminApiDep
   registerSessionRoutes(admin, deps);
   registerTraceRoutes(admin, deps);
   registerOverviewRoute(admin, deps);
+  registerPruneRoute(admin, deps);
 }

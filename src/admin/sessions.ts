@@ -1,11 +1,12 @@
 // /admin/v1/sessions: pages newest created first (a session keeps its place when it gets new turns,
-// so walking the pages during traffic neither repeats nor skips), and one session with its checkpoints.
+// so walking the pages during traffic neither repeats nor skips), one session with its checkpoints,
+// and every checkpoint oldest first (the ledger export behind `ibex sessions export --url`).
 import type { FastifyInstance } from 'fastify';
-import type { Session } from '../stores/ports.js';
+import type { Checkpoint, Session } from '../stores/ports.js';
 import { noSuchAgent, notFound } from './agents.js';
 import { ADMIN_PREFIX, type AdminApiDeps } from './deps.js';
 import { decodeCursor, keysetPage } from './pagination.js';
-import { errors, pageOf, Session as SessionSchema, SessionDetail, SessionParams, SessionsQuery } from './schemas.js';
+import { Checkpoint as CheckpointSchema, CheckpointsQuery, errors, pageOf, Session as SessionSchema, SessionDetail, SessionParams, SessionsQuery } from './schemas.js';
 import { checkpointView, sessionView } from './views.js';
 
 export function registerSessionRoutes(app: FastifyInstance, deps: AdminApiDeps): void {
@@ -50,6 +51,38 @@ export function registerSessionRoutes(app: FastifyInstance, deps: AdminApiDeps):
       const [session, checkpoints] = await Promise.all([stores.sessions.getSession(id), stores.sessions.checkpoints(id)]);
       if (!session) throw notFound(`No session "${id}".`, 'id');
       return { ...sessionView(session), checkpoints: checkpoints.map(checkpointView) };
+    },
+  );
+
+  app.get(
+    `${ADMIN_PREFIX}/checkpoints`,
+    {
+      schema: {
+        tags: ['sessions'],
+        summary: 'Every checkpoint, oldest first (created, then request id): the ledger export',
+        querystring: CheckpointsQuery,
+        response: { 200: pageOf(CheckpointSchema), ...errors(400, 404) },
+      },
+    },
+    async (request) => {
+      const q = request.query as { agent?: string; since?: string; limit: number; cursor?: string };
+      const cursor = decodeCursor(q.cursor, 'checkpoints', true);
+      if (q.agent !== undefined && !(await stores.agents.get(q.agent))) throw noSuchAgent(q.agent, 'agent');
+      const since = q.since === undefined ? undefined : Date.parse(q.since);
+      const after = cursor ? { createdAt: cursor.at!, requestId: cursor.id } : undefined;
+      const page = await keysetPage(
+        q.limit,
+        async (limit) => {
+          const rows: Checkpoint[] = [];
+          for await (const cp of stores.sessions.exportCheckpoints({ agent: q.agent, since, after, pageSize: limit })) {
+            rows.push(cp);
+            if (rows.length === limit) break;
+          }
+          return rows;
+        },
+        (c: Checkpoint) => ({ k: 'checkpoints', at: c.createdAt, id: c.requestId }),
+      );
+      return { data: page.data.map(checkpointView), next_cursor: page.next_cursor };
     },
   );
 }

@@ -15,6 +15,7 @@ import {
   type Directive,
   type DirectiveDeploy,
   type DirectiveStore,
+  type ExportFilter,
   type NewAgent,
   type PatRecord,
   type RevocationLog,
@@ -25,6 +26,8 @@ import {
   type Trace,
   type TraceFilter,
   type TraceSink,
+  type UsageQuery,
+  type UsageRow,
 } from '../stores/ports.js';
 import { encodeCursor } from '../admin/pagination.js';
 import { AdminApiError, AdminClient } from './admin-client.js';
@@ -70,7 +73,7 @@ function toAgent({ disabled, directiveVersion: _v, ...rest }: ApiAgent): Agent {
 /** The API never sends a PAT's hash: remote records carry an empty one (no command shows it). */
 const toPat = (p: Record<string, unknown>): PatRecord => ({ ...epochTimes<PatRecord>(p), hash: '' });
 
-function remoteAgents(api: AdminClient): Partial<AgentStore> & { update(name: string, patch: Record<string, unknown>): Promise<Agent | null> } {
+function remoteAgents(api: AdminClient): Partial<AgentStore> {
   return {
     create: (agent: NewAgent) =>
       api
@@ -79,8 +82,9 @@ function remoteAgents(api: AdminClient): Partial<AgentStore> & { update(name: st
     get: async (name) => (await orNull(api.get<ApiAgent>(`/agents/${seg(name)}`)).then((a) => a && toAgent(a))),
     list: async () => (await api.all<ApiAgent>('/agents')).map(toAgent),
     setEnabled: async (name, enabled) => (await orNull(api.patch<ApiAgent>(`/agents/${seg(name)}`, { disabled: !enabled })).then((a) => a && toAgent(a))),
-    // `ibex agent update` (issue 14) goes through PATCH too.
+    // `ibex agent update` (limits, budgets, content mode) goes through PATCH too.
     update: async (name, patch) => (await orNull(api.patch<ApiAgent>(`/agents/${seg(name)}`, patch)).then((a) => a && toAgent(a))),
+    setContentMode: async (name, contentMode) => (await orNull(api.patch<ApiAgent>(`/agents/${seg(name)}`, { contentMode })).then((a) => a && toAgent(a))),
   };
 }
 
@@ -160,6 +164,13 @@ function remoteDirectives(api: AdminClient): Partial<DirectiveStore> {
       await api.post(`/directives/${seg(agent)}/abort`, opts.rollout ? { rollout: opts.rollout } : {}).catch((err) => Promise.reject(asStoreError(err)));
       return (await history(agent))[0]!;
     },
+    // PATCH answers the agent; the deploy state (which holds promptCache) is read after it.
+    setPromptCache: async (agent, promptCache) => {
+      const a = await orNull(api.patch<ApiAgent>(`/agents/${seg(agent)}`, { promptCache }));
+      const h = a && (await orNull(api.get<{ deploy?: Omit<DirectiveDeploy, 'agent'> }>(`/directives/${seg(agent)}`)));
+      if (!h?.deploy) throw new NotFoundError(`no agent named "${agent}"`);
+      return { agent, ...h.deploy } as DirectiveDeploy;
+    },
     currentVersions: async () => {
       const agents = await api.all<ApiAgent & { name: string }>('/agents');
       return new Map(agents.filter((a) => a.directiveVersion !== null).map((a) => [a.name, a.directiveVersion!]));
@@ -198,11 +209,37 @@ function remoteSessions(api: AdminClient): Partial<SessionStore> {
     listSessions: async (filter) => (await page(filter, filter?.limit ?? 50)).map((s) => epochTimes<Session>(s)),
     pageSessions: async (filter) => (await page(filter, filter?.limit ?? 50)).map((s) => epochTimes<Session>(s)),
     checkpoints: async (id) => ((await detail(id))?.checkpoints ?? []).map((c) => epochTimes<Checkpoint>(c)),
+    // The ledger export: GET /checkpoints, oldest first, one page in memory at a time.
+    exportCheckpoints: (filter: ExportFilter = {}) => ({
+      async *[Symbol.asyncIterator]() {
+        let cursor: string | undefined;
+        do {
+          const page = await api
+            .get<{ data: Record<string, unknown>[]; next_cursor: string | null }>('/checkpoints', {
+              agent: filter.agent,
+              since: filter.since === undefined ? undefined : new Date(filter.since).toISOString(),
+              limit: 500,
+              cursor,
+            })
+            .catch((err) => Promise.reject(asStoreError(err)));
+          for (const c of page.data) yield epochTimes<Checkpoint>(c);
+          cursor = page.next_cursor ?? undefined;
+        } while (cursor);
+      },
+    }),
   };
 }
 
 function remoteTraces(api: AdminClient): Partial<TraceSink> {
   return {
+    // `ibex usage`: the gateway sums its own trace store (GET /admin/v1/usage answers the report).
+    usage: async (query: UsageQuery) => {
+      const iso = (t: number | undefined) => (t === undefined ? undefined : new Date(t).toISOString());
+      const report = await api
+        .get<{ rows: UsageRow[] }>('/usage', { by: query.by, since: iso(query.since), until: iso(query.until), agent: query.agent })
+        .catch((err) => Promise.reject(asStoreError(err)));
+      return report.rows;
+    },
     write: () => notRemote('writing traces'),
     list: async (filter: TraceFilter = {}) => {
       if (filter.since !== undefined) notRemote('a trace time window');

@@ -8,7 +8,7 @@ import { UsageError, UserError } from '../errors.js';
 import { parseGatewayUrl } from '../tail/target.js';
 
 /** The command groups whose commands act through withStores, hence through the admin API with --url. */
-export const REMOTE_GROUPS = ['agent', 'pat', 'directive', 'sessions', 'traces'];
+export const REMOTE_GROUPS = ['agent', 'pat', 'directive', 'sessions', 'traces', 'usage', 'prune'];
 
 export interface RemoteOptions {
   url?: string;

@@ -6,6 +6,7 @@ import { openStores, type OpenedStores } from '../stores/factory.js';
 import { storeUnavailable } from './store-errors.js';
 import { remoteOptions, resolveRemoteTarget } from './remote-target.js';
 import { openRemoteStores } from './remote-stores.js';
+import { AdminClient } from './admin-client.js';
 
 export { storeUnavailable };
 
@@ -28,4 +29,13 @@ export async function withStores<T>(
   } finally {
     await stores.close();
   }
+}
+
+/**
+ * With --url, a client of that gateway's admin API, else null: for the few commands whose work the
+ * gateway does as a whole (retention, per-version stats) rather than through the store ports.
+ */
+export function remoteAdminClient(): AdminClient | null {
+  const remote = resolveRemoteTarget(remoteOptions(), loadConfig().adminToken);
+  return remote ? new AdminClient(remote) : null;
 }

@@ -10,7 +10,7 @@ import { registerOpenAIRoutes, type OpenAIRouteDeps } from './routes/openai.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { registerDashboardRoutes } from './routes/dashboard.js';
 import { AdminTokens } from '../admin/auth.js';
-import type { AdminStores } from '../admin/deps.js';
+import type { AdminApiDeps, AdminStores } from '../admin/deps.js';
 import { registerAdminApi } from '../admin/scope.js';
 import { authHook, decorateAuth, type AuthHookDeps } from './auth-hook.js';
 import { installCors } from './cors.js';
@@ -41,6 +41,8 @@ export interface AppDeps extends OpenAIRouteDeps {
   adminReadToken?: string | null;
   /** The stores behind the admin API (/admin/v1/agents, pats, …); absent → only the events stream */
   adminStores?: AdminStores;
+  /** Retention now, for POST /admin/v1/prune */
+  prune?: AdminApiDeps['prune'];
   metrics: Metrics;
   ready(): Promise<ReadinessCheck[]>;
   isDraining(): boolean;
@@ -98,7 +100,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   // /admin/*: its own scope (token hook, error shape, schemas, OpenAPI document), see src/admin/scope.ts.
   const adminTokens = new AdminTokens(deps.adminToken, deps.adminReadToken);
   void app.register(async (admin) => {
-    if (deps.adminStores) await registerAdminApi(admin, { stores: deps.adminStores, tokens: adminTokens, logError: deps.logError });
+    if (deps.adminStores) await registerAdminApi(admin, { stores: deps.adminStores, tokens: adminTokens, logError: deps.logError, prune: deps.prune });
     registerAdminRoutes(admin, { bus: deps.bus, adminToken: deps.adminToken, readToken: deps.adminReadToken, providers: deps.providers, usage: deps.usage });
   });
   registerDashboardRoutes(app);

@@ -411,6 +411,8 @@ export interface ExportFilter {
   since?: number;
   /** Rows per page (default 500) */
   pageSize?: number;
+  /** Start after this checkpoint (the last one of a previous page): the admin API's export cursor */
+  after?: { createdAt: number; requestId: string };
 }
 
 export interface PruneOptions {

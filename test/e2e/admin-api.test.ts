@@ -426,6 +426,76 @@ describe('admin API and ibex --url', () => {
       expect(none.stderr).toContain('IBEX_ADMIN_TOKEN');
     }, 60_000);
 
+    it('agent update: limits, budgets, content mode and prompt cache, applied by the running gateway at once', async () => {
+      const pat = (await api('POST', '/admin/v1/pats', { body: { agents: ['remote-a'] } })).json.token as string;
+      // The gateway now holds remote-a (no rpm) in its agent cache.
+      expect((await chat(pat, 'before the update', { 'x-ibex-agent': 'remote-a' })).status).toBe(200);
+      const updated = await cli(['agent', 'update', 'remote-a', '--rpm', '1', '--tpm', '100000', '--budget-usd-day', '5', '--content', 'metadata', '--prompt-cache', 'on', '--json']);
+      expect(updated.exitCode, updated.stderr).toBe(0);
+      expect(JSON.parse(updated.stdout)).toMatchObject({ name: 'remote-a', rpm: 1, tpm: 100000, budgetUsdDay: 5, contentMode: 'metadata', promptCache: true });
+      expect((await api('GET', '/admin/v1/agents/remote-a')).json).toMatchObject({ rpm: 1, tpm: 100000, budgetUsdDay: 5, contentMode: 'metadata' });
+      expect((await api('GET', '/admin/v1/directives/remote-a')).json.deploy.promptCache).toBe(true);
+      // rpm 1 holds at once: the PATCH went through the same ops as the CLI, which evict the cached agent.
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) statuses.push((await chat(pat, `after ${i}`, { 'x-ibex-agent': 'remote-a' })).status);
+      expect(statuses).toContain(429);
+      const cleared = await cli(['agent', 'update', 'remote-a', '--rpm', 'off', '--budget-usd-day', 'off', '--json']);
+      expect(JSON.parse(cleared.stdout)).toMatchObject({ rpm: null, budgetUsdDay: null, tpm: 100000 });
+      const bad = await api('PATCH', '/admin/v1/agents/remote-a', { body: { budgetUsdDay: -1 } });
+      expect(bad.status).toBe(400);
+    }, 60_000);
+
+    it('usage, directive stats and sessions export', async () => {
+      const usage = JSON.parse((await cli(['usage', '--by', 'agent', '--since', '1h', '--json'])).stdout);
+      expect(usage.by).toBe('agent');
+      expect(usage.rows.find((r: any) => r.key === 'traffic')?.requests).toBeGreaterThanOrEqual(120);
+      expect(usage.total.requests).toBeGreaterThanOrEqual(120);
+      const table = await cli(['usage', '--by', 'model']);
+      expect(table.exitCode, table.stderr).toBe(0);
+      expect(table.stdout).toContain('gpt-test');
+
+      const stats = await cli(['directive', 'stats', 'traffic', '--json']);
+      expect(stats.exitCode, stats.stderr).toBe(0);
+      const report = JSON.parse(stats.stdout);
+      expect(report).toMatchObject({ agent: 'traffic', canary: null });
+      expect(report.traces).toBeGreaterThanOrEqual(120);
+      expect(report.versions[0]).toMatchObject({ version: 1, role: 'stable' });
+      expect(report.versions[0].requests).toBeGreaterThanOrEqual(120);
+      const unknown = await cli(['directive', 'stats', 'nobody']);
+      expect(unknown.exitCode).toBe(1);
+      expect(unknown.stderr).toContain('no agent named "nobody"');
+
+      // The export walks GET /checkpoints: every turn once, oldest first.
+      const exported = await cli(['sessions', 'export', '--agent', 'traffic']);
+      expect(exported.exitCode, exported.stderr).toBe(0);
+      const lines = exported.stdout.trim().split('\n').map((l) => JSON.parse(l));
+      expect(lines.length).toBeGreaterThanOrEqual(120);
+      expect(new Set(lines.map((l: any) => l.requestId)).size).toBe(lines.length);
+      const created = lines.map((l: any) => l.createdAt as number);
+      expect(created.every((t) => Number.isFinite(t))).toBe(true);
+      expect([...created].sort((a, b) => a - b)).toEqual(created);
+      const { items, pages } = await walk('/admin/v1/checkpoints?agent=traffic', 50);
+      expect(items.map((c) => c.requestId)).toEqual(lines.map((l: any) => l.requestId));
+      expect(pages).toBeGreaterThanOrEqual(3);
+      const future = await api('GET', `/admin/v1/checkpoints?since=${new Date(Date.now() + 60_000).toISOString()}`);
+      expect(future.json).toEqual({ data: [], next_cursor: null });
+      expect((await api('GET', '/admin/v1/checkpoints?cursor=nonsense')).status).toBe(400);
+    }, 60_000);
+
+    it('prune: counted on the gateway with --dry-run; the read-only token may not prune', async () => {
+      const dry = await cli(['prune', '--dry-run', '--json']);
+      expect(dry.exitCode, dry.stderr).toBe(0);
+      const report = JSON.parse(dry.stdout);
+      expect(report.dryRun).toBe(true);
+      expect(typeof report.traces).toBe('string');
+      expect(typeof report.counts).toBe('object');
+      expect((await api('POST', '/admin/v1/prune', { token: READ_TOKEN, body: { dryRun: true } })).status).toBe(403);
+      const table = await cli(['prune', '--dry-run']);
+      expect(table.stdout).toContain('would delete');
+      // A dry run deleted nothing.
+      expect((await api('GET', '/admin/v1/sessions?agent=traffic&limit=500')).json.data.length).toBe(120);
+    }, 60_000);
+
     it('never opened a store of its own', () => {
       expect(existsSync(join(cliHome, 'ibex.db'))).toBe(false);
     });
@@ -454,6 +524,8 @@ describe('admin API and ibex --url', () => {
         '/admin/v1/sessions/{id}': ['get'],
         '/admin/v1/traces': ['get'],
         '/admin/v1/overview': ['get'],
+        '/admin/v1/checkpoints': ['get'],
+        '/admin/v1/prune': ['post'],
         '/admin/v1/events': ['get'],
       };
       for (const [path, methods] of Object.entries(expected)) {

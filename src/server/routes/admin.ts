@@ -47,6 +47,8 @@ export function registerAdminRoutes(app: FastifyInstance, opts: AdminRoutesOptio
   const readDigest = opts.readToken ? sha256(opts.readToken) : null;
   const heartbeatMs = opts.heartbeatMs ?? 15_000;
   const maxQueued = opts.maxQueuedEvents ?? 1000;
+  // Every route here only reads: the admin token or the read-only one may call them.
+  const mayRead = (auth: string | undefined) => bearerMatches(auth, expectedDigest) || (readDigest !== null && bearerMatches(auth, readDigest));
   const open = new Set<SseConnection>();
   // One trace goes to every subscribed client; serialise it once, not once per client.
   const wireCache = new WeakMap<object, string>();
@@ -61,7 +63,7 @@ export function registerAdminRoutes(app: FastifyInstance, opts: AdminRoutesOptio
   const providers = opts.providers;
   if (providers) {
     app.get(PROVIDERS_PATH, (request, reply) => {
-      if (!bearerMatches(request.headers.authorization, expectedDigest)) {
+      if (!mayRead(request.headers.authorization)) {
         const err = new IbexError('IBEX_ERR_ADMIN_TOKEN');
         return reply.code(err.status).header('www-authenticate', 'Bearer').send(err.toBody());
       }
@@ -72,7 +74,7 @@ export function registerAdminRoutes(app: FastifyInstance, opts: AdminRoutesOptio
   const usage = opts.usage;
   if (usage) {
     app.get(USAGE_PATH, async (request, reply) => {
-      if (!bearerMatches(request.headers.authorization, expectedDigest)) {
+      if (!mayRead(request.headers.authorization)) {
         const err = new IbexError('IBEX_ERR_ADMIN_TOKEN');
         return reply.code(err.status).header('www-authenticate', 'Bearer').send(err.toBody());
       }
@@ -91,8 +93,7 @@ export function registerAdminRoutes(app: FastifyInstance, opts: AdminRoutesOptio
   }
 
   app.get(EVENTS_PATH, (request, reply) => {
-    const auth = request.headers.authorization;
-    if (!bearerMatches(auth, expectedDigest) && !(readDigest && bearerMatches(auth, readDigest))) {
+    if (!mayRead(request.headers.authorization)) {
       const err = new IbexError('IBEX_ERR_ADMIN_TOKEN');
       return reply.code(err.status).header('www-authenticate', 'Bearer').send(err.toBody());
     }

@@ -14,7 +14,7 @@ export async function* exportPgCheckpoints(db: PgDb, filter: ExportFilter): Asyn
   const sql = `SELECT ${CHECKPOINT_COLS} FROM checkpoints
     WHERE (created_at, request_id) > ($1, $2) AND created_at >= $3${agentClause}
     ORDER BY created_at, request_id LIMIT $4`;
-  let after: [number, string] = [Number.MIN_SAFE_INTEGER, ''];
+  let after: [number, string] = filter.after ? [filter.after.createdAt, filter.after.requestId] : [Number.MIN_SAFE_INTEGER, ''];
   for (;;) {
     const params: unknown[] = [after[0], after[1], filter.since ?? Number.MIN_SAFE_INTEGER, page];
     if (filter.agent !== undefined) params.push(filter.agent);

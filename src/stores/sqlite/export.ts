@@ -12,7 +12,7 @@ export async function* exportSqliteCheckpoints(db: SqliteDb, filter: ExportFilte
   const where = ['(created_at, request_id) > (?, ?)', 'created_at >= ?'];
   if (filter.agent !== undefined) where.push('agent = ?');
   const sql = `SELECT ${CHECKPOINT_COLS} FROM checkpoints WHERE ${where.join(' AND ')} ORDER BY created_at, request_id LIMIT ?`;
-  let after: [number, string] = [-Infinity, ''];
+  let after: [number, string] = filter.after ? [filter.after.createdAt, filter.after.requestId] : [-Infinity, ''];
   for (;;) {
     const params: unknown[] = [after[0] === -Infinity ? -1e18 : after[0], after[1], filter.since ?? -1e18];
     if (filter.agent !== undefined) params.push(filter.agent);
