@@ -164,12 +164,8 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
   // Session claims go where the checkpoints go: embedded mode's writer keeps SQLite's write lock off the event loop.
   const claimErrors = new ThrottledLog((level, msg) => log[level](msg), 10_000);
   const sessionOwners = new SessionOwners(sqliteWriter ?? stores.sessions, {
-    onClaimError: (err, refused) =>
-      claimErrors.hit('warn', 1, (n) =>
-        refused
-          ? `sessions: ${n} claim(s) failed, named sessions refused with 503 (the session store did not answer): ${err.message}`
-          : `sessions: ${n} background claim(s) failed (checkpoints stay guarded by the store): ${err.message}`,
-      ),
+    onClaimError: (err) =>
+      claimErrors.hit('warn', 1, (n) => `sessions: ${n} claim(s) failed, named sessions refused with 503 (the session store did not answer): ${err.message}`),
   });
 
   const spoolRoot = join(config.home, 'spool');

@@ -43,7 +43,7 @@ export interface PipelineDeps {
   /** Session ownership (src/sessions/owners.ts): a named id is claimed before forwarding, a generated one in the background. */
   sessions: {
     claim(sessionId: string, agent: string, patId: string, at: number): Promise<void> | void;
-    claimNew(sessionId: string, agent: string, patId: string, at: number): void;
+    claimNew(sessionId: string, agent: string): void;
   };
   /** The current registry; replaced (not mutated) when ibex.yaml is reloaded */
   providers: ProviderRegistry;
@@ -154,7 +154,7 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
         if (owned) await owned;
       } else {
         ctx.sessionId = newSessionId();
-        deps.sessions.claimNew(ctx.sessionId, agent.name, principal.patId, ctx.startedAt);
+        deps.sessions.claimNew(ctx.sessionId, agent.name);
       }
       headers['x-ibex-session'] = ctx.sessionId;
       ctx.end('session');

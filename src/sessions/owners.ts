@@ -4,9 +4,12 @@
 //
 // - An id the caller names (X-Ibex-Session) is claimed before the request is forwarded. If the store
 //   cannot answer, nobody can tell whose the session is: the request is refused (503, fail closed).
-// - An id ibex generated is unknown to anyone before the reply carries it, so it is claimed in the
-//   background, in parallel with the upstream call. The store's checkpoint append is the backstop: it
-//   writes a checkpoint only into a session its own agent owns.
+// - An id ibex generated (128 random bits) is unknown to anyone before the reply carries it, so it is
+//   not claimed at all: its first checkpoint append creates the session row for its agent, and that
+//   append writes a checkpoint only into a session its own agent owns. Should another replica see the
+//   id named before that append lands, its claim makes the row; for the same agent (the only one that
+//   holds the id) that is the same owner. Skipping the claim saved about a third of the embedded
+//   writer's CPU per request (bench/BENCHMARKS.md).
 //
 // The owner of each id is then cached, so only the first request per id per process pays the round
 // trip. Owners never change, so a cached owner is never stale.
@@ -17,11 +20,8 @@ import type { SessionStore } from '../stores/ports.js';
 export type SessionClaimer = Pick<SessionStore, 'claimSession'>;
 
 export interface SessionOwnersOptions {
-  /**
-   * The store did not answer a claim: `refused` true when a request was refused for it (a named id),
-   * false for a background claim (a generated id; the checkpoint append still guards that session).
-   */
-  onClaimError?: (err: Error, refused: boolean) => void;
+  /** The store did not answer the claim of a named id (the request was refused with 503). */
+  onClaimError?: (err: Error) => void;
 }
 
 export class SessionOwners {
@@ -37,16 +37,9 @@ export class SessionOwners {
     private readonly opts: SessionOwnersOptions = {},
   ) {}
 
-  /** A session id this process just generated: owned by `agent`, recorded in the store without waiting. */
-  claimNew(sessionId: string, agent: string, patId: string, at: number): void {
+  /** A session id this process just generated: owned by `agent`; its first checkpoint records that. */
+  claimNew(sessionId: string, agent: string): void {
     this.owners.set(sessionId, agent);
-    this.claimOnce(sessionId, agent, patId, at).then(
-      (owner) => {
-        // Only if someone named a random id before our claim landed; their claim won, ours lost.
-        if (owner !== agent) this.owners.set(sessionId, owner);
-      },
-      (err: Error) => this.opts.onClaimError?.(err, false),
-    );
   }
 
   /**
@@ -60,7 +53,7 @@ export class SessionOwners {
     return this.claimOnce(sessionId, agent, patId, at).then(
       (owner) => assertOwner(owner, agent),
       (err: Error) => {
-        this.opts.onClaimError?.(err, true);
+        this.opts.onClaimError?.(err);
         throw new IbexError('IBEX_ERR_SERVICE_UNAVAILABLE', {
           message: 'The session store did not answer, so whose this X-Ibex-Session is cannot be checked; retry shortly.',
           param: 'X-Ibex-Session',
