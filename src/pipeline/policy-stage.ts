@@ -59,7 +59,7 @@ export class PolicyStage {
 
 const runs = new WeakMap<RequestContext, PolicyRun>();
 
-/** The policy run of a request (its decisions), for the recorders, OTel and the debug log. */
+/** The policy run of a request (its decisions), for the trace and checkpoint (record.ts), OTel and the debug log. */
 export function policyRunOf(ctx: RequestContext): PolicyRun | undefined {
   return runs.get(ctx);
 }

@@ -51,10 +51,14 @@ describe('deny-patterns blocks in every protocol, in its error shape, before any
       expect(p.upstream.length).toBe(before);
       expect(p.traces.at(-1)).toMatchObject({ status: 400, errorCode: 'policy_violation' });
       expect(p.notes.at(-1)!.policy).toMatch(/^deny-patterns request reject/);
+      // the trace records the decision (a blocked request has no checkpoint)
+      expect(p.traces.at(-1)!.policyDecisions).toEqual([{ policy: 'deny-patterns', phase: 'request', action: 'reject', detail: expect.stringContaining('#1') }]);
     });
   }
-  it('clean requests of the same agent pass', async () => {
+  it('clean requests of the same agent pass, and record no decision', async () => {
     expect((await p.post('/v1/chat/completions', 'deny', chatBody('hello'))).status).toBe(200);
+    expect(p.traces.at(-1)).toMatchObject({ policyDecisions: null, cacheStatus: null });
+    expect(p.checkpoints.at(-1)!.policyDecisions).toBeNull();
   });
 });
 
@@ -77,6 +81,10 @@ describe('pii-redact on streamed replies (values split across the mock\'s chunks
     expect(text).not.toContain('jane.doe');
     expect(p.checkpoints.at(-1)!.reply).toBe(text);
     expect(p.notes.at(-1)!.policy).toMatch(/pii-redact stream replace/);
+    // one folded decision per kind, on the trace and the checkpoint alike
+    const decisions = p.checkpoints.at(-1)!.policyDecisions;
+    expect(decisions).toContainEqual({ policy: 'pii-redact', phase: 'stream', action: 'replace', detail: expect.any(String) });
+    expect(p.traces.at(-1)!.policyDecisions).toEqual(decisions);
   });
 
   it('responses: deltas and the final response object are redacted (official SDK)', async () => {
@@ -99,10 +107,13 @@ describe('pii-redact on streamed replies (values split across the mock\'s chunks
     expect(text).not.toContain('4242 4242');
   });
 
-  it('non-streamed replies are redacted too', async () => {
+  it('non-streamed replies are redacted too; the checkpoint records the modify decision', async () => {
     const res = await p.post('/v1/chat/completions', 'pii', chatBody(PII));
     const j = await res.json();
     expect(j.choices[0].message.content).toBe(expected(`echo:${JSON.stringify([{ role: 'user', content: PII }])}`));
+    const decision = { policy: 'pii-redact', phase: 'response', action: 'modify', detail: expect.stringMatching(/email/) };
+    expect(p.checkpoints.at(-1)!.policyDecisions).toEqual([decision]);
+    expect(p.traces.at(-1)!.policyDecisions).toEqual([decision]);
   });
 });
 
@@ -178,6 +189,9 @@ describe('response cache', () => {
     expect(await b.text()).toBe(await a.text());
     expect(p.upstream.length - before).toBe(1);
     expect(p.checkpoints.at(-1)!.reply).toContain('cache me');
+    // the trace and the checkpoint say where each answer came from
+    expect(p.traces.slice(-2).map((t) => t.cacheStatus)).toEqual(['miss', 'hit']);
+    expect(p.checkpoints.slice(-2).map((c) => c.cacheStatus)).toEqual(['miss', 'hit']);
   });
 
   it('a streaming caller gets a stream replayed, parsed by the official SDK, same content', async () => {
@@ -206,6 +220,7 @@ describe('response cache', () => {
     expect(other.headers.get('x-ibex-cache')).toBe('miss');
     expect((await p.post('/v1/chat/completions', 'cached2', body)).headers.get('x-ibex-cache')).toBe('hit');
     expect((await p.post('/v1/chat/completions', 'plain', body)).headers.get('x-ibex-cache')).toBeNull();
+    expect(p.traces.at(-1)!.cacheStatus).toBeNull(); // no cache for this agent
   });
 
   it('never caches an error', async () => {
