@@ -20,6 +20,7 @@ beforeAll(async () => {
       deny: agent([{ use: 'deny-patterns', patterns: ['(?i)password'] }]),
       // the reply side only: the mock echoes the request, so the PII comes back in the reply, in pieces
       pii: agent([{ use: 'pii-redact', on: ['response'] }]),
+      piiIn: agent([{ use: 'pii-redact', on: ['request'] }]),
       judged: agent([{ use: 'judge', model: 'gpt-4o-mini' }]),
       lenient: agent([{ use: 'judge', model: 'gpt-4o-mini', prompt: 'Review this.' }]),
       guarded: agent([{ use: 'tool-guard', deny: ['delete_*'] }]),
@@ -115,6 +116,23 @@ describe('pii-redact on streamed replies (values split across the mock\'s chunks
     expect(p.checkpoints.at(-1)!.policyDecisions).toEqual([decision]);
     expect(p.traces.at(-1)!.policyDecisions).toEqual([decision]);
   });
+});
+
+describe('pii-redact on requests', () => {
+  // A chat stream without include_usage is sent as a copy of the body (ibex asks for usage): the
+  // policy's rewrite must reach that copy, upstream and in the checkpoint alike.
+  for (const stream of [false, true]) {
+    it(`chat${stream ? ' stream' : ''}: what goes upstream and into the checkpoint is redacted`, async () => {
+      const res = await p.post('/v1/chat/completions', 'piiIn', chatBody(PII, { stream }));
+      expect(res.status).toBe(200);
+      await res.text();
+      const sent = JSON.stringify(p.upstream.at(-1)!.body!.messages);
+      expect(sent).toContain('[REDACTED_EMAIL]');
+      expect(sent).not.toContain('jane.doe');
+      expect(JSON.stringify(p.checkpoints.at(-1)!.messages)).not.toContain('jane.doe');
+      expect(p.checkpoints.at(-1)!.policyDecisions).toEqual([{ policy: 'pii-redact', phase: 'request', action: 'modify', detail: 'redacted 1 email, 1 card' }]);
+    });
+  }
 });
 
 describe('judge (the mock as judge model)', () => {
