@@ -7,7 +7,7 @@ import { writeLines } from '../src/ledger/stream-out.js';
 import { parseDuration } from '../src/util/duration.js';
 import { withStores } from '../src/cli/with-stores.js';
 import { requireAgent } from '../src/cli/agents.js';
-import { isoTime, isoTimes, printable, printJson, printTable } from '../src/cli/output.js';
+import { isoTime, isoTimes, policyCacheLines, printable, printJson, printTable } from '../src/cli/output.js';
 import { parseIntFlag } from '../src/cli/parse.js';
 
 export function register(program: Command): void {
@@ -53,6 +53,8 @@ export function register(program: Command): void {
               ) +
               '\n',
           );
+          // what the agent's policies did and the cache's answer, when there is something to say
+          for (const line of policyCacheLines(c, false)) process.stdout.write(`  ${line}\n`);
           const last = c.messages[c.messages.length - 1] as { content?: unknown } | undefined;
           if (last) process.stdout.write(`  > ${printable(String(typeof last.content === 'string' ? last.content : JSON.stringify(last.content)).slice(0, 200))}\n`);
           if (c.reply !== null) process.stdout.write(`  < ${printable(c.reply.slice(0, 200))}\n`);
@@ -144,6 +146,7 @@ async function showTurn(id: string, turn: number, opts: { json?: boolean; upstre
     if (!opts.upstream) {
       if (opts.json) return printJson(isoTimes(shownCheckpoint(cp)));
       process.stdout.write(printable(`#${cp.seq} ${isoTime(cp.createdAt)} ${cp.status} model=${cp.model} directive=v${cp.directiveVersion ?? '-'} request=${cp.requestId}`) + '\n');
+      for (const line of policyCacheLines(cp, true)) process.stdout.write(line + '\n');
       process.stdout.write(JSON.stringify(cp.messages, null, 2) + '\n');
       if (cp.reply !== null) process.stdout.write(`< ${printable(cp.reply)}\n`);
       return;

@@ -234,6 +234,21 @@ export const DiffQuery = query({
 
 export const DirectiveDiff = record({ agent: str, from: int, to: int, diff: { ...str, description: 'unified diff of the texts; empty when equal' } });
 
+/** What the agent's policies changed, held or blocked (issue 17); null (or absent) when none acted. */
+const PolicyDecisions = {
+  type: ['array', 'null'],
+  items: record({
+    policy: str,
+    phase: { type: 'string', enum: ['request', 'stream', 'response'] },
+    action: { type: 'string', enum: ['modify', 'replace', 'hold', 'reject', 'stop'] },
+    detail: str,
+  }),
+  description: 'what each policy changed, held or blocked; stream decisions of one kind folded, with a count',
+};
+
+/** The response cache's answer (issue 17); null (or absent) when the agent has no cache. */
+const CacheStatus = { type: ['string', 'null'], enum: ['hit', 'miss', null], description: 'the response cache: hit or miss; null when the agent has none' };
+
 // ---------- sessions ----------
 
 const sessionFields = {
@@ -291,8 +306,10 @@ export const Checkpoint = record(
     contentMode: str,
     messageCount: int,
     replayOf: nullable(str),
+    policyDecisions: PolicyDecisions,
+    cacheStatus: CacheStatus,
   },
-  ['servedModel', 'provider', 'attempts', 'cachedTokens', 'reasoningTokens', 'costUsd', 'protocol', 'upstreamPath', 'upstreamTemplate', 'contentMode', 'messageCount', 'replayOf'],
+  ['servedModel', 'provider', 'attempts', 'cachedTokens', 'reasoningTokens', 'costUsd', 'protocol', 'upstreamPath', 'upstreamTemplate', 'contentMode', 'messageCount', 'replayOf', 'policyDecisions', 'cacheStatus'],
 );
 
 export const SessionDetail = record({ ...sessionFields, checkpoints: { type: 'array', items: Checkpoint } }, SESSION_OPTIONAL);
@@ -344,8 +361,10 @@ export const Trace = record(
     cachedTokens: nullable(int),
     reasoningTokens: nullable(int),
     costUsd: nullable(num),
+    policyDecisions: PolicyDecisions,
+    cacheStatus: CacheStatus,
   },
-  ['servedModel', 'provider', 'attempts', 'cachedTokens', 'reasoningTokens', 'costUsd'],
+  ['servedModel', 'provider', 'attempts', 'cachedTokens', 'reasoningTokens', 'costUsd', 'policyDecisions', 'cacheStatus'],
 );
 
 export const TracesQuery = query({

@@ -3,6 +3,7 @@
 // in JSON: stores keep epoch milliseconds, and every command passes what it prints through `isoTimes`
 // (or `isoTime` for one value) so no command can drift. Errors stay plain text on stderr, with --json too.
 import { printable } from '../util/printable.js';
+import { describeDecisions, type PolicyDecisionRecord } from '../policies/types.js';
 
 export { printable };
 export function printJson(value: unknown): void {
@@ -54,4 +55,20 @@ export function isoTime(ms: number | null | undefined): string | null {
   const d = new Date(ms);
   // A value outside the Date range (a corrupt row) must not break a listing.
   return Number.isNaN(d.getTime()) ? String(ms) : d.toISOString();
+}
+
+/**
+ * The `policy:` and `cache:` lines of a trace or a checkpoint (issue 17): what the agent's policies
+ * changed, held or blocked, and the response cache's answer. With `always`, printed even when there is
+ * nothing to say (`policy: none`, `cache: -`); otherwise only the lines that have something.
+ */
+export function policyCacheLines(
+  r: { policyDecisions?: readonly PolicyDecisionRecord[] | null; cacheStatus?: string | null },
+  always: boolean,
+): string[] {
+  const out: string[] = [];
+  const decisions = r.policyDecisions ?? [];
+  if (decisions.length || always) out.push(`policy: ${decisions.length ? describeDecisions(decisions) : 'none'}`);
+  if (r.cacheStatus || always) out.push(`cache: ${r.cacheStatus ?? '-'}`);
+  return out.map(printable);
 }

@@ -11,6 +11,7 @@ import type { AgentFileConfig } from '../config/types.js';
 import type { CachedReply, ResponseCacheStore } from '../cache/types.js';
 import { cacheKey, policiesFingerprint } from '../cache/key.js';
 import type { InboundProtocol, ReplyFacts } from '../protocols/types.js';
+import type { CacheStatus } from '../stores/ports.js';
 import type { ChunkTransform } from '../policies/stream/index.js';
 import type { RequestContext, StageName } from './context.js';
 
@@ -35,8 +36,8 @@ export interface CacheLookup {
 
 const lookups = new WeakMap<RequestContext, CacheLookup>();
 
-/** `hit` / `miss` for a request of a cached agent, null otherwise (OTel, debug log). */
-export function cacheStatusOf(ctx: RequestContext): 'hit' | 'miss' | null {
+/** `hit` / `miss` for a request of a cached agent, null otherwise (trace, checkpoint, OTel, debug log). */
+export function cacheStatusOf(ctx: RequestContext): CacheStatus | null {
   const l = lookups.get(ctx);
   return l ? (l.hit ? 'hit' : 'miss') : null;
 }

@@ -179,7 +179,7 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
     }
 
     // [issue 17] the agent's policies may rewrite or refuse the caller's request (before routing: a changed model is routed)
-    const policyRun = await runRequestPolicies(deps.policies, ctx, protocol, parsed);
+    const policyRun = await runRequestPolicies(deps.policies, ctx, protocol, parsed, body);
 
     const registry = deps.providers;
     let targets = registry.targets(parsed.model);

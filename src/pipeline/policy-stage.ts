@@ -59,28 +59,31 @@ export class PolicyStage {
 
 const runs = new WeakMap<RequestContext, PolicyRun>();
 
-/** The policy run of a request (its decisions), for the recorders, OTel and the debug log. */
+/** The policy run of a request (its decisions), for the trace and checkpoint (record.ts), OTel and the debug log. */
 export function policyRunOf(ctx: RequestContext): PolicyRun | undefined {
   return runs.get(ctx);
 }
 
 /**
- * Runs onRequest of the agent's policies on the caller's body (changed in place; `parsed.model` and
- * ctx.model follow a changed model). Returns the run for the later points, null when the agent has no
- * policies. Throws 400 policy_violation when a policy refuses.
+ * Runs onRequest of the agent's policies on `body`, the body that goes upstream (changed in place;
+ * `parsed.model` and ctx.model follow a changed model). That is not always `parsed.body`: a protocol's
+ * prepareUpstream may have made a copy (a chat stream asking for usage), and a rewrite of the
+ * original would then never reach the provider nor the checkpoint. Returns the run for the later
+ * points, null when the agent has no policies. Throws 400 policy_violation when a policy refuses.
  */
 export async function runRequestPolicies(
   stage: PolicyStage | undefined,
   ctx: RequestContext,
   protocol: InboundProtocol,
   parsed: ParsedRequest,
+  body: ParsedRequest['body'],
 ): Promise<PolicyRun | null> {
   if (!stage || !ctx.agent) return null;
   const policies = await stage.policiesFor(ctx.agent.name);
   if (policies.length === 0) return null;
   const run = new PolicyRun(policies, ctx.agent.name, protocol.name);
   runs.set(ctx, run);
-  const model = await run.onRequest(parsed.body, parsed.model, parsed.stream);
+  const model = await run.onRequest(body, parsed.model, parsed.stream);
   if (model !== parsed.model) parsed.model = ctx.model = model;
   // 'policy' is not (yet) a StageName of context.ts: stages are recorded by name, any name works.
   ctx.end('policy');

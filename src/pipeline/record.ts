@@ -1,9 +1,11 @@
 // After the reply: the session checkpoint (write-behind) and the trace (batched emitter). Neither is
 // awaited by the request; both queues spool to disk rather than drop.
-import type { CheckpointInput, CheckpointStatus, Trace } from '../stores/ports.js';
+import type { CheckpointInput, CheckpointStatus, PolicyDecisionRecord, Trace } from '../stores/ports.js';
 import type { RequestContext } from './context.js';
 import { ERRORS } from '../errors.js';
 import { recordContent } from '../ledger/content-mode.js';
+import { policyRunOf } from './policy-stage.js';
+import { cacheStatusOf } from './cache-stage.js';
 
 /**
  * Error codes that only records carry (no HTTP error reply went out with them), listed in
@@ -71,7 +73,15 @@ export function buildTrace(ctx: RequestContext, now: number): Trace {
     directiveVersion: ctx.directive?.version ?? null,
     servedModel: ctx.servedModel,
     attempts: ctx.attempts,
+    policyDecisions: policyDecisions(ctx),
+    cacheStatus: cacheStatusOf(ctx),
   };
+}
+
+/** What the request's policies did (issue 17); null when the agent has none or none acted. */
+function policyDecisions(ctx: RequestContext): PolicyDecisionRecord[] | null {
+  const all = policyRunOf(ctx)?.allDecisions();
+  return all?.length ? all : null;
 }
 
 function checkpointStatus(ctx: RequestContext): CheckpointStatus {
@@ -114,6 +124,8 @@ export function buildCheckpoint(ctx: RequestContext): CheckpointInput | null {
     provider: ctx.provider,
     servedModel: ctx.servedModel,
     attempts: ctx.attempts,
+    policyDecisions: policyDecisions(ctx),
+    cacheStatus: cacheStatusOf(ctx),
     upstreamTemplate: content.upstreamTemplate,
     ...(mode === 'full' ? {} : { contentMode: mode, messageCount: content.messageCount }),
     replayOf: ctx.replayOf,

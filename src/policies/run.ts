@@ -6,7 +6,7 @@ import type { ProtocolErrorInput, ReplyFacts } from '../protocols/types.js';
 import { adapterFor, type WireAdapter } from './adapters/index.js';
 import type { Json } from './adapters/content.js';
 import { createStreamFilter, type ChunkTransform } from './stream/index.js';
-import type { Policy, PolicyDecisionRecord, PolicyRequest, PolicyState, RequestDecision, ResponseDecision } from './types.js';
+import { describeDecisions, type Policy, type PolicyDecisionRecord, type PolicyRequest, type PolicyState, type RequestDecision, type ResponseDecision } from './types.js';
 
 export function policyViolation(policy: string, reason: string): IbexError {
   return new IbexError('IBEX_ERR_POLICY_VIOLATION', { message: `Blocked by policy ${policy}: ${reason}` });
@@ -118,6 +118,6 @@ export class PolicyRun {
   /** One line for a trace or a log: `pii-redact request modify: redacted 1 email; …`; null when nothing happened. */
   summary(): string | null {
     const all = this.allDecisions();
-    return all.length ? all.map((d) => `${d.policy} ${d.phase} ${d.action}: ${d.detail}`).join('; ') : null;
+    return all.length ? describeDecisions(all) : null;
   }
 }

@@ -5,6 +5,7 @@
 //
 // Every hook gets the same per-request scratch object (`state`), private to that policy, so a policy
 // can carry what it learnt from the request into the stream (e.g. what it held back).
+import type { PolicyDecisionRecord } from '../stores/ports.js';
 
 /** A message of the request, reduced to what policies judge: its role and its text. */
 export interface PolicyMessage {
@@ -131,13 +132,12 @@ export interface PolicyEnv {
 /** A policy module's default export (or `createPolicy` export): options from ibex.yaml → Policy. */
 export type PolicyFactory = (options: Readonly<Record<string, unknown>>, env: PolicyEnv) => MaybePromise<Policy>;
 
-/** One recorded decision: which policy changed, held or blocked what. */
-export interface PolicyDecisionRecord {
-  readonly policy: string;
-  readonly phase: 'request' | 'stream' | 'response';
-  readonly action: 'modify' | 'replace' | 'hold' | 'reject' | 'stop';
-  /** What it did, short (`redacted 2 email`, `denied tool "shell"`) */
-  readonly detail: string;
+/** One recorded decision: which policy changed, held or blocked what (kept by the stores: ports.ts). */
+export type { PolicyDecisionRecord };
+
+/** Decisions on one line, for a log, a span or the CLI: `pii-redact request modify: redacted 1 email; …`. */
+export function describeDecisions(list: readonly PolicyDecisionRecord[]): string {
+  return list.map((d) => `${d.policy} ${d.phase} ${d.action}: ${d.detail}`).join('; ');
 }
 
 export const pass = (): { action: 'pass' } => ({ action: 'pass' });

@@ -311,6 +311,10 @@ export interface CheckpointInput {
   replayOf?: string | null;
   /** Fallback attempts that failed before the one that served */
   attempts?: ProviderAttempt[] | null;
+  /** What the agent's policies changed, held or blocked in this turn; absent or null when none acted */
+  policyDecisions?: PolicyDecisionRecord[] | null;
+  /** `hit`: the turn was answered from the response cache; absent or null when the agent has none */
+  cacheStatus?: CacheStatus | null;
 }
 
 /** One failed attempt of a fallback chain: the target and the error code it ended with. */
@@ -319,6 +323,23 @@ export interface ProviderAttempt {
   model: string;
   error: string;
 }
+
+/**
+ * One decision of a policy (issue 17) that changed, held or blocked something: recorded on the
+ * request's trace and checkpoint. Stream decisions of one kind are folded into one, with a count in
+ * `detail` (`redacted 1 email (×3)`). Declared here (the stores keep it); src/policies/types.ts
+ * re-exports it for policy code.
+ */
+export interface PolicyDecisionRecord {
+  readonly policy: string;
+  readonly phase: 'request' | 'stream' | 'response';
+  readonly action: 'modify' | 'replace' | 'hold' | 'reject' | 'stop';
+  /** What it did, short (`redacted 2 email`, `denied tool "shell"`) */
+  readonly detail: string;
+}
+
+/** `hit` / `miss` of the response cache (issue 17); null when the agent has no cache or it was not asked. */
+export type CacheStatus = 'hit' | 'miss';
 
 export interface Checkpoint extends CheckpointInput {
   /** 1-based position in the session, ordered by request start time (createdAt) */
@@ -472,6 +493,10 @@ export interface Trace {
   servedModel?: string | null;
   /** Fallback attempts that failed before the one that served (empty or absent: the first served) */
   attempts?: ProviderAttempt[] | null;
+  /** What the agent's policies changed, held or blocked (also a rejected request's); null when none acted */
+  policyDecisions?: PolicyDecisionRecord[] | null;
+  /** The response cache's answer; null when the agent has no cache (or the request ended before the lookup) */
+  cacheStatus?: CacheStatus | null;
 }
 
 export interface TraceFilter {

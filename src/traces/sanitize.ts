@@ -1,7 +1,7 @@
 // Copies a trace field by field, so nothing but the Trace shape ever reaches a trace store or the
 // live bus: no prompt or completion text, no headers, no secrets, even if a caller hands over a
 // richer object (e.g. a request context) that happens to satisfy the type.
-import type { ProviderAttempt, Trace } from '../stores/ports.js';
+import type { CacheStatus, PolicyDecisionRecord, ProviderAttempt, Trace } from '../stores/ports.js';
 
 export function sanitizeTrace(t: Trace): Trace {
   return {
@@ -33,7 +33,23 @@ export function sanitizeTrace(t: Trace): Trace {
     directiveVersion: numOrNull(t.directiveVersion),
     servedModel: strOrNull(t.servedModel),
     attempts: attemptsOf(t.attempts),
+    policyDecisions: decisionsOf(t.policyDecisions),
+    cacheStatus: t.cacheStatus === 'hit' || t.cacheStatus === 'miss' ? (t.cacheStatus as CacheStatus) : null,
   };
+}
+
+/**
+ * Policy decisions: their four fields only, a bounded number of them and a bounded detail (a custom
+ * policy writes its own reasons); null for none.
+ */
+function decisionsOf(v: unknown): PolicyDecisionRecord[] | null {
+  if (!Array.isArray(v) || v.length === 0) return null;
+  return v.slice(0, 32).map((d: Partial<PolicyDecisionRecord> | null) => ({
+    policy: String(d?.policy ?? '').slice(0, 200),
+    phase: (d?.phase ?? 'request') as PolicyDecisionRecord['phase'],
+    action: (d?.action ?? 'modify') as PolicyDecisionRecord['action'],
+    detail: String(d?.detail ?? '').slice(0, 500),
+  }));
 }
 
 /** Fallback attempts: provider, model and error code only, and a bounded number of them. */

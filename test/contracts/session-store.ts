@@ -53,6 +53,22 @@ export function sessionStoreContract(name: string, open: OpenRelational): void {
       expect([b!.provider, b!.servedModel, b!.attempts]).toEqual([undefined, undefined, undefined]);
     });
 
+    it('keeps what the policies did and the cache status of a turn (issue 17); exports them too', async () => {
+      const s = uid('sess');
+      const policyDecisions = [
+        { policy: 'pii-redact', phase: 'request' as const, action: 'modify' as const, detail: 'redacted 1 email' },
+        { policy: 'pii-redact', phase: 'stream' as const, action: 'replace' as const, detail: 'redacted 1 card (×2)' },
+      ];
+      await h.stores.sessions.appendCheckpoints([cp(s, 1, { policyDecisions, cacheStatus: 'hit' }), cp(s, 2, { policyDecisions: null, cacheStatus: null })]);
+      const [a, b] = await h.stores.sessions.checkpoints(s);
+      expect([a!.policyDecisions, a!.cacheStatus]).toEqual([policyDecisions, 'hit']);
+      // None → absent, as written before the columns existed.
+      expect([b!.policyDecisions, b!.cacheStatus]).toEqual([undefined, undefined]);
+      const exported = [];
+      for await (const c of h.stores.sessions.exportCheckpoints({ agent })) exported.push(c);
+      expect(exported.find((c) => c.requestId === a!.requestId)).toMatchObject({ policyDecisions, cacheStatus: 'hit' });
+    });
+
     it('writes a batch across two sessions: seq per session in batch order, totals summed', async () => {
       const s1 = uid('sess');
       const s2 = uid('sess');

@@ -45,6 +45,8 @@ export function traceSinkContract(name: string, open: OpenRelational): void {
         directiveVersion: 2,
         servedModel: 'gpt-test-2025',
         attempts: [],
+        policyDecisions: null,
+        cacheStatus: null,
         ...extra,
       };
     }
@@ -55,6 +57,18 @@ export function traceSinkContract(name: string, open: OpenRelational): void {
       await h.stores.traces.write([a]);
       const [back] = await h.stores.traces.list({ agent });
       expect([back!.provider, back!.servedModel, back!.attempts]).toEqual(['backup', 'gpt-4o-mini', attempts]);
+    });
+
+    it('keeps what the policies did and the cache status (issue 17)', async () => {
+      const policyDecisions = [
+        { policy: 'deny-patterns', phase: 'request' as const, action: 'reject' as const, detail: 'matched pattern #1' },
+        { policy: './policies/odd.mjs', phase: 'response' as const, action: 'modify' as const, detail: 'nul \u0000 and lone \ud800 in a reason' },
+      ];
+      await h.stores.traces.write([trace(1, { policyDecisions, cacheStatus: 'hit' }), trace(2, { cacheStatus: 'miss' })]);
+      const [b, a] = await h.stores.traces.list({ agent });
+      // text a store refuses (NUL, a lone surrogate) is kept as U+FFFD (store-text.ts)
+      expect(a!.policyDecisions).toEqual([policyDecisions[0], { ...policyDecisions[1], detail: 'nul \ufffd and lone \ufffd in a reason' }]);
+      expect([a!.cacheStatus, b!.policyDecisions, b!.cacheStatus]).toEqual(['hit', null, 'miss']);
     });
 
     it('writes a batch and reads every field back', async () => {

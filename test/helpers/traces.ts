@@ -33,6 +33,8 @@ export function makeTrace(over: Partial<Trace> = {}): Trace {
     directiveVersion: 3,
     servedModel: 'gpt-test',
     attempts: [],
+    policyDecisions: null,
+    cacheStatus: null,
     ...over,
   };
 }

@@ -26,7 +26,7 @@ describeWithClickHouse('clickhouse: the caller\'s request id', () => {
   });
 
   it('adding the column again (a second process migrating at once) is not an error', async () => {
-    expect(await a.migrate()).toEqual(['0001_traces', '0002_client_request_id', '0003_usage_cost', '0005_served_model_attempts']);
+    expect(await a.migrate()).toEqual(['0001_traces', '0002_client_request_id', '0003_usage_cost', '0005_served_model_attempts', '0006_policy_decisions']);
     // What the slower of two processes does after the faster one added the column: run the same
     // ALTER once more. A copy of the shipped file under a later name makes that deterministic.
     const dir = mkdtempSync(join(tmpdir(), 'ibex-ch-mig-'));

@@ -23,7 +23,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 describe('clickhouse: offline behaviour', () => {
   it('ships the clickhouse migrations', () => {
-    expect(loadMigrations(migrationsDir('clickhouse')).map((m) => m.name)).toEqual(['0001_traces', '0002_client_request_id', '0003_usage_cost', '0005_served_model_attempts']);
+    expect(loadMigrations(migrationsDir('clickhouse')).map((m) => m.name)).toEqual(['0001_traces', '0002_client_request_id', '0003_usage_cost', '0005_served_model_attempts', '0006_policy_decisions']);
   });
 
   it('describes itself without credentials, and opening does not connect', async () => {
@@ -88,15 +88,16 @@ describeWithClickHouse('clickhouse: trace sink', () => {
       { name: '0002_client_request_id', applied: false, appliedAt: null },
       { name: '0003_usage_cost', applied: false, appliedAt: null },
       { name: '0005_served_model_attempts', applied: false, appliedAt: null },
+      { name: '0006_policy_decisions', applied: false, appliedAt: null },
     ]);
   });
 
   it(`migrate creates the database and applies the variant this server supports`, async () => {
     const before = Date.now();
-    expect(await sink.migrate()).toEqual(['0001_traces', '0002_client_request_id', '0003_usage_cost', '0005_served_model_attempts']);
+    expect(await sink.migrate()).toEqual(['0001_traces', '0002_client_request_id', '0003_usage_cost', '0005_served_model_attempts', '0006_policy_decisions']);
     expect(await sink.migrate()).toEqual([]); // idempotent
     const status = await sink.migrationStatus();
-    expect(status).toHaveLength(4);
+    expect(status).toHaveLength(5);
     expect(status[0]).toMatchObject({ name: '0001_traces', applied: true });
     expect(status[0]!.appliedAt).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
     const [major, minor] = serverVersion.split('.').map(Number) as [number, number];
@@ -105,6 +106,7 @@ describeWithClickHouse('clickhouse: trace sink', () => {
     expect((await sink.appliedVariants()).get('0002_client_request_id')).toBe(expected);
     expect((await sink.appliedVariants()).get('0005_served_model_attempts')).toBe(expected);
     expect((await sink.appliedVariants()).get('0003_usage_cost')).toBe(expected);
+    expect((await sink.appliedVariants()).get('0006_policy_decisions')).toBe(expected);
     const engine = await clickhouseExec(`SELECT engine FROM system.tables WHERE database = '${db.name}' AND name = 'traces'`);
     expect(engine.trim()).toBe('ReplacingMergeTree');
     expect(await sink.ready()).toEqual([{ name: 'clickhouse', ok: true }]);
@@ -121,6 +123,8 @@ describeWithClickHouse('clickhouse: trace sink', () => {
       errorCode: 'upstream_error',
       servedModel: 'gpt-4o-mini',
       attempts: [{ provider: 'primary', model: 'gpt-4o', error: 'upstream_timeout' }],
+      policyDecisions: [{ policy: 'deny-patterns', phase: 'request', action: 'reject', detail: 'matched pattern #1' }],
+      cacheStatus: 'miss',
     });
     const sparse = makeTrace({
       requestId: 'rt_sparse',

@@ -20,6 +20,7 @@ beforeAll(async () => {
       deny: agent([{ use: 'deny-patterns', patterns: ['(?i)password'] }]),
       // the reply side only: the mock echoes the request, so the PII comes back in the reply, in pieces
       pii: agent([{ use: 'pii-redact', on: ['response'] }]),
+      piiIn: agent([{ use: 'pii-redact', on: ['request'] }]),
       judged: agent([{ use: 'judge', model: 'gpt-4o-mini' }]),
       lenient: agent([{ use: 'judge', model: 'gpt-4o-mini', prompt: 'Review this.' }]),
       guarded: agent([{ use: 'tool-guard', deny: ['delete_*'] }]),
@@ -51,10 +52,14 @@ describe('deny-patterns blocks in every protocol, in its error shape, before any
       expect(p.upstream.length).toBe(before);
       expect(p.traces.at(-1)).toMatchObject({ status: 400, errorCode: 'policy_violation' });
       expect(p.notes.at(-1)!.policy).toMatch(/^deny-patterns request reject/);
+      // the trace records the decision (a blocked request has no checkpoint)
+      expect(p.traces.at(-1)!.policyDecisions).toEqual([{ policy: 'deny-patterns', phase: 'request', action: 'reject', detail: expect.stringContaining('#1') }]);
     });
   }
-  it('clean requests of the same agent pass', async () => {
+  it('clean requests of the same agent pass, and record no decision', async () => {
     expect((await p.post('/v1/chat/completions', 'deny', chatBody('hello'))).status).toBe(200);
+    expect(p.traces.at(-1)).toMatchObject({ policyDecisions: null, cacheStatus: null });
+    expect(p.checkpoints.at(-1)!.policyDecisions).toBeNull();
   });
 });
 
@@ -77,6 +82,10 @@ describe('pii-redact on streamed replies (values split across the mock\'s chunks
     expect(text).not.toContain('jane.doe');
     expect(p.checkpoints.at(-1)!.reply).toBe(text);
     expect(p.notes.at(-1)!.policy).toMatch(/pii-redact stream replace/);
+    // one folded decision per kind, on the trace and the checkpoint alike
+    const decisions = p.checkpoints.at(-1)!.policyDecisions;
+    expect(decisions).toContainEqual({ policy: 'pii-redact', phase: 'stream', action: 'replace', detail: expect.any(String) });
+    expect(p.traces.at(-1)!.policyDecisions).toEqual(decisions);
   });
 
   it('responses: deltas and the final response object are redacted (official SDK)', async () => {
@@ -99,11 +108,31 @@ describe('pii-redact on streamed replies (values split across the mock\'s chunks
     expect(text).not.toContain('4242 4242');
   });
 
-  it('non-streamed replies are redacted too', async () => {
+  it('non-streamed replies are redacted too; the checkpoint records the modify decision', async () => {
     const res = await p.post('/v1/chat/completions', 'pii', chatBody(PII));
     const j = await res.json();
     expect(j.choices[0].message.content).toBe(expected(`echo:${JSON.stringify([{ role: 'user', content: PII }])}`));
+    const decision = { policy: 'pii-redact', phase: 'response', action: 'modify', detail: expect.stringMatching(/email/) };
+    expect(p.checkpoints.at(-1)!.policyDecisions).toEqual([decision]);
+    expect(p.traces.at(-1)!.policyDecisions).toEqual([decision]);
   });
+});
+
+describe('pii-redact on requests', () => {
+  // A chat stream without include_usage is sent as a copy of the body (ibex asks for usage): the
+  // policy's rewrite must reach that copy, upstream and in the checkpoint alike.
+  for (const stream of [false, true]) {
+    it(`chat${stream ? ' stream' : ''}: what goes upstream and into the checkpoint is redacted`, async () => {
+      const res = await p.post('/v1/chat/completions', 'piiIn', chatBody(PII, { stream }));
+      expect(res.status).toBe(200);
+      await res.text();
+      const sent = JSON.stringify(p.upstream.at(-1)!.body!.messages);
+      expect(sent).toContain('[REDACTED_EMAIL]');
+      expect(sent).not.toContain('jane.doe');
+      expect(JSON.stringify(p.checkpoints.at(-1)!.messages)).not.toContain('jane.doe');
+      expect(p.checkpoints.at(-1)!.policyDecisions).toEqual([{ policy: 'pii-redact', phase: 'request', action: 'modify', detail: 'redacted 1 email, 1 card' }]);
+    });
+  }
 });
 
 describe('judge (the mock as judge model)', () => {
@@ -178,6 +207,9 @@ describe('response cache', () => {
     expect(await b.text()).toBe(await a.text());
     expect(p.upstream.length - before).toBe(1);
     expect(p.checkpoints.at(-1)!.reply).toContain('cache me');
+    // the trace and the checkpoint say where each answer came from
+    expect(p.traces.slice(-2).map((t) => t.cacheStatus)).toEqual(['miss', 'hit']);
+    expect(p.checkpoints.slice(-2).map((c) => c.cacheStatus)).toEqual(['miss', 'hit']);
   });
 
   it('a streaming caller gets a stream replayed, parsed by the official SDK, same content', async () => {
@@ -206,6 +238,7 @@ describe('response cache', () => {
     expect(other.headers.get('x-ibex-cache')).toBe('miss');
     expect((await p.post('/v1/chat/completions', 'cached2', body)).headers.get('x-ibex-cache')).toBe('hit');
     expect((await p.post('/v1/chat/completions', 'plain', body)).headers.get('x-ibex-cache')).toBeNull();
+    expect(p.traces.at(-1)!.cacheStatus).toBeNull(); // no cache for this agent
   });
 
   it('never caches an error', async () => {

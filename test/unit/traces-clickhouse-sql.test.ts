@@ -146,6 +146,8 @@ describe('rows', () => {
     directiveVersion: null,
     servedModel: 'gpt-4o-mini',
     attempts: [{ provider: 'primary', model: 'gpt-4o', error: 'upstream_timeout' }],
+    policyDecisions: [{ policy: 'pii-redact', phase: 'stream', action: 'replace', detail: 'redacted 1 email (×2)' }],
+    cacheStatus: 'miss',
   };
 
   it('round-trips through the row shape (64-bit integers come back as strings)', () => {
@@ -158,6 +160,10 @@ describe('rows', () => {
     const first = toRow({ ...trace, attempts: [] });
     expect(first.attempts).toBeNull();
     expect(fromRow(first).attempts).toEqual([]);
+    // No policy acted, no cache: NULL in the row, null back.
+    const quiet = toRow({ ...trace, policyDecisions: null, cacheStatus: null });
+    expect([quiet.policy_decisions, quiet.cache_status]).toEqual([null, null]);
+    expect(fromRow(quiet)).toMatchObject({ policyDecisions: null, cacheStatus: null });
   });
 
   it('clamps values a column would refuse, so one bad trace cannot block its batch forever', () => {

@@ -35,6 +35,8 @@ function sampleTrace(over: Partial<Trace> = {}): Trace {
     directiveVersion: 3,
     servedModel: 'gpt-test-0125',
     attempts: [{ provider: 'primary', model: 'gpt-test', error: 'upstream_timeout' }],
+    policyDecisions: null,
+    cacheStatus: null,
     ...over,
   };
 }
@@ -177,5 +179,23 @@ describe('sanitizeTrace', () => {
     expect(t.status).toBe(200);
     expect(t.totalMs).toBe(0);
     expect(t.upstreamMs).toBeNull();
+  });
+
+  it('keeps policy decisions (their four fields, bounded) and a valid cache status only', () => {
+    const d = { policy: 'pii-redact', phase: 'stream' as const, action: 'replace' as const, detail: 'redacted 1 email (×2)' };
+    expect(sanitizeTrace(sampleTrace({ policyDecisions: [d], cacheStatus: 'hit' }))).toMatchObject({ policyDecisions: [d], cacheStatus: 'hit' });
+    const odd = sanitizeTrace(
+      sampleTrace({
+        policyDecisions: [...Array.from({ length: 40 }, () => ({ ...d, detail: 'x'.repeat(2000), prompt: 'my secret prompt' }))],
+        cacheStatus: 'stale' as 'hit',
+      }),
+    );
+    expect(odd.policyDecisions).toHaveLength(32);
+    expect(odd.policyDecisions![0]!.detail).toHaveLength(500);
+    expect(JSON.stringify(odd)).not.toContain('my secret prompt');
+    expect(odd.cacheStatus).toBeNull();
+    // none (an empty list, or a trace spooled by an older version): null
+    expect(sanitizeTrace(sampleTrace({ policyDecisions: [] })).policyDecisions).toBeNull();
+    expect(sanitizeTrace({ ...sampleTrace(), policyDecisions: undefined, cacheStatus: undefined })).toMatchObject({ policyDecisions: null, cacheStatus: null });
   });
 });

@@ -3,7 +3,7 @@
 // storeText (ClickHouse's JSON input refuses a lone-surrogate escape).
 import type { Trace } from '../ports.js';
 import { storeText, storeTextOrNull } from '../store-text.js';
-import { attemptsOf, attemptsText } from '../sql/traces.js';
+import { attemptsOf, attemptsText, decisionsOf, decisionsText, storedCacheStatus } from '../sql/traces.js';
 
 export interface TraceRow {
   request_id: string;
@@ -35,6 +35,9 @@ export interface TraceRow {
   cached_tokens: number | null;
   reasoning_tokens: number | null;
   cost_usd: number | null;
+  /** JSON text of the policy decisions; null when no policy acted */
+  policy_decisions: string | null;
+  cache_status: string | null;
 }
 
 export const TRACE_COLUMNS: readonly (keyof TraceRow)[] = [
@@ -66,6 +69,8 @@ export const TRACE_COLUMNS: readonly (keyof TraceRow)[] = [
   'cached_tokens',
   'reasoning_tokens',
   'cost_usd',
+  'policy_decisions',
+  'cache_status',
 ];
 
 const UINT16_MAX = 65_535;
@@ -103,6 +108,8 @@ export function toRow(t: Trace): TraceRow {
     cached_tokens: intOrNull(t.cachedTokens ?? null, UINT32_MAX),
     reasoning_tokens: intOrNull(t.reasoningTokens ?? null, UINT32_MAX),
     cost_usd: floatOrNull(t.costUsd ?? null),
+    policy_decisions: decisionsText(t.policyDecisions),
+    cache_status: storeTextOrNull(t.cacheStatus ?? null),
   };
 }
 
@@ -142,6 +149,8 @@ export function fromRow(r: Record<string, unknown>): Trace {
     cachedTokens: numOrNull(r.cached_tokens),
     reasoningTokens: numOrNull(r.reasoning_tokens),
     costUsd: numOrNull(r.cost_usd),
+    policyDecisions: decisionsOf(r.policy_decisions),
+    cacheStatus: storedCacheStatus(r.cache_status),
   };
 }
 

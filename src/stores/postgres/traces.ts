@@ -35,6 +35,8 @@ const PG_TYPES: Record<TraceColumn, string> = {
   cached_tokens: 'integer',
   reasoning_tokens: 'integer',
   cost_usd: 'double precision',
+  policy_decisions: 'text',
+  cache_status: 'text',
 };
 
 // One statement per batch whatever its size: each column travels as one array parameter.

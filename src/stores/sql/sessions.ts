@@ -1,6 +1,6 @@
 import type { Checkpoint, CheckpointInput, CheckpointStatus, Session, SessionPageFilter } from '../ports.js';
 import { storeTextOrNull as text } from '../store-text.js';
-import { attemptsOf, attemptsText } from './traces.js';
+import { attemptsOf, attemptsText, decisionsOf, decisionsText, storedCacheStatus } from './traces.js';
 import type { ParamEncode, RowDecode } from './decode.js';
 
 export interface SessionRow {
@@ -52,6 +52,9 @@ export interface CheckpointRow<Json, Bool> {
   cached_tokens: number | null;
   reasoning_tokens: number | null;
   cost_usd: number | null;
+  /** JSON text of the policy decisions (migration 0011); NULL when no policy acted */
+  policy_decisions: string | null;
+  cache_status: string | null;
 }
 
 /** The columns a new session row is written with (its cost starts NULL: no priced turn yet). */
@@ -62,7 +65,7 @@ export const SESSION_READ_COLS = SESSION_COLS + ', cost_usd';
 export const CHECKPOINT_COLS =
   'session_id, seq, request_id, agent, pat_id, model, directive_version, messages, reply, finish_reason, ' +
   'prompt_tokens, completion_tokens, total_tokens, status, error_code, stream, created_at, client_request_id, ' +
-  'message_refs, message_count, protocol, upstream_path, provider, served_model, upstream_template, content_mode, replay_of, attempts, cached_tokens, reasoning_tokens, cost_usd';
+  'message_refs, message_count, protocol, upstream_path, provider, served_model, upstream_template, content_mode, replay_of, attempts, cached_tokens, reasoning_tokens, cost_usd, policy_decisions, cache_status';
 /** `?, ?, …`: one positional placeholder per checkpoint column (SQLite). */
 export const CHECKPOINT_PLACEHOLDERS = CHECKPOINT_COLS.split(', ')
   .map(() => '?')
@@ -111,6 +114,8 @@ export const toCheckpoint = <J, B>(r: CheckpointRow<J, B>, d: RowDecode<J, B>, b
   ...(r.content_mode === 'metadata' ? { messageCount: r.message_count ?? 0 } : {}),
   ...(r.replay_of ? { replayOf: r.replay_of } : {}),
   ...(r.attempts ? { attempts: attemptsOf(r.attempts) } : {}),
+  ...(r.policy_decisions ? { policyDecisions: decisionsOf(r.policy_decisions) } : {}),
+  ...(r.cache_status ? { cacheStatus: storedCacheStatus(r.cache_status) } : {}),
 });
 
 function rebuild(refs: number[], bodies: ReadonlyMap<number, string>): unknown[] {
@@ -204,6 +209,8 @@ export const checkpointParams = (
   c.usage?.cachedTokens ?? null,
   c.usage?.reasoningTokens ?? null,
   c.costUsd ?? null,
+  decisionsText(c.policyDecisions),
+  text(c.cacheStatus),
 ];
 
 /**

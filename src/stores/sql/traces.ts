@@ -1,4 +1,4 @@
-import type { ProviderAttempt, Trace, TraceFilter } from '../ports.js';
+import type { CacheStatus, PolicyDecisionRecord, ProviderAttempt, Trace, TraceFilter } from '../ports.js';
 import { storeJson, storeTextOrNull as text } from '../store-text.js';
 import type { ParamEncode, RowDecode } from './decode.js';
 
@@ -31,6 +31,10 @@ export interface TraceRow<Json, Bool> {
   cached_tokens: number | null;
   reasoning_tokens: number | null;
   cost_usd: number | null;
+  /** JSON text of the policy decisions (migration 0011); NULL when no policy acted */
+  policy_decisions: string | null;
+  /** `hit` / `miss`; NULL when the agent has no response cache */
+  cache_status: string | null;
 }
 
 export type TraceColumn = keyof TraceRow<unknown, unknown>;
@@ -66,6 +70,8 @@ const TRACE_VALUES: readonly (readonly [TraceColumn, (t: Trace, e: ParamEncode) 
   ['cached_tokens', (t) => t.cachedTokens ?? null],
   ['reasoning_tokens', (t) => t.reasoningTokens ?? null],
   ['cost_usd', (t) => t.costUsd ?? null],
+  ['policy_decisions', (t) => decisionsText(t.policyDecisions)],
+  ['cache_status', (t) => text(t.cacheStatus ?? null)],
 ];
 
 export const TRACE_COLUMNS: readonly TraceColumn[] = TRACE_VALUES.map(([c]) => c);
@@ -102,6 +108,8 @@ export const toTrace = <J, B>(r: TraceRow<J, B>, d: RowDecode<J, B>): Trace => (
   directiveVersion: r.directive_version,
   servedModel: r.served_model ?? null,
   attempts: attemptsOf(r.attempts),
+  policyDecisions: decisionsOf(r.policy_decisions),
+  cacheStatus: storedCacheStatus(r.cache_status),
 });
 
 /** Failed fallback attempts as stored: JSON text, NULL for none (the common case costs nothing). */
@@ -117,6 +125,27 @@ export function attemptsOf(v: unknown): ProviderAttempt[] {
   } catch {
     return [];
   }
+}
+
+/** Policy decisions as stored: JSON text (cleaned like every text), NULL for none. */
+export function decisionsText(d: readonly PolicyDecisionRecord[] | null | undefined): string | null {
+  return d && d.length ? storeJson(JSON.stringify(d)) : null;
+}
+
+/** The stored decisions; null for none (NULL, '', or text that is not a JSON list). */
+export function decisionsOf(v: unknown): PolicyDecisionRecord[] | null {
+  if (typeof v !== 'string' || v === '') return null;
+  try {
+    const parsed: unknown = JSON.parse(v);
+    return Array.isArray(parsed) && parsed.length ? (parsed as PolicyDecisionRecord[]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A stored cache status; anything else (NULL) is null. */
+export function storedCacheStatus(v: unknown): CacheStatus | null {
+  return v === 'hit' || v === 'miss' ? v : null;
 }
 
 /**
