@@ -140,7 +140,8 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
   registerSecret(config.upstreamKey);
   // Providers and models: ibex.yaml when there is one, else today's environment (one `openai` provider).
   const configPath = findConfigPath(process.env, config.home);
-  let fileConfig = configPath ? loadIbexYaml(configPath) : envFileConfig(config);
+  const yamlEnv = providerEnv(config);
+  let fileConfig = configPath ? loadIbexYaml(configPath, yamlEnv) : defaultsFromEnv(yamlEnv);
   const providers = createProviders(config, fileConfig);
   logProviders(log, fileConfig);
 
@@ -313,7 +314,7 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
   const stopWatching = configPath
     ? watchIbexYaml(
         configPath,
-        process.env,
+        yamlEnv,
         (next) => {
           const old = pipeline.providers;
           fileConfig = next;
@@ -385,9 +386,15 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
   return { app, stores, metrics, url, adminToken, close };
 }
 
-/** Without ibex.yaml: one `openai` provider from the upstream URL and key (flags, env or config file). */
-function envFileConfig(config: IbexConfig): IbexFileConfig {
-  return defaultsFromEnv({ ...process.env, IBEX_UPSTREAM_URL: config.upstreamUrl, OPENAI_API_KEY: config.upstreamKey ?? '' });
+/**
+ * The environment ibex.yaml is read with: the upstream URL and key as resolved from flags, env or the
+ * config file (and `serve --mock`'s mock), so the `openai` provider made when the file has no
+ * `providers:` (or there is no file) points where `ibex serve` was told to.
+ */
+function providerEnv(config: IbexConfig): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, IBEX_UPSTREAM_URL: config.upstreamUrl };
+  if (config.upstreamKey) env.OPENAI_API_KEY = config.upstreamKey;
+  return env;
 }
 
 function logProviders(log: Logger, file: IbexFileConfig): void {

@@ -81,6 +81,35 @@ describe('serve fails cleanly', () => {
   }, 90_000);
 });
 
+describe('serve --mock with an ibex.yaml that names no providers', () => {
+  it('the default provider is the mock (not api.openai.com): a chat answers 200 from it', async () => {
+    const yamlHome = mkdtempSync(join(tmpdir(), 'ibex-mock-yaml-'));
+    writeFileSync(join(yamlHome, 'ibex.yaml'), 'agents:\n  support: { cache: { ttl: 10m } }\nretention: { traces: 30d }\n');
+    const gw = await startTestGateway({ mock: false, home: yamlHome, env: { OPENAI_API_KEY: '' }, args: ['--mock'] });
+    try {
+      const agent = await run(['agent', 'create', 'support'], { env: { IBEX_HOME: yamlHome } });
+      expect(agent.exitCode, agent.stderr).toBe(0);
+      const pat = await run(['pat', 'create', '--agent', 'support', '--json'], { env: { IBEX_HOME: yamlHome } });
+      const token = JSON.parse(pat.stdout).token as string;
+      const res = await fetch(`${gw.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      const body = await res.text();
+      expect(res.status, body).toBe(200);
+      expect(JSON.parse(body).choices[0].message.content).toEqual(expect.any(String));
+      const providers = await run(['providers', '--json', '--url', gw.url, '--token', readFileSync(join(yamlHome, 'admin-token'), 'utf8').trim()], {
+        env: { IBEX_HOME: yamlHome },
+      });
+      expect(JSON.parse(providers.stdout).providers[0].baseUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+/);
+    } finally {
+      await gw.stop();
+      rmSync(yamlHome, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
 describeWithPostgres('serve and a missing Postgres database', () => {
   it('serve and agent list both say the database does not exist and suggest createdb', async () => {
     const db = `ibex_missing_${randomBytes(4).toString('hex')}`;
