@@ -56,3 +56,8 @@ export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
+
+/** `pii-redact modify (request): redacted 1 email; deny-patterns reject (request): …` */
+export function describeDecisions(ds: readonly { policy: string; phase: string; action: string; detail: string }[]): string {
+  return ds.map((d) => `${d.policy} ${d.action} (${d.phase}): ${d.detail}`).join('; ');
+}

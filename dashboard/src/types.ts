@@ -27,6 +27,17 @@ export interface Trace {
   directiveVersion: number | null;
   /** Added by the cost work (issue 14); absent on older gateways */
   costUsd?: number | null;
+  /** What the agent's policies changed, held or blocked (issue 17); null or absent when none acted */
+  policyDecisions?: PolicyDecision[] | null;
+  /** The response cache's answer, when the agent has one */
+  cacheStatus?: 'hit' | 'miss' | null;
+}
+
+export interface PolicyDecision {
+  policy: string;
+  phase: string;
+  action: string;
+  detail: string;
 }
 
 export interface Agent {
@@ -108,6 +119,8 @@ export interface Checkpoint {
   stream: boolean;
   createdAt: Time;
   costUsd?: number | null;
+  policyDecisions?: PolicyDecision[] | null;
+  cacheStatus?: 'hit' | 'miss' | null;
 }
 
 export interface SessionDetail extends Session {

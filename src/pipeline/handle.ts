@@ -289,7 +289,8 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
     ctx.end('respond');
   } finally {
     reply.raw.off('close', onClose);
-    if (ctx.responseId && ctx.sessionId) deps.responseSessions.set(ctx.responseId, ctx.sessionId);
+    // Only a protocol whose requests can name an earlier reply (Responses' previous_response_id) reads it back.
+    if (protocol.sessionLink && ctx.responseId && ctx.sessionId) deps.responseSessions.set(ctx.responseId, ctx.sessionId);
     finish(deps, ctx, hold);
   }
 }

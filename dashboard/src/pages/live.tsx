@@ -2,7 +2,7 @@
 import { useMemo, useState } from 'preact/hooks';
 import { Badge, Empty, ErrorBox, Mono } from '../components/states';
 import { findLiveTrace, LIVE_CAPACITY } from '../live';
-import { fmtInt, fmtMs, fmtTime, fmtUsd, statusClass } from '../format';
+import { describeDecisions, fmtInt, fmtMs, fmtTime, fmtUsd, statusClass } from '../format';
 import { href, navigate } from '../router';
 import type { Trace } from '../types';
 import { useApi } from '../use-api';
@@ -197,6 +197,18 @@ function TraceDetail({ t }: { t: Trace }) {
         </dd>
         <dt>cost</dt>
         <dd>{fmtUsd(t.costUsd)}</dd>
+        {t.cacheStatus && (
+          <>
+            <dt>response cache</dt>
+            <dd>{t.cacheStatus}</dd>
+          </>
+        )}
+        {t.policyDecisions?.length ? (
+          <>
+            <dt>policies</dt>
+            <dd data-testid="policy-decisions">{describeDecisions(t.policyDecisions)}</dd>
+          </>
+        ) : null}
         <dt>bytes in / out</dt>
         <dd>
           {fmtInt(t.bytesIn)} / {fmtInt(t.bytesOut)}

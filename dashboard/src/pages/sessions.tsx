@@ -4,7 +4,7 @@
 import { useState } from 'preact/hooks';
 import { api, type List } from '../api';
 import { Badge, Card, Empty, ErrorBox, Loading, Mono } from '../components/states';
-import { fmtInt, fmtTime, fmtUsd, statusClass } from '../format';
+import { describeDecisions, fmtInt, fmtTime, fmtUsd, statusClass } from '../format';
 import { href, navigate } from '../router';
 import type { Checkpoint, Session, SessionDetail } from '../types';
 import { useApi } from '../use-api';
@@ -212,7 +212,13 @@ function CheckpointView({ cp, previous }: { cp: Checkpoint; previous: Checkpoint
           {cp.usage?.reasoningTokens ? `, ${fmtInt(cp.usage.reasoningTokens)} reasoning` : ''}
           {' · cost '}
           {fmtUsd(cp.costUsd)}
+          {cp.cacheStatus ? ` · cache ${cp.cacheStatus}` : ''}
         </div>
+        {cp.policyDecisions?.length ? (
+          <div class="usage muted" data-testid="policy-decisions">
+            policies: {describeDecisions(cp.policyDecisions)}
+          </div>
+        ) : null}
       </div>
     </Card>
   );
