@@ -134,7 +134,7 @@ export async function migrateAndLog(stores: OpenedStores, log: { info(line: stri
 async function openRelational(config: IbexConfig, log: (line: string) => void): Promise<RelationalStores> {
   if (config.databaseUrl) {
     const { openPostgresStores } = await import('./postgres/index.js');
-    return openPostgresStores(config.databaseUrl, { log });
+    return openPostgresStores(config.databaseUrl, { log, traces: !config.clickhouseUrl });
   }
   const { openSqliteStores } = await import('./sqlite/index.js');
   return openSqliteStores(join(config.home, 'ibex.db'), { log });

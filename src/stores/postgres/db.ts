@@ -48,7 +48,8 @@ export class PgDb {
   constructor(
     readonly url: string,
     readonly opts: PgOptions,
-    private readonly log: (line: string) => void,
+    /** Where lines about connection errors and background maintenance go (never secrets) */
+    readonly log: (line: string) => void,
   ) {
     this.pool = new pg.Pool(connectionConfig(url, opts));
     // An idle client losing its connection emits here; without a listener Node would crash.

@@ -12,8 +12,16 @@ import { PgSessionStore } from './sessions.js';
 import { PgTokenStore } from './tokens.js';
 import { PgTraceSink } from './traces.js';
 import { convertPgCheckpoints } from './convert.js';
+import { ensureTracePartitions } from './trace-partitions.js';
 
-export type PostgresStoreOptions = RelationalOptions & PgOptions;
+export type PostgresStoreOptions = RelationalOptions &
+  PgOptions & {
+    /**
+     * Whether traces are written here (default true). False when they go to ClickHouse: the table
+     * stays empty, and partitions made ahead for it would pile up, as retention never drops them.
+     */
+    traces?: boolean;
+  };
 
 export async function openPostgresStores(url: string, opts: PostgresStoreOptions = {}): Promise<RelationalStores> {
   const log = opts.log ?? (() => {});
@@ -32,6 +40,8 @@ export async function openPostgresStores(url: string, opts: PostgresStoreOptions
       // Checkpoints from before the ledger (0007): moved into it in bounded batches.
       const ledger = await db.query<{ t: string | null }>("SELECT to_regclass('message_sessions')::text AS t");
       if (ledger[0]?.t) await convertPgCheckpoints(db, log);
+      // Today's and the next days' trace partitions (0012); the retention job keeps making them.
+      if (opts.traces !== false) await ensureTracePartitions(db);
       return applied;
     },
     migrationStatus: () => postgresMigrationStatus(db, migrations()),
