@@ -3,6 +3,8 @@
 // back to sign-in when the token stops working; and, on a gateway with the admin API (issue 16),
 // open a session and see the directive first, revoke a PAT from the UI and see the API refuse it,
 // set a directive and see the next request use it. Every page is screenshotted for review.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -12,6 +14,8 @@ import { launchChromium, screenshotDir, skipReason } from './chromium.js';
 const ADMIN = 'admin-token-for-the-dashboard-browser-test-0123456789';
 const AGENT = 'dash-agent';
 const DIRECTIVE_V1 = 'You are the dashboard test agent. Directive version one.';
+/** An agent whose requests pii-redact rewrites (ibex.yaml below): its decisions show in the UI */
+const GUARDED = 'dash-guarded';
 
 const skip = skipReason();
 if (skip) console.warn(skip);
@@ -25,6 +29,7 @@ describe.skipIf(skip !== null)('dashboard in Chromium', { timeout: 60_000 }, () 
   let page: Page;
   let pat: { token: string; id: string };
   let shots: string;
+  let configDir: string | undefined;
   /** Problems the page reported: CSP violations, uncaught errors */
   const pageErrors: string[] = [];
   /** The request sent in the live test, reused by the session test */
@@ -72,7 +77,9 @@ describe.skipIf(skip !== null)('dashboard in Chromium', { timeout: 60_000 }, () 
 
   beforeAll(async () => {
     shots = screenshotDir();
-    gw = await startTestGateway({ env: { IBEX_ADMIN_TOKEN: ADMIN } });
+    configDir = mkdtempSync(join(tmpdir(), 'ibex-dash-yaml-'));
+    writeFileSync(join(configDir, 'ibex.yaml'), `agents:\n  ${GUARDED}:\n    policies:\n      - { use: pii-redact, on: [request] }\n`);
+    gw = await startTestGateway({ env: { IBEX_ADMIN_TOKEN: ADMIN, IBEX_CONFIG: join(configDir, 'ibex.yaml') } });
     pat = await provision(gw, AGENT, { directive: DIRECTIVE_V1 });
     browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1360, height: 860 } });
@@ -87,6 +94,7 @@ describe.skipIf(skip !== null)('dashboard in Chromium', { timeout: 60_000 }, () 
   afterAll(async () => {
     await browser?.close();
     await gw?.stop();
+    if (configDir) rmSync(configDir, { recursive: true, force: true });
     if (shots) console.log(`dashboard screenshots: ${shots}`);
   });
 
@@ -195,6 +203,21 @@ describe.skipIf(skip !== null)('dashboard in Chromium', { timeout: 60_000 }, () 
       expect(await turn.locator('[data-testid=reply]').textContent()).toContain('echo:');
       expect(await turn.textContent()).toContain('hello from the browser test');
       await shot('06-session');
+    });
+
+    it("sessions: a turn shows what the agent's policies did (pii-redact)", async (ctx) => {
+      await needsRoute(ctx, '/sessions');
+      const guarded = await provision(gw, GUARDED);
+      const sent = await chat(guarded.token, 'mail me at jane.doe@example.com please');
+      expect(sent.status).toBe(200);
+      await untilAdminHas(`/sessions/${sent.sessionId}`, 'pii-redact');
+      await page.goto(url(`#/sessions/${encodeURIComponent(sent.sessionId)}`));
+      const decisions = page.locator('[data-testid=checkpoint] [data-testid=policy-decisions]').first();
+      await decisions.waitFor();
+      expect(await decisions.textContent()).toMatch(/pii-redact modify \(request\)/);
+      // What went upstream (and was recorded) is the redacted text.
+      expect(await page.locator('[data-testid=checkpoint]').first().textContent()).not.toContain('jane.doe@example.com');
+      await shot('06b-session-policies');
     });
 
     it('agents & PATs: revoking a PAT in the UI makes the API refuse it', async (ctx) => {
