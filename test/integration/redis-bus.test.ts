@@ -16,8 +16,8 @@ async function connect(url = REDIS_TEST_URL, opts: Parameters<typeof createRedis
   return client;
 }
 
-async function openBus(prefix: string, client?: Redis, errors: string[] = []): Promise<RedisBus> {
-  const bus = new RedisBus(client ?? (await connect()), { prefix, onError: (err, ctx) => errors.push(`${ctx}: ${err.message}`) });
+async function openBus(prefix: string, client?: Redis, errors: string[] = [], opts: { listenerPollMs?: number } = {}): Promise<RedisBus> {
+  const bus = new RedisBus(client ?? (await connect()), { prefix, onError: (err, ctx) => errors.push(`${ctx}: ${err.message}`), ...opts });
   buses.push(bus);
   await waitForRedis(bus.subscriber, 2000);
   return bus;
@@ -33,6 +33,34 @@ describeWithRedis('RedisBus', () => {
 
   // Each bus gets its own prefix, so the contract's tests cannot hear each other.
   busContract('redis', async () => ({ bus: await openBus(uniquePrefix('bus')) }));
+
+  it('publishes live traces only while some process listens (PUBSUB NUMSUB, polled); other topics always', async () => {
+    const prefix = uniquePrefix('bus');
+    const publisherClient = await connect();
+    const sent: string[] = [];
+    const publish = publisherClient.publish.bind(publisherClient);
+    publisherClient.publish = ((channel: string, message: string) => {
+      sent.push(channel.slice(prefix.length));
+      return publish(channel, message);
+    }) as typeof publisherClient.publish;
+    const a = await openBus(prefix, publisherClient, [], { listenerPollMs: 50 });
+    const b = await openBus(prefix, undefined, [], { listenerPollMs: 50 });
+    await new Promise((r) => setTimeout(r, 200));
+    for (let i = 0; i < 5; i++) await a.publish('trace', { i });
+    await a.publish('revocation', { kind: 'pat', subject: 'x' });
+    expect(sent).toEqual(['bus:revocation']);
+    // Someone listens on another process: within a poll, the traces go out again and arrive.
+    const got: unknown[] = [];
+    b.subscribe('trace', (m) => got.push(m));
+    await b.settled();
+    const deadline = Date.now() + 3000;
+    while (got.length === 0 && Date.now() < deadline) {
+      await a.publish('trace', { n: 'after' });
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(got[0]).toEqual({ n: 'after' });
+    expect(sent).toContain('bus:trace');
+  });
 
   it('uses channel `${prefix}bus:${topic}` with JSON messages', async () => {
     const prefix = uniquePrefix('bus');

@@ -13,6 +13,11 @@
 // Outages: publish rejects at once (no offline queue) and the caller decides; subscriptions are
 // kept locally and re-established on every reconnect, so handlers survive a Redis restart.
 // Messages published while a subscriber is disconnected are lost (Redis pub/sub is fire-and-forget).
+//
+// Live traces (`trace`) are one message per request, and most of the time nobody listens (no `ibex
+// tail`, no dashboard open): those topics are published only while some process has a subscriber,
+// which each process learns by asking Redis (PUBSUB NUMSUB) once a second instead of paying a PUBLISH
+// per request. A listener that just connected to another replica misses at most that second.
 import type { Redis } from 'ioredis';
 import type { Bus, BusTopic } from '../ports.js';
 import { Fanout, type BusHandler } from '../memory/fanout.js';
@@ -27,6 +32,10 @@ export interface RedisBusOptions {
   subscribeTimeoutMs?: number;
   /** Pause before retrying a failed SUBSCRIBE while connected, ms. Default 1 000. */
   retryDelayMs?: number;
+  /** Topics published only while someone subscribes to them (anywhere). Default: `trace`. */
+  whenListenedTopics?: readonly BusTopic[];
+  /** How often those topics' subscriber counts are asked of Redis, ms. Default 1 000. */
+  listenerPollMs?: number;
 }
 
 export class RedisBus implements Bus {
@@ -43,6 +52,9 @@ export class RedisBus implements Bus {
   private syncing: Promise<void> = Promise.resolve();
   private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Topics published only while listened to → whether Redis last said someone listens (unknown: yes). */
+  private readonly listened = new Map<BusTopic, boolean>();
+  private listenerTimer: NodeJS.Timeout | undefined;
 
   /** `client` is the shared command connection used to publish; it is not closed by `close()`. */
   constructor(client: Redis, opts: RedisBusOptions = {}) {
@@ -64,6 +76,12 @@ export class RedisBus implements Bus {
       void this.sync();
     });
     this.subscriber.on('error', (err: Error) => this.report(err, 'subscriber connection'));
+    for (const t of opts.whenListenedTopics ?? ['trace']) this.listened.set(t, true);
+    if (this.listened.size > 0) {
+      this.listenerTimer = setInterval(() => void this.pollListeners(), opts.listenerPollMs ?? 1000);
+      this.listenerTimer.unref();
+      void this.pollListeners();
+    }
   }
 
   /**
@@ -73,6 +91,7 @@ export class RedisBus implements Bus {
   async publish(topic: BusTopic, message: unknown): Promise<void> {
     const wire = JSON.stringify(message);
     if (wire === undefined) throw new TypeError(`bus message for "${topic}" is not JSON-serialisable`);
+    if (this.listened.get(topic) === false && this.fanout.count(topic) === 0) return;
     // Subscriptions made before this publish must be in place in Redis, or our own handlers miss it.
     await this.syncing;
     await this.publisher.publish(this.channelPrefix + topic, wire);
@@ -98,6 +117,7 @@ export class RedisBus implements Bus {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.retryTimer);
+    clearInterval(this.listenerTimer);
     this.fanout.clear();
     await this.syncing;
     if (this.subscriber.status === 'ready') {
@@ -149,6 +169,18 @@ export class RedisBus implements Bus {
     if (remove.length > 0) {
       await this.subscriber.unsubscribe(...remove.map((t) => this.channelPrefix + t));
       for (const t of remove) this.active.delete(t);
+    }
+  }
+
+  /** Asks Redis how many connections subscribe to each listened-only topic. Unknown (error): publish. */
+  private async pollListeners(): Promise<void> {
+    if (this.closed) return;
+    const topics = [...this.listened.keys()];
+    try {
+      const counts = (await this.publisher.pubsub('NUMSUB', ...topics.map((t) => this.channelPrefix + t))) as (string | number)[];
+      topics.forEach((t, i) => this.listened.set(t, Number(counts[2 * i + 1]) > 0));
+    } catch {
+      for (const t of topics) this.listened.set(t, true);
     }
   }
 
