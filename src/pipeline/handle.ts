@@ -40,7 +40,7 @@ export interface PipelineDeps {
   resolveDirective(agent: string, sessionId: string | null, isNewSession: boolean): Promise<ServedDirective | null> | ServedDirective | null;
   /** A given version of the agent's directive (for replays pinning one); absent → pins are refused */
   directiveVersion?(agent: string, version: number): Promise<Directive | null>;
-  /** Session ownership (src/sessions/owners.ts): a named id is claimed before forwarding, a generated one in the background. */
+  /** Session ownership (src/sessions/owners.ts): a named id is claimed before forwarding; a generated one is owned at once (its first checkpoint makes the row). */
   sessions: {
     claim(sessionId: string, agent: string, patId: string, at: number): Promise<void> | void;
     claimNew(sessionId: string, agent: string): void;

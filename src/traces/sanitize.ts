@@ -1,7 +1,8 @@
 // Copies a trace field by field, so nothing but the Trace shape ever reaches a trace store or the
 // live bus: no prompt or completion text, no headers, no secrets, even if a caller hands over a
 // richer object (e.g. a request context) that happens to satisfy the type.
-import type { CacheStatus, PolicyDecisionRecord, ProviderAttempt, Trace } from '../stores/ports.js';
+import type { PolicyDecisionRecord, ProviderAttempt, Trace } from '../stores/ports.js';
+import { storedCacheStatus } from '../stores/sql/traces.js';
 
 export function sanitizeTrace(t: Trace): Trace {
   return {
@@ -34,7 +35,7 @@ export function sanitizeTrace(t: Trace): Trace {
     servedModel: strOrNull(t.servedModel),
     attempts: attemptsOf(t.attempts),
     policyDecisions: decisionsOf(t.policyDecisions),
-    cacheStatus: t.cacheStatus === 'hit' || t.cacheStatus === 'miss' ? (t.cacheStatus as CacheStatus) : null,
+    cacheStatus: storedCacheStatus(t.cacheStatus),
   };
 }
 

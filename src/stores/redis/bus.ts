@@ -89,9 +89,10 @@ export class RedisBus implements Bus {
    * follows asynchronously). Rejects quickly when Redis is unreachable or the message is not JSON.
    */
   async publish(topic: BusTopic, message: unknown): Promise<void> {
+    // Nobody listens: not even serialised (as MemoryBus with no subscriber).
+    if (this.listened.get(topic) === false && this.fanout.count(topic) === 0) return;
     const wire = JSON.stringify(message);
     if (wire === undefined) throw new TypeError(`bus message for "${topic}" is not JSON-serialisable`);
-    if (this.listened.get(topic) === false && this.fanout.count(topic) === 0) return;
     // Subscriptions made before this publish must be in place in Redis, or our own handlers miss it.
     await this.syncing;
     await this.publisher.publish(this.channelPrefix + topic, wire);
