@@ -1,16 +1,21 @@
 #!/usr/bin/env node
 // Cost of the embedded write-behind on its own: N checkpoints (each a new session, as in `ibex bench`)
 // and N traces written in batches of B into a fresh SQLite file, as the writer worker does.
-//   node bench/sqlite-writes.mjs [N=20000] [B=100]
-// Needs the build (npm run build). Prints µs per row (wall and CPU) for each half.
+//   node bench/sqlite-writes.mjs [N=20000] [B=100] [--random-ids]
+// Needs the build (npm run build). Prints µs per row (wall and CPU) for each half. Ids are made as the
+// gateway makes them (time-ordered); --random-ids uses random UUIDs instead, which is what ibex did
+// before and costs SQLite 2-5x the CPU per row (random inserts into every index).
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqliteStores } from '../dist/src/stores/sqlite/index.js';
+import { timeOrderedHex32, uuidV7 } from '../dist/src/util/time-ordered-id.js';
 
-const n = Number(process.argv[2] ?? 20_000);
-const b = Number(process.argv[3] ?? 100);
+const randomIds = process.argv.includes('--random-ids');
+const [nArg, bArg] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const n = Number(nArg ?? 20_000);
+const b = Number(bArg ?? 100);
 const dir = mkdtempSync(join(tmpdir(), 'ibex-sqlite-bench-'));
 const stores = await openSqliteStores(join(dir, 'ibex.db'));
 await stores.migrate();
@@ -18,8 +23,8 @@ await stores.migrate();
 const directive = 'You are a careful assistant. Answer briefly and cite the policy version. '.repeat(3);
 const start = Date.now();
 const rows = Array.from({ length: n }, (_, i) => {
-  const requestId = randomUUID();
-  const sessionId = 'ses_' + randomUUID().replaceAll('-', '');
+  const requestId = randomIds ? randomUUID() : uuidV7();
+  const sessionId = 'ses_' + (randomIds ? randomUUID().replaceAll('-', '') : timeOrderedHex32());
   const createdAt = start + i;
   return {
     checkpoint: {

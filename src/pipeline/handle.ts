@@ -4,7 +4,7 @@
 // then, after the reply, checkpoint + trace (see record.ts). What differs between protocols (body
 // shape, where the directive goes, how a reply is read, how an error looks) is asked of the protocol;
 // this file only sequences the stages and knows no wire format.
-import { randomUUID } from 'node:crypto';
+import { timeOrderedHex32 } from '../util/time-ordered-id.js';
 import { performance } from 'node:perf_hooks';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { IbexError, UpstreamPassthroughError } from '../errors.js';
@@ -69,7 +69,8 @@ export interface PipelineDeps {
 const HEADER_SAFE = /^[\x21-\x7e]{1,256}$/;
 
 export function newSessionId(): string {
-  return 'ses_' + randomUUID().replaceAll('-', '');
+  // Time-ordered, so a new session's rows append to the store's indexes (src/util/time-ordered-id.ts).
+  return 'ses_' + timeOrderedHex32();
 }
 
 /** The fastify handler of one inbound protocol's route. */

@@ -1,6 +1,5 @@
 // The fastify app: routes and error handlers, nothing else. What the routes need is passed in, so tests
 // can build an app over any stores.
-import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { acceptRequestId } from '../pipeline/validate.js';
 import { installErrorHandlers } from './error-handler.js';
@@ -17,6 +16,7 @@ import { installCors } from './cors.js';
 import { installRequestDecoding } from './request-encoding.js';
 import type { Bus, ReadinessCheck, UsageQuery, UsageRow } from '../stores/ports.js';
 import type { Metrics } from '../metrics.js';
+import { uuidV7 } from '../util/time-ordered-id.js';
 
 // The /v1 routes carry their wire protocol in the route config (routes/openai.ts, read back by
 // route-protocol.ts). Declared because a plugin that adds its own config keys (@fastify/swagger, in the
@@ -55,7 +55,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     bodyLimit: deps.bodyLimit,
     // The request id that traces and checkpoints are stored under is always ours, so it is unique by
     // construction; a caller's X-Request-Id is only echoed (onRequest below).
-    genReqId: () => randomUUID(),
+    // Time-ordered (UUIDv7): traces and checkpoints are indexed by it (src/util/time-ordered-id.ts).
+    genReqId: uuidV7,
     requestIdHeader: false,
     return503OnClosing: true,
     // Receiving a whole request may take at most this long (408 after): a client that trickles its body

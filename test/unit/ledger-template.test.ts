@@ -48,6 +48,13 @@ describe('upstream body templates', () => {
     const { sent, t } = roundTrip({ model: 'm', prompt: 'x' }, [{ role: 'user', content: 'not there' }]);
     expect(t).toBe(sent);
   });
+
+  it('keeps the whole body when it holds a raw U+0001 that inflating would mistake for a marker', () => {
+    const bodies = [messageText({ role: 'user', content: 'a' })];
+    const sent = `{"messages":[${bodies[0]}],"note":"\u0001*0\u0001"}`;
+    expect(sent).toContain('\u0001'); // raw, not the escaped form JSON.stringify writes
+    expect(buildTemplate(sent, bodies)).toBe(sent);
+  });
 });
 
 describe('content modes', () => {
