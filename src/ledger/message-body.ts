@@ -20,7 +20,26 @@ export function messageText(m: unknown): string {
   return storeJson(JSON.stringify(m) ?? 'null');
 }
 
+// Every turn of a conversation resends its whole history, so a store hashes the same texts again and
+// again (a 20-turn chat: 40 messages per turn, 2 of them new). Recent texts keep their hash here: a
+// Map lookup is a fraction of a SHA-256. Bounded in entries and in the size of a text kept, so at most
+// ~8 MB of text; insertion order is the eviction order (a pure function's cache needs nothing finer).
+const HASH_CACHE_ENTRIES = 1024;
+const HASH_CACHE_MAX_TEXT = 8 * 1024;
+const recentHashes = new Map<string, string>();
+
+function sha256Hex(text: string): string {
+  const cached = recentHashes.get(text);
+  if (cached !== undefined) return cached;
+  const hash = createHash('sha256').update(text).digest('hex');
+  if (text.length <= HASH_CACHE_MAX_TEXT) {
+    if (recentHashes.size >= HASH_CACHE_ENTRIES) recentHashes.delete(recentHashes.keys().next().value!);
+    recentHashes.set(text, hash);
+  }
+  return hash;
+}
+
 export function messageBody(m: unknown): MessageBody {
   const body = messageText(m);
-  return { hash: createHash('sha256').update(body).digest('hex'), body, bytes: Buffer.byteLength(body) };
+  return { hash: sha256Hex(body), body, bytes: Buffer.byteLength(body) };
 }
