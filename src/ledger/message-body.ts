@@ -22,8 +22,9 @@ export function messageText(m: unknown): string {
 
 // Every turn of a conversation resends its whole history, so a store hashes the same texts again and
 // again (a 20-turn chat: 40 messages per turn, 2 of them new). Recent texts keep their hash here: a
-// Map lookup is a fraction of a SHA-256. Bounded in entries and in the size of a text kept, so at most
-// ~8 MB of text; insertion order is the eviction order (a pure function's cache needs nothing finer).
+// Map lookup is a fraction of a SHA-256. Bounded in entries and in the length of a text kept, so at
+// most 8 M characters (8–16 MB); insertion order is the eviction order (a pure function's cache needs
+// nothing finer).
 const HASH_CACHE_ENTRIES = 1024;
 const HASH_CACHE_MAX_TEXT = 8 * 1024;
 const recentHashes = new Map<string, string>();

@@ -1,7 +1,7 @@
 // Checkpoints the session store refused because their session belongs to another agent. Only a
 // session id ibex generated can get here (named ids are claimed before forwarding): someone named
-// it before its first checkpoint (which creates the session row) landed. The turn was served but is not mixed into the other
-// agent's session; it is counted and logged so an operator can see it happened.
+// it before its first checkpoint (which creates the session row) landed. The turn was served but is
+// not mixed into the other agent's session; it is counted and logged so an operator can see it happened.
 import type { AppendResult, RefusedCheckpoint } from '../stores/ports.js';
 import { ThrottledLog, type LogFn } from '../traces/log-throttle.js';
 
