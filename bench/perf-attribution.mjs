@@ -22,7 +22,14 @@ if (!file) {
   process.exit(2);
 }
 const top = Number(topArg ?? 30);
-const text = execFileSync('perf', ['script', '-i', file, '-F', 'pid,tid,ip,sym'], { maxBuffer: 1 << 30, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+let text;
+try {
+  text = execFileSync('perf', ['script', '-i', file, '-F', 'pid,tid,ip,sym'], { maxBuffer: 1 << 30, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+} catch (err) {
+  const why = err.code === 'ENOENT' ? 'perf is not installed (Debian: apt-get install linux-perf)' : String(err.stderr || err.message).trim();
+  process.stderr.write(`perf script -i ${file} failed: ${why}\n`);
+  process.exit(1);
+}
 
 /** Each sample: its pid, tid and frames, innermost first. */
 const samples = [];
