@@ -4,6 +4,7 @@
 // rebuild the sent bytes exactly (docs/adr/0010-content-addressed-ledger.md). A client serialises a
 // given message the same way on every turn, so the history still dedupes.
 import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { storeJson } from '../stores/store-text.js';
 
 export interface MessageBody {
@@ -21,22 +22,18 @@ export function messageText(m: unknown): string {
 }
 
 // Every turn of a conversation resends its whole history, so a store hashes the same texts again and
-// again (a 20-turn chat: 40 messages per turn, 2 of them new). Recent texts keep their hash here: a
-// Map lookup is a fraction of a SHA-256. Bounded in entries and in the length of a text kept, so at
-// most 8 M characters (8–16 MB); insertion order is the eviction order (a pure function's cache needs
-// nothing finer).
+// again (a 20-turn chat: 40 messages per turn, 2 of them new; the directive on every turn of every
+// session). Recent texts keep their hash here: a lookup is a fraction of a SHA-256. Bounded in entries
+// and in the length of a text kept, so at most 8 M characters (8–16 MB).
 const HASH_CACHE_ENTRIES = 1024;
 const HASH_CACHE_MAX_TEXT = 8 * 1024;
-const recentHashes = new Map<string, string>();
+const recentHashes = new LRUCache<string, string>({ max: HASH_CACHE_ENTRIES });
 
 function sha256Hex(text: string): string {
   const cached = recentHashes.get(text);
   if (cached !== undefined) return cached;
   const hash = createHash('sha256').update(text).digest('hex');
-  if (text.length <= HASH_CACHE_MAX_TEXT) {
-    if (recentHashes.size >= HASH_CACHE_ENTRIES) recentHashes.delete(recentHashes.keys().next().value!);
-    recentHashes.set(text, hash);
-  }
+  if (text.length <= HASH_CACHE_MAX_TEXT) recentHashes.set(text, hash);
   return hash;
 }
 
