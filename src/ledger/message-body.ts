@@ -37,7 +37,15 @@ function sha256Hex(text: string): string {
   return hash;
 }
 
-export function messageBody(m: unknown): MessageBody {
-  const body = messageText(m);
+/** The ledger's record of one message, from its stored text (messageText). */
+export function messageBody(body: string): MessageBody {
   return { hash: sha256Hex(body), body, bytes: Buffer.byteLength(body) };
+}
+
+/**
+ * The stored texts of a checkpoint's messages, in order: the recorder's (it makes them anyway, for
+ * the body template), else made here (a checkpoint spooled by an older version).
+ */
+export function checkpointMessageTexts(c: { messages?: readonly unknown[]; messageTexts?: readonly string[] }): readonly string[] {
+  return c.messageTexts ?? (c.messages ?? []).map(messageText);
 }

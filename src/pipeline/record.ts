@@ -108,7 +108,7 @@ export function buildCheckpoint(ctx: RequestContext): CheckpointInput | null {
     clientRequestId: ctx.clientRequestId,
     model: ctx.model,
     directiveVersion: ctx.directive?.version ?? null,
-    messages: content.messages,
+    messageTexts: content.messageTexts,
     reply: content.reply,
     finishReason: ctx.finishReason,
     usage: ctx.usage,

@@ -275,8 +275,18 @@ export interface CheckpointInput {
   clientRequestId: string | null;
   model: string | null;
   directiveVersion: number | null;
-  /** The messages exactly as sent upstream (directive included) */
-  messages: unknown[];
+  /**
+   * The messages exactly as sent upstream (directive included), as objects. A checkpoint carries
+   * these or `messageTexts`: the gateway's recorder sends texts; tests and checkpoints spooled by an
+   * older version have objects, which a store serialises itself (checkpointMessageTexts).
+   */
+  messages?: unknown[];
+  /**
+   * The same messages as the JSON texts the ledger stores (src/ledger/message-body.ts), in order.
+   * The recorder makes them anyway (for the body template), so the store does not serialise every
+   * message again, and texts cost less than objects to clone to the SQLite writer thread.
+   */
+  messageTexts?: string[];
   /** Full assistant reply text (reassembled for streams) */
   reply: string | null;
   finishReason: string | null;
@@ -341,9 +351,11 @@ export interface PolicyDecisionRecord {
 /** `hit` / `miss` of the response cache (issue 17); null when the agent has no cache or it was not asked. */
 export type CacheStatus = 'hit' | 'miss';
 
-export interface Checkpoint extends CheckpointInput {
+export interface Checkpoint extends Omit<CheckpointInput, 'messages' | 'messageTexts'> {
   /** 1-based position in the session, ordered by request start time (createdAt) */
   seq: number;
+  /** The messages exactly as sent upstream (directive included) */
+  messages: unknown[];
 }
 
 export interface Session {

@@ -67,6 +67,18 @@ export function ledgerContract(name: string, open: OpenRelational): void {
       expect(await h.stores.agents.setContentMode(uid('nope'), 'metadata')).toBeNull();
     });
 
+    it("takes the recorder's message texts as the objects they came from: same rows, same read-back", async () => {
+      const s1 = uid('sess');
+      const s2 = uid('sess');
+      const messages = [{ role: 'system', content: `directive ${tag}` }, { role: 'user', content: `q "quoted" \u00e9 ${tag}` }];
+      // As the gateway's recorder sends it (texts only), and as older spooled checkpoints carry it (objects).
+      const texts = cp(s1, 1, [], { messages: undefined, messageTexts: messages.map((m) => JSON.stringify(m)) });
+      await h.stores.sessions.appendCheckpoints([texts, cp(s2, 2, messages)]);
+      expect(await stored()).toBe(2);
+      expect((await h.stores.sessions.checkpoints(s1))[0]!.messages).toEqual(messages);
+      expect((await h.stores.sessions.checkpoints(s2))[0]!.messages).toEqual(messages);
+    });
+
     it('stores each distinct message once: a 10-turn session holds 1 + 2×10 − 1 messages, not the history 10 times', async () => {
       const s = uid('sess');
       const batch = conversation(s, 10);

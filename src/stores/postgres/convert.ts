@@ -3,6 +3,7 @@
 // FOR UPDATE SKIP LOCKED, so replicas starting together share the work); rerunning continues.
 import type { PgDb } from './db.js';
 import { storeMessages } from './ledger.js';
+import { messageText } from '../../ledger/message-body.js';
 
 const PENDING = `SELECT session_id, seq, messages, created_at FROM checkpoints WHERE message_refs IS NULL
   ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED`;
@@ -15,8 +16,8 @@ export async function convertPgCheckpoints(db: PgDb, log: (line: string) => void
     const n = await db.tx(async (q) => {
       const { rows } = await q.query<{ session_id: string; seq: number; messages: unknown; created_at: number }>(PENDING, [batch]);
       for (const r of rows) {
-        const messages = Array.isArray(r.messages) ? r.messages : [];
-        const refs = await storeMessages(q, r.session_id, messages, r.created_at);
+        const messages: unknown[] = Array.isArray(r.messages) ? r.messages : [];
+        const refs = await storeMessages(q, r.session_id, messages.map(messageText), r.created_at);
         await q.query(CONVERT, [r.session_id, r.seq, refs, messages.length]);
       }
       return rows.length;

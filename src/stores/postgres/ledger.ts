@@ -14,10 +14,10 @@ const USE = `INSERT INTO message_sessions (session_id, message_id)
   SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING`;
 const TRIES = 3;
 
-/** Stores the messages not stored yet and returns the ids of all of them, in order. */
-export async function storeMessages(q: Queryable, sessionId: string, messages: readonly unknown[], at: number): Promise<number[]> {
-  if (!messages.length) return [];
-  const bodies = messages.map(messageBody);
+/** Stores the messages (their stored texts) not stored yet and returns the ids of all of them, in order. */
+export async function storeMessages(q: Queryable, sessionId: string, texts: readonly string[], at: number): Promise<number[]> {
+  if (!texts.length) return [];
+  const bodies = texts.map(messageBody);
   const byHash = new Map<string, MessageBody>();
   for (const b of bodies) byHash.set(b.hash, b);
   const ids = new Map<string, number>();

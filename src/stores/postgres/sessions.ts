@@ -14,6 +14,7 @@ import {
 } from '../sql/sessions.js';
 import { pgDecode, pgEncode, stripNul, type PgDb, type Queryable } from './db.js';
 import { messageBodies, storeMessages } from './ledger.js';
+import { checkpointMessageTexts } from '../../ledger/message-body.js';
 import { refsOf } from '../sql/sessions.js';
 import { exportPgCheckpoints } from './export.js';
 import { prunePg } from './retention.js';
@@ -74,7 +75,7 @@ async function appendToSession(
       continue;
     }
     // Idempotent per (requestId, createdAt): a replayed batch skips what an earlier attempt stored.
-    const refs = await storeMessages(q, sessionId, c.messages ?? [], c.createdAt);
+    const refs = await storeMessages(q, sessionId, checkpointMessageTexts(c), c.createdAt);
     const inserted = await q.query(INSERT_CHECKPOINT, checkpointParams(sessionId, turns + 1, c, encode, refs));
     if (inserted.rowCount === 0) continue;
     turns += 1;

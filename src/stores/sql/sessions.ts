@@ -197,7 +197,7 @@ export const checkpointParams = (
   // ?? null: a checkpoint spooled by an older version has no such field.
   c.clientRequestId ?? null,
   e.refs(refs),
-  c.messageCount ?? (c.messages ?? []).length,
+  c.messageCount ?? (c.messageTexts ?? c.messages ?? []).length,
   text(c.protocol),
   text(c.upstreamPath),
   text(c.provider),

@@ -3,6 +3,7 @@
 // history converts without one long write lock; rerunning continues where it stopped.
 import type { SqliteDb } from './db.js';
 import { sqliteRefs, storeMessages } from './ledger.js';
+import { messageText } from '../../ledger/message-body.js';
 
 const PENDING = 'SELECT rowid AS rid, session_id, messages, created_at FROM checkpoints WHERE message_refs IS NULL LIMIT ?';
 const CONVERT = "UPDATE checkpoints SET message_refs = ?, message_count = ?, messages = '[]' WHERE rowid = ?";
@@ -12,8 +13,8 @@ export function convertSqliteCheckpoints(db: SqliteDb, log: (line: string) => vo
     const rows = db.all<{ rid: number; session_id: string; messages: string; created_at: number }>(PENDING, batch);
     for (const r of rows) {
       const parsed = JSON.parse(r.messages) as unknown;
-      const messages = Array.isArray(parsed) ? parsed : [];
-      db.run(CONVERT, sqliteRefs(storeMessages(db, r.session_id, messages, r.created_at)), messages.length, r.rid);
+      const messages: unknown[] = Array.isArray(parsed) ? parsed : [];
+      db.run(CONVERT, sqliteRefs(storeMessages(db, r.session_id, messages.map(messageText), r.created_at)), messages.length, r.rid);
     }
     return rows.length;
   });

@@ -10,12 +10,12 @@ const INSERT = 'INSERT INTO messages (hash, body, bytes, created_at) VALUES (?, 
 const USE = 'INSERT INTO message_sessions (session_id, message_id) VALUES (?, ?) ON CONFLICT DO NOTHING';
 const BODIES = 'SELECT id, body FROM messages WHERE id IN (SELECT value FROM json_each(?))';
 
-/** Stores the messages not stored yet and returns the ids of all of them, in order. Call inside a write transaction. */
-export function storeMessages(db: SqliteDb, sessionId: string, messages: readonly unknown[], at: number): number[] {
+/** Stores the messages (their stored texts) not stored yet and returns the ids of all of them, in order. Call inside a write transaction. */
+export function storeMessages(db: SqliteDb, sessionId: string, texts: readonly string[], at: number): number[] {
   const ids: number[] = [];
   const used = new Set<number>();
-  for (const m of messages) {
-    const b = messageBody(m);
+  for (const text of texts) {
+    const b = messageBody(text);
     const id = db.get<{ id: number }>(FIND, b.hash)?.id ?? db.get<{ id: number }>(INSERT, b.hash, b.body, b.bytes, at)!.id;
     ids.push(id);
     if (!used.has(id)) {

@@ -15,6 +15,7 @@ import {
 } from '../sql/sessions.js';
 import { sqliteDecode, sqliteEncode, type SqliteDb } from './db.js';
 import { messageBodies, sqliteRefs, storeMessages } from './ledger.js';
+import { checkpointMessageTexts } from '../../ledger/message-body.js';
 import { refsOf } from '../sql/sessions.js';
 import { exportSqliteCheckpoints } from './export.js';
 import { pruneSqlite } from './retention.js';
@@ -77,7 +78,7 @@ export class SqliteSessionStore implements SessionStore {
             refused.push({ sessionId, requestId: c.requestId, agent: c.agent, owner });
             continue;
           }
-          const refs = storeMessages(db, sessionId, c.messages ?? [], c.createdAt);
+          const refs = storeMessages(db, sessionId, checkpointMessageTexts(c), c.createdAt);
           db.run(INSERT_CHECKPOINT, ...checkpointParams(sessionId, counted.turns, c, encode, refs));
         }
       }
