@@ -173,7 +173,7 @@ export const checkpointParams = (
     /** The message ids as the store's column takes them */
     refs: (ids: number[]) => unknown;
   },
-  /** The ids of c.messages in the ledger, in order */
+  /** The ids of the checkpoint's messages in the ledger, in order (one per message) */
   refs: number[],
 ): unknown[] => [
   text(sessionId),
@@ -197,7 +197,8 @@ export const checkpointParams = (
   // ?? null: a checkpoint spooled by an older version has no such field.
   c.clientRequestId ?? null,
   e.refs(refs),
-  c.messageCount ?? (c.messageTexts ?? c.messages ?? []).length,
+  // One reference per message, in order; metadata mode stores none and says how many there were.
+  c.messageCount ?? refs.length,
   text(c.protocol),
   text(c.upstreamPath),
   text(c.provider),
