@@ -265,7 +265,8 @@ export interface Usage {
   reasoningTokens?: number;
 }
 
-export interface CheckpointInput {
+/** What every checkpoint carries besides its messages (CheckpointInput adds them, in one of two forms). */
+export interface CheckpointFields {
   sessionId: string;
   agent: string;
   patId: string;
@@ -275,18 +276,6 @@ export interface CheckpointInput {
   clientRequestId: string | null;
   model: string | null;
   directiveVersion: number | null;
-  /**
-   * The messages exactly as sent upstream (directive included), as objects. A checkpoint carries
-   * these or `messageTexts`: the gateway's recorder sends texts; tests and checkpoints spooled by an
-   * older version have objects, which a store serialises itself (checkpointMessageTexts).
-   */
-  messages?: unknown[];
-  /**
-   * The same messages as the JSON texts the ledger stores (src/ledger/message-body.ts), in order.
-   * The recorder makes them anyway (for the body template), so the store does not serialise every
-   * message again, and texts cost less than objects to clone to the SQLite writer thread.
-   */
-  messageTexts?: string[];
   /** Full assistant reply text (reassembled for streams) */
   reply: string | null;
   finishReason: string | null;
@@ -327,6 +316,18 @@ export interface CheckpointInput {
   cacheStatus?: CacheStatus | null;
 }
 
+/**
+ * A checkpoint to store, with its messages exactly as sent upstream (directive included) in exactly
+ * one of two forms (checkpointMessageTexts reads either):
+ * - `messageTexts`: the JSON texts the ledger stores (src/ledger/message-body.ts), in order. The
+ *   gateway's recorder makes them anyway (for the body template), so the store does not serialise
+ *   every message again, and texts cost less than objects to clone to the SQLite writer thread.
+ * - `messages`: the objects, which the store serialises itself. Tests write these, and checkpoints
+ *   spooled by a version before the texts replay with them.
+ */
+export type CheckpointInput = CheckpointFields &
+  ({ messageTexts: string[]; messages?: undefined } | { messages: unknown[]; messageTexts?: undefined });
+
 /** One failed attempt of a fallback chain: the target and the error code it ended with. */
 export interface ProviderAttempt {
   provider: string;
@@ -351,7 +352,7 @@ export interface PolicyDecisionRecord {
 /** `hit` / `miss` of the response cache (issue 17); null when the agent has no cache or it was not asked. */
 export type CacheStatus = 'hit' | 'miss';
 
-export interface Checkpoint extends Omit<CheckpointInput, 'messages' | 'messageTexts'> {
+export interface Checkpoint extends CheckpointFields {
   /** 1-based position in the session, ordered by request start time (createdAt) */
   seq: number;
   /** The messages exactly as sent upstream (directive included) */
