@@ -8,7 +8,8 @@ import { sanitizeTrace } from './sanitize.js';
 import { ThrottledLog, type LogFn } from './log-throttle.js';
 
 export interface TraceEmitterOptions extends Omit<BatchQueueOptions<Trace>, 'name' | 'write' | 'spoolDir' | 'log'> {
-  sink: TraceSink;
+  /** Only its writes: the emitter never reads traces back. */
+  sink: Pick<TraceSink, 'write'>;
   /** Live-event bus; a failed publish is ignored (the stored trace is the record). */
   bus?: Bus;
   /** Where traces the sink did not take wait, e.g. `$IBEX_HOME/spool/traces` */

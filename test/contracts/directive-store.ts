@@ -197,6 +197,7 @@ export function directiveStoreContract(name: string, open: OpenRelational): void
           reply: 'r',
           finishReason: 'stop',
           usage: { promptTokens: 100, completionTokens: 1, totalTokens: 101, ...(cached === undefined ? {} : { cachedTokens: cached }) },
+          costUsd: null,
           status: 'ok',
           errorCode: null,
           stream: false,

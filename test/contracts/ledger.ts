@@ -1,7 +1,7 @@
 // The session ledger (issue 15) on every relational adapter: messages stored once under their hash,
 // checkpoints as ordered references, legacy rows converted by migrate(), export by pages, retention.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Checkpoint, CheckpointInput, Trace } from '../../src/stores/ports.js';
+import type { Checkpoint, CheckpointFields, CheckpointInput, Trace } from '../../src/stores/ports.js';
 import { uid, type OpenRelational, type RelationalHarness } from './relational-harness.js';
 
 const DAY = 86_400_000;
@@ -22,7 +22,7 @@ export function ledgerContract(name: string, open: OpenRelational): void {
       await h.cleanup();
     });
 
-    function cp(sessionId: string, n: number, messages: unknown[], extra: Partial<CheckpointInput> = {}): CheckpointInput {
+    function cp(sessionId: string, n: number, messages: unknown[], extra: Partial<CheckpointFields> = {}): CheckpointInput {
       return {
         sessionId,
         agent,
@@ -72,7 +72,8 @@ export function ledgerContract(name: string, open: OpenRelational): void {
       const s2 = uid('sess');
       const messages = [{ role: 'system', content: `directive ${tag}` }, { role: 'user', content: `q "quoted" \u00e9 ${tag}` }];
       // As the gateway's recorder sends it (texts only), and as older spooled checkpoints carry it (objects).
-      const texts = cp(s1, 1, [], { messages: undefined, messageTexts: messages.map((m) => JSON.stringify(m)) });
+      const { messages: _objects, ...fields } = cp(s1, 1, messages);
+      const texts: CheckpointInput = { ...fields, messageTexts: messages.map((m) => JSON.stringify(m)) };
       await h.stores.sessions.appendCheckpoints([texts, cp(s2, 2, messages)]);
       expect(await stored()).toBe(2);
       expect((await h.stores.sessions.checkpoints(s1))[0]!.messages).toEqual(messages);
@@ -178,6 +179,7 @@ export function ledgerContract(name: string, open: OpenRelational): void {
         requestId, clientRequestId: null, sessionId: null, agent, patId: null, model: null, provider: null, stream: false,
         status: 200, errorCode: null, startedAt, totalMs: 1, upstreamTtfbMs: null, upstreamMs: null, overheadMs: 1, stages: {},
         promptTokens: null, completionTokens: null, totalTokens: null, bytesIn: 0, bytesOut: 0, directiveVersion: null,
+        cachedTokens: null, reasoningTokens: null, costUsd: null,
       });
       const oldTrace = uid('tr');
       const newTrace = uid('tr');

@@ -59,7 +59,7 @@ export function sessionPageContract(name: string, open: OpenRelational): void {
               messages: [],
               reply: 'r',
               finishReason: 'stop',
-              usage: null,
+              usage: null, costUsd: null,
               status: 'ok',
               errorCode: null,
               stream: false,

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CheckpointInput } from '../../src/stores/ports.js';
+import type { CheckpointFields, CheckpointInput } from '../../src/stores/ports.js';
 import { uid, type OpenRelational, type RelationalHarness } from './relational-harness.js';
 
 export function sessionStoreContract(name: string, open: OpenRelational): void {
@@ -16,7 +16,7 @@ export function sessionStoreContract(name: string, open: OpenRelational): void {
       await h.cleanup();
     });
 
-    function cp(sessionId: string, n: number, extra: Partial<CheckpointInput> = {}): CheckpointInput {
+    function cp(sessionId: string, n: number, extra: Partial<CheckpointFields> & { messages?: unknown[] } = {}): CheckpointInput {
       return {
         sessionId,
         agent,

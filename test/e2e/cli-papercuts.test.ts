@@ -196,6 +196,7 @@ describe('--json output', () => {
           agent: 'times',
           patId: pat.id,
           requestId: 'req_times_1',
+          clientRequestId: null,
           model: 'gpt-4o-mini',
           directiveVersion: null,
           // the caller's own data: a number under an "…At" key must come back untouched
@@ -203,6 +204,7 @@ describe('--json output', () => {
           reply: 'hello',
           finishReason: 'stop',
           usage: { promptTokens: 1, completionTokens: 1, totalTokens: 2 },
+          costUsd: null,
           status: 'ok',
           errorCode: null,
           stream: false,

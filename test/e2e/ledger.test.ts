@@ -144,7 +144,7 @@ describe('session ledger e2e', () => {
     await store.sessions.appendCheckpoints([
       {
         sessionId: 'ses_ancient_ledger', agent: 'ledger-full', patId: 'p', requestId: 'req-ancient', clientRequestId: null, model: 'm',
-        directiveVersion: null, messages: [{ role: 'user', content: 'very old' }], reply: 'r', finishReason: 'stop', usage: null,
+        directiveVersion: null, messages: [{ role: 'user', content: 'very old' }], reply: 'r', finishReason: 'stop', usage: null, costUsd: null,
         status: 'ok', errorCode: null, stream: false, createdAt: ancient,
       },
     ]);

@@ -16,7 +16,7 @@ import { MemoryRateLimiter } from '../../src/stores/memory/rate-limiter.js';
 import { ResponseSessions } from '../../src/sessions/response-links.js';
 import type { AgentFileConfig } from '../../src/config/types.js';
 import type { InboundProtocol } from '../../src/protocols/types.js';
-import type { CheckpointInput, Trace } from '../../src/stores/ports.js';
+import { NO_SPEND_LIMITS, type CheckpointInput, type Trace } from '../../src/stores/ports.js';
 import type { Telemetry } from '../../src/otel/index.js';
 import { openAIChat } from '../../src/protocols/openai-chat/protocol.js';
 import { openAIResponses } from '../../src/protocols/openai-responses/protocol.js';
@@ -86,7 +86,7 @@ export async function startPipeline(opts: { agents: Record<string, AgentFileConf
   const rateLimiter = new MemoryRateLimiter();
   const cache: CacheStage = { store: new MemoryResponseCache(8 * 1024 * 1024), getAgentConfig, maxEntryBytes: 1024 * 1024 };
   const deps: PipelineDeps = {
-    verifyAgent: async (_p, requested) => ({ name: requested ?? 'support', description: null, rpm: null, enabled: true, createdAt: 0 }),
+    verifyAgent: async (_p, requested) => ({ ...NO_SPEND_LIMITS, name: requested ?? 'support', description: null, rpm: null, enabled: true, createdAt: 0 }),
     rateLimiter,
     resolveDirective: () => null,
     sessions: { claim: () => {}, claimNew: () => {} },

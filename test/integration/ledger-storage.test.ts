@@ -29,7 +29,7 @@ describe('ledger storage (sqlite)', () => {
           const n = b * 100 + i;
           return {
             sessionId: `ses_export_${n % 50}`, agent: 'exp', patId: 'p', requestId: `req-${n}`, clientRequestId: null, model: 'm', directiveVersion: null,
-            messages: [{ role: 'user', content: `${n} ${big}` }], reply: 'r', finishReason: 'stop', usage: null, status: 'ok', errorCode: null,
+            messages: [{ role: 'user', content: `${n} ${big}` }], reply: 'r', finishReason: 'stop', usage: null, costUsd: null, status: 'ok', errorCode: null,
             stream: false, createdAt: t0 + n,
           };
         });

@@ -16,7 +16,7 @@ import { openClickHouseTraceSink, isClickHouseDataError, type ClickHouseTraceSin
 import { toRow } from '../../src/stores/clickhouse/rows.js';
 import { isStoreDataError, markDataError } from '../../src/stores/errors.js';
 import { openPostgresStores } from '../../src/stores/postgres/index.js';
-import type { CheckpointInput, Trace } from '../../src/stores/ports.js';
+import type { CheckpointFields, CheckpointInput, Trace } from '../../src/stores/ports.js';
 import type { RelationalStores } from '../../src/stores/relational.js';
 import { openSqliteStores } from '../../src/stores/sqlite/index.js';
 import { SqliteWriter } from '../../src/stores/sqlite/writer.js';
@@ -36,18 +36,20 @@ let seq = 0;
 const uid = (p: string) => `${p}-${process.pid}-${Date.now().toString(36)}-${++seq}`;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-function checkpoint(sessionId: string, i: number, over: Partial<CheckpointInput> = {}): CheckpointInput {
+function checkpoint(sessionId: string, i: number, over: Partial<CheckpointFields> & { messages?: unknown[] } = {}): CheckpointInput {
   return {
     sessionId,
     agent: 'poison',
     patId: 'pat_1',
     requestId: `${sessionId}-req-${i}`,
+    clientRequestId: null,
     model: 'gpt-test',
     directiveVersion: null,
     messages: [{ role: 'user', content: `turn ${i}` }],
     reply: `reply ${i}`,
     finishReason: 'stop',
     usage: { promptTokens: 1, completionTokens: 2, totalTokens: 3 },
+    costUsd: null,
     status: 'ok',
     errorCode: null,
     stream: false,
@@ -152,7 +154,7 @@ describe('one poisoned item never blocks the queue: SQLite (writer worker)', () 
 
   const checkpoints = (): Case<CheckpointInput> => ({
     name: 'checkpoints',
-    write: (b) => writer.appendCheckpoints(b),
+    write: async (b) => void (await writer.appendCheckpoints(b)),
     items: (sid) => ({
       poisoned: [
         checkpoint(sid, 0, { model: BAD_TEXT, messages: [{ role: 'user', content: BAD_TEXT }], reply: BAD_TEXT }),
@@ -217,7 +219,7 @@ describeWithPostgres('one poisoned item never blocks the queue: Postgres', () =>
 
   const checkpoints = (): Case<CheckpointInput> => ({
     name: 'checkpoints',
-    write: (b) => stores.sessions.appendCheckpoints(b),
+    write: async (b) => void (await stores.sessions.appendCheckpoints(b)),
     items: (sid) => ({
       poisoned: [
         // NUL in model, messages and reply: Postgres text refused the whole batch (22021) before the fix.

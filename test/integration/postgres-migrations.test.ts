@@ -185,12 +185,14 @@ describeWithPostgres('postgres: migrations and outages', () => {
             agent: 'shared',
             patId: `pat_${k}`,
             requestId: `req-${k}`,
+            clientRequestId: null,
             model: 'm',
             directiveVersion: null,
             messages: [{ role: 'user', content: `from ${k}` }],
             reply: `r${k}`,
             finishReason: 'stop',
             usage: { promptTokens: 1, completionTokens: 2, totalTokens: 3 },
+            costUsd: null,
             status: 'ok' as const,
             errorCode: null,
             stream: false,
@@ -214,8 +216,8 @@ describeWithPostgres('postgres: migrations and outages', () => {
       const stores = await openPostgresStores(database.url);
       try {
         const base = {
-          sessionId: 'nul-session', agent: 'shared', patId: 'pat_1', model: null, directiveVersion: null,
-          finishReason: null, usage: null, status: 'ok' as const, errorCode: null, stream: true, createdAt: Date.now(),
+          sessionId: 'nul-session', agent: 'shared', patId: 'pat_1', clientRequestId: null, model: null, directiveVersion: null,
+          finishReason: null, usage: null, costUsd: null, status: 'ok' as const, errorCode: null, stream: true, createdAt: Date.now(),
         };
         await stores.sessions.appendCheckpoints([
           { ...base, requestId: 'nul-1', messages: [{ role: 'user', content: 'a\u0000b' }], reply: 'x\u0000y' },

@@ -16,12 +16,14 @@ const cp = (sessionId: string, i: number): CheckpointInput => ({
   agent: 'a',
   patId: 'pat_1',
   requestId: `req-${sessionId}-${i}`,
+  clientRequestId: null,
   model: 'm',
   directiveVersion: null,
   messages: [{ role: 'user', content: `turn ${i}` }],
   reply: `reply ${i}`,
   finishReason: 'stop',
   usage: { promptTokens: 1, completionTokens: 2, totalTokens: 3 },
+  costUsd: null,
   status: 'ok',
   errorCode: null,
   stream: false,
@@ -56,7 +58,8 @@ describe('SqliteWriter (worker thread)', () => {
   });
 
   it('a write the store refuses rejects (so the queue retries and spools), and the writer keeps working', async () => {
-    const bad = { ...cp('s3', 1), messages: undefined as unknown as unknown[], sessionId: null as unknown as string };
+    // No session id: SQLite's NOT NULL refuses the row (a shape the type rules out, hence the cast).
+    const bad = { ...cp('s3', 1), sessionId: null } as unknown as CheckpointInput;
     await expect(writer.appendCheckpoints([bad])).rejects.toThrow();
     await writer.appendCheckpoints([cp('s3', 2)]);
     expect(await stores.sessions.checkpoints('s3')).toHaveLength(1);

@@ -14,7 +14,8 @@ function makeTrace(over: Partial<Trace> = {}): Trace {
     requestId: 'req-1', sessionId: 'sess-1', agent: 'alpha', patId: 'pat-1', model: 'gpt-test', provider: 'openai',
     stream: false, status: 200, errorCode: null, startedAt: Date.now(), totalMs: 12, upstreamTtfbMs: 10,
     upstreamMs: 11, overheadMs: 0.4, stages: { auth: 0.1 }, promptTokens: 5, completionTokens: 7, totalTokens: 12,
-    bytesIn: 100, bytesOut: 200, directiveVersion: 1, ...over,
+    bytesIn: 100, bytesOut: 200, directiveVersion: 1,
+    clientRequestId: null, cachedTokens: null, reasoningTokens: null, costUsd: null, ...over,
   };
 }
 

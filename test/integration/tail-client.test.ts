@@ -16,6 +16,7 @@ function makeTrace(requestId: string, agent = 'alpha'): Trace {
     requestId, sessionId: 's', agent, patId: 'p', model: 'm', provider: 'openai', stream: true, status: 200,
     errorCode: null, startedAt: Date.now(), totalMs: 3, upstreamTtfbMs: 2, upstreamMs: 2, overheadMs: 0.5, stages: {},
     promptTokens: null, completionTokens: null, totalTokens: null, bytesIn: 1, bytesOut: 1, directiveVersion: null,
+    clientRequestId: null, cachedTokens: null, reasoningTokens: null, costUsd: null,
   };
 }
 

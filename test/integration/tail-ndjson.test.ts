@@ -22,6 +22,7 @@ function makeTrace(requestId: string, agent = 'alpha'): Trace {
     requestId, sessionId: 's', agent, patId: 'p', model: 'm', provider: 'openai', stream: false, status: 200,
     errorCode: null, startedAt: 1, totalMs: 3, upstreamTtfbMs: 2, upstreamMs: 2, overheadMs: 0.5, stages: {},
     promptTokens: 1, completionTokens: 1, totalTokens: 2, bytesIn: 1, bytesOut: 1, directiveVersion: null,
+    clientRequestId: null, cachedTokens: null, reasoningTokens: null, costUsd: null,
   };
 }
 

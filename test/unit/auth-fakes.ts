@@ -2,9 +2,12 @@
 // how many lookups reach the store is exactly what its promises are about. Real adapters are used
 // in test/integration/auth-*.test.ts.
 import { generatePat } from '../../src/auth/pat.js';
+import { NO_SPEND_LIMITS } from '../../src/stores/ports.js';
 import type {
   Agent,
+  AgentPatch,
   AgentStore,
+  ContentMode,
   NewAgent,
   NewPat,
   PatRecord,
@@ -26,6 +29,7 @@ export class CountingTokenStore implements TokenStore {
 
   async create(pat: NewPat): Promise<PatRecord> {
     const rec: PatRecord = {
+      ...NO_SPEND_LIMITS,
       id: pat.id,
       prefix: pat.prefix,
       hash: pat.hash,
@@ -121,7 +125,7 @@ export class CountingAgentStore implements AgentStore {
   constructor(private readonly revocations?: MemoryRevocationLog) {}
 
   async create(a: NewAgent): Promise<Agent> {
-    const agent: Agent = { name: a.name, description: a.description ?? null, rpm: a.rpm ?? null, enabled: true, createdAt: Date.now() };
+    const agent: Agent = { ...NO_SPEND_LIMITS, name: a.name, description: a.description ?? null, rpm: a.rpm ?? null, enabled: true, createdAt: Date.now() };
     this.agents.set(a.name, agent);
     return agent;
   }
@@ -144,6 +148,20 @@ export class CountingAgentStore implements AgentStore {
     if (!a) return null;
     a.enabled = enabled;
     if (!enabled) await this.revocations?.append({ kind: 'agent', subject: name });
+    return { ...a };
+  }
+
+  async setContentMode(name: string, mode: ContentMode): Promise<Agent | null> {
+    const a = this.agents.get(name);
+    if (!a) return null;
+    a.contentMode = mode;
+    return { ...a };
+  }
+
+  async update(name: string, patch: AgentPatch): Promise<Agent | null> {
+    const a = this.agents.get(name);
+    if (!a) return null;
+    for (const [k, v] of Object.entries(patch)) if (v !== undefined) Object.assign(a, { [k]: v });
     return { ...a };
   }
 }

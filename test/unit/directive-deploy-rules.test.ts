@@ -69,7 +69,7 @@ describe('DirectiveResolver deploy rules', () => {
         messages: [],
         reply: null,
         finishReason: null,
-        usage: null,
+        usage: null, costUsd: null,
         status: 'ok',
         errorCode: null,
         stream: false,

@@ -83,7 +83,7 @@ describe('content modes', () => {
 describe('replay', () => {
   const base = (over: Partial<Checkpoint>): Checkpoint => ({
     sessionId: 'ses_1', seq: 2, agent: 'a', patId: 'p', requestId: 'r', clientRequestId: null, model: 'fast', directiveVersion: 3,
-    messages: [], reply: 'x', finishReason: 'stop', usage: null, status: 'ok', errorCode: null, stream: false, createdAt: 1, ...over,
+    messages: [], reply: 'x', finishReason: 'stop', usage: null, costUsd: null, status: 'ok', errorCode: null, stream: false, createdAt: 1, ...over,
   });
 
   it('chat: takes the placed directive out and sets the model back to the caller’s', () => {
@@ -115,7 +115,7 @@ describe('export lines', () => {
     const cp = {
       sessionId: 's', seq: 1, agent: 'a', patId: 'p', requestId: 'r', clientRequestId: null, model: 'm', directiveVersion: 1,
       messages: [{ role: 'system', content: 'D' }, { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'q' }] }],
-      reply: 'A', finishReason: 'stop', usage: null, status: 'ok' as const, errorCode: null, stream: false, createdAt: 1, upstreamTemplate: 'x',
+      reply: 'A', finishReason: 'stop', usage: null, costUsd: null, status: 'ok' as const, errorCode: null, stream: false, createdAt: 1, upstreamTemplate: 'x',
     };
     expect(exportLine(cp, 'openai-finetune')).toBe('{"messages":[{"role":"system","content":"D"},{"role":"user","content":"q"},{"role":"assistant","content":"A"}]}');
     expect(exportLine({ ...cp, status: 'upstream_error' }, 'openai-finetune')).toBeNull();

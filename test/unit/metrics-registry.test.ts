@@ -8,7 +8,8 @@ function trace(over: Partial<Trace> = {}): Trace {
     requestId: 'r1', sessionId: 's1', agent: 'alpha', patId: 'p1', model: 'gpt-x', provider: 'openai',
     stream: false, status: 200, errorCode: null, startedAt: Date.now(), totalMs: 42, upstreamTtfbMs: 40,
     upstreamMs: 41, overheadMs: 0.3, stages: {}, promptTokens: 1, completionTokens: 2, totalTokens: 3,
-    bytesIn: 10, bytesOut: 20, directiveVersion: null, ...over,
+    bytesIn: 10, bytesOut: 20, directiveVersion: null,
+    clientRequestId: null, cachedTokens: null, reasoningTokens: null, costUsd: null, ...over,
   };
 }
 

@@ -43,9 +43,9 @@ describe('summarise', () => {
   });
 });
 
-const pick = (f: Record<string, unknown>) => {
+const pick = (f: object) => {
   const keys = ['text', 'toolCalls', 'finishReason', 'usage', 'completed', 'responseId', 'streamError', 'truncated', 'bytes'];
-  return Object.fromEntries(keys.map((k) => [k, f[k]]));
+  return Object.fromEntries(keys.map((k) => [k, (f as Record<string, unknown>)[k]]));
 };
 
 describe('createReassembler', () => {

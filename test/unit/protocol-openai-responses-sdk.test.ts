@@ -41,7 +41,7 @@ describe('the openai SDK reads what ibex produces', () => {
   it('a translated stream through responses.stream(): the events and finalResponse()', async () => {
     const { client } = clientAnswering(translated(chatSse(chatChunks())), 'text/event-stream');
     // Without text.format: with a json_schema format the SDK would parse the text as JSON.
-    const { text: _format, ...plain } = REQUEST;
+    const { text: _format, stream: _stream, ...plain } = REQUEST;
     const stream = client.responses.stream(plain);
     const types: string[] = [];
     const textSnapshots: string[] = [];
@@ -77,7 +77,7 @@ describe('the openai SDK reads what ibex produces', () => {
       d({}, 'tool_calls'),
     ]);
     const { client } = clientAnswering(translated(upstream), 'text/event-stream');
-    const { text: _format, ...plain } = REQUEST;
+    const { text: _format, stream: _stream, ...plain } = REQUEST;
     const final = await client.responses.stream(plain).finalResponse();
     expect(final.output.map((o) => (o.type === 'function_call' ? `${o.call_id}:${o.arguments}` : o.type))).toEqual([
       'message',

@@ -76,9 +76,9 @@ describe('every row builder cleans its text', () => {
 
   it('checkpoint params (SQLite and Postgres)', () => {
     const c: CheckpointInput = {
-      sessionId: 's1', agent: 'a', patId: 'p', requestId: 'r\u0000', model: poison, directiveVersion: 1,
+      sessionId: 's1', agent: 'a', patId: 'p', requestId: 'r\u0000', clientRequestId: null, model: poison, directiveVersion: 1,
       messages: [{ role: 'user', content: poison }], reply: poison, finishReason: poison,
-      usage: null, status: 'ok', errorCode: poison, stream: false, createdAt: 1,
+      usage: null, costUsd: null, status: 'ok', errorCode: poison, stream: false, createdAt: 1,
     };
     const params = checkpointParams('s1', 1, c, { bool: (b) => b, reply: (s) => s, refs: (r) => JSON.stringify(r) }, []);
     expect(params).toContain(cleaned);

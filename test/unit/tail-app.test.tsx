@@ -11,7 +11,7 @@ function makeTrace(over: Partial<Trace> = {}): Trace {
     requestId: `req-${seq}`, clientRequestId: null, sessionId: `sess${seq}-0123456789`, agent: 'alpha', patId: 'pat', model: 'gpt-4o-mini',
     provider: 'openai', stream: false, status: 200, errorCode: null, startedAt: Date.now(), totalMs: 40,
     upstreamTtfbMs: 30, upstreamMs: 39, overheadMs: 0.42, stages: {}, promptTokens: 10, completionTokens: 5,
-    totalTokens: 15, bytesIn: 1, bytesOut: 1, directiveVersion: 1, ...over,
+    totalTokens: 15, cachedTokens: null, reasoningTokens: null, costUsd: null, bytesIn: 1, bytesOut: 1, directiveVersion: 1, ...over,
   };
 }
 
@@ -172,7 +172,7 @@ describe('TailApp', () => {
 });
 
 describe('TailApp cost', () => {
-  it("shows each request's cost, "-" when unknown, and a running total in the header", async () => {
+  it(`shows each request's cost, "-" when unknown, and a running total in the header`, async () => {
     const { feed, lastFrame } = setup();
     feed.trace(makeTrace({ agent: 'priced-a', costUsd: 0.0015, totalTokens: 11 }));
     feed.trace(makeTrace({ agent: 'priced-b', costUsd: 0.0025, totalTokens: 12 }));

@@ -6,6 +6,7 @@ const t = (requestId: string, agent: string | null = 'a', status = 200): Trace =
   requestId, sessionId: null, agent, patId: null, model: null, provider: null, stream: false, status, errorCode: null,
   startedAt: 0, totalMs: 1, upstreamTtfbMs: null, upstreamMs: null, overheadMs: 0, stages: {}, promptTokens: null,
   completionTokens: null, totalTokens: null, bytesIn: 0, bytesOut: 0, directiveVersion: null,
+  clientRequestId: null, cachedTokens: null, reasoningTokens: null, costUsd: null,
 });
 
 describe('TailModel', () => {

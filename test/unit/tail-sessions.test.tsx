@@ -13,14 +13,15 @@ function trace(over: Partial<Trace> = {}): Trace {
     requestId: `req-${seq}`, clientRequestId: null, sessionId: `ses_${seq}`, agent: 'alpha', patId: 'pat', model: 'gpt-4o-mini',
     provider: 'openai', stream: false, status: 200, errorCode: null, startedAt: Date.now(), totalMs: 40,
     upstreamTtfbMs: 30, upstreamMs: 39, overheadMs: 0.42, stages: { auth: 0.1, directive: 0.05 }, promptTokens: 10,
-    completionTokens: 5, totalTokens: 15, bytesIn: 1, bytesOut: 1, directiveVersion: 1, ...over,
+    completionTokens: 5, totalTokens: 15, cachedTokens: null, reasoningTokens: null, costUsd: null, bytesIn: 1, bytesOut: 1,
+    directiveVersion: 1, ...over,
   };
 }
 
 function checkpoint(seqNo: number, messages: unknown[], reply: string | null, over: Partial<Checkpoint> = {}): Checkpoint {
   return {
     sessionId: 'ses_chat', agent: 'alpha', patId: 'p', requestId: `r${seqNo}`, clientRequestId: null, model: 'm', directiveVersion: 2,
-    messages, reply, finishReason: 'stop', usage: { promptTokens: 10, completionTokens: 2, totalTokens: 12 }, status: 'ok',
+    messages, reply, finishReason: 'stop', usage: { promptTokens: 10, completionTokens: 2, totalTokens: 12 }, costUsd: null, status: 'ok',
     errorCode: null, stream: false, createdAt: Date.now(), seq: seqNo, ...over,
   };
 }

@@ -159,11 +159,11 @@ describe('rows', () => {
     // No failed attempt: NULL in the row, [] back.
     const first = toRow({ ...trace, attempts: [] });
     expect(first.attempts).toBeNull();
-    expect(fromRow(first).attempts).toEqual([]);
+    expect(fromRow({ ...first }).attempts).toEqual([]);
     // No policy acted, no cache: NULL in the row, null back.
     const quiet = toRow({ ...trace, policyDecisions: null, cacheStatus: null });
     expect([quiet.policy_decisions, quiet.cache_status]).toEqual([null, null]);
-    expect(fromRow(quiet)).toMatchObject({ policyDecisions: null, cacheStatus: null });
+    expect(fromRow({ ...quiet })).toMatchObject({ policyDecisions: null, cacheStatus: null });
   });
 
   it('clamps values a column would refuse, so one bad trace cannot block its batch forever', () => {
