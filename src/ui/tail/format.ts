@@ -160,8 +160,8 @@ export function traceDetailLines(t: Trace): string[] {
     ['tokens', `${v(t.promptTokens)} in · ${v(t.completionTokens)} out · ${v(t.totalTokens)} total`],
     ['bytes', `${t.bytesIn} in · ${t.bytesOut} out`],
   ];
-  const cost = (t as Trace & { costUsd?: number | null }).costUsd;
-  if (typeof cost === 'number') rows.push(['cost $', cost.toFixed(6)]);
+  // A trace from a replica older than costs has none (undefined), as an unpriced one has null.
+  if (typeof t.costUsd === 'number') rows.push(['cost $', t.costUsd.toFixed(6)]);
   return rows.map(([k, val]) => `${k.padEnd(12)} ${printable(val)}`);
 }
 
