@@ -59,6 +59,9 @@ describe('parseRequest', () => {
     ['system block not text', { ...valid(), system: [{ type: 'text', text: 'ok' }, { type: 'image', source: {} }] }, 'system[1]'],
     ['system block without text', { ...valid(), system: [{ type: 'text' }] }, 'system[0]'],
     ['stream not a boolean', { ...valid(), stream: 'yes' }, 'stream'],
+    ['tool_use without an id', { ...valid(), messages: [{ role: 'assistant', content: [{ type: 'tool_use', name: 'f', input: {} }] }] }, 'messages[0].content[0].id'],
+    ['tool_use without a name', { ...valid(), messages: [{ role: 'assistant', content: [{ type: 'text', text: 'a' }, { type: 'tool_use', id: 't1', input: {} }] }] }, 'messages[0].content[1].name'],
+    ['tool_result without tool_use_id', { ...valid(), messages: [{ role: 'user', content: 'q' }, { role: 'user', content: [{ type: 'tool_result', content: 'r' }] }] }, 'messages[1].content[0].tool_use_id'],
   ];
   for (const [name, body, param] of cases) {
     it(`refuses ${name} with a 400 naming ${param}`, () => {

@@ -1,7 +1,8 @@
 // Shape checks of an inbound `POST /v1/messages` (and count_tokens) body. Only what ibex relies on is
 // checked (model for routing, messages and system for the directive and the checkpoint, stream for the
-// reply path, max_tokens because the API requires it and translation forwards it); every other field
-// is the provider's to judge, and its 400 is passed through.
+// reply path, max_tokens because the API requires it and translation forwards it, tool blocks' ids
+// and names because translation pairs calls with results by them); every other field is the
+// provider's to judge, and its 400 is passed through.
 import { IbexError } from '../../errors.js';
 import type { ParsedRequest } from '../types.js';
 import { isObject, type Json } from './wire.js';
@@ -53,9 +54,28 @@ function checkCommon(body: unknown): Json {
     if (typeof m.content !== 'string' && !(Array.isArray(m.content) && m.content.every(isObject))) {
       throw bad(`messages[${i}].content must be a string or an array of content blocks.`, `messages[${i}].content`);
     }
+    if (Array.isArray(m.content)) checkToolBlocks(m.content as Json[], i);
   }
   if (b.system !== undefined) checkSystem(b.system);
   return b;
+}
+
+/**
+ * Tool calls and their results are paired by id, and translation to another provider's wire
+ * relies on the pairing (and the tool's name), so a block without them is refused here, in
+ * Anthropic's words, rather than by a provider that names fields the caller never sent.
+ */
+function checkToolBlocks(blocks: Json[], i: number): void {
+  for (let j = 0; j < blocks.length; j++) {
+    const b = blocks[j]!;
+    const at = `messages[${i}].content[${j}]`;
+    if (b.type === 'tool_use') {
+      if (typeof b.id !== 'string' || b.id.length === 0) throw bad(`${at}.id must be a non-empty string (the tool call's id).`, `${at}.id`);
+      if (typeof b.name !== 'string' || b.name.length === 0) throw bad(`${at}.name must be a non-empty string (the tool's name).`, `${at}.name`);
+    } else if (b.type === 'tool_result' && (typeof b.tool_use_id !== 'string' || b.tool_use_id.length === 0)) {
+      throw bad(`${at}.tool_use_id must be a non-empty string (the id of the tool_use it answers).`, `${at}.tool_use_id`);
+    }
+  }
 }
 
 function checkSystem(system: unknown): void {
