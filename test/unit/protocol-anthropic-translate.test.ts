@@ -252,6 +252,27 @@ describe('chatToAnthropicRequest', () => {
     expect(() => chatToAnthropicRequest({ model: 'm', n: 2, messages: [{ role: 'user', content: 'hi' }] })).toThrow(/`n`/);
     expect(() => chatToAnthropicRequest({ model: 'm', messages: [{ role: 'system', content: 'only' }] })).toThrow(IbexError);
   });
+
+  it('refuses tool calls and results Anthropic could not pair: no id, no name, no tool_call_id', () => {
+    const call = { id: 'c1', type: 'function', function: { name: 'f', arguments: '{}' } };
+    const turn = (c: unknown, toolCallId: unknown) => ({
+      model: 'm',
+      messages: [{ role: 'user', content: 'hi' }, { role: 'assistant', tool_calls: [c] }, { role: 'tool', tool_call_id: toolCallId, content: 'ok' }],
+    });
+    const paramOf = (body: Record<string, unknown>) => {
+      try {
+        chatToAnthropicRequest(body);
+        return null;
+      } catch (e) {
+        expect(e).toBeInstanceOf(IbexError);
+        return (e as IbexError).param;
+      }
+    };
+    expect(paramOf(turn(call, 'c1'))).toBeNull();
+    expect(paramOf(turn({ ...call, id: undefined }, 'c1'))).toBe('messages[1].tool_calls[0].id');
+    expect(paramOf(turn({ ...call, function: { arguments: '{}' } }, 'c1'))).toBe('messages[1].tool_calls[0].function.name');
+    expect(paramOf(turn(call, undefined))).toBe('messages[2].tool_call_id');
+  });
 });
 
 // ---- OpenAI-compatible provider → Anthropic caller: the reply ----

@@ -122,6 +122,16 @@ describe('responsesToChatRequest', () => {
     expect(param(() => responsesToChatRequest({ model: 'm', input: 'x', background: true }))).toBe('background');
     expect(param(() => responsesToChatRequest({ model: 'm', input: 'x', text: { format: { type: 'grammar' } } }))).toBe('text.format');
   });
+
+  it('refuses function calls and outputs chat could not pair: no call_id, name or arguments text', () => {
+    const call = { type: 'function_call', call_id: 'call_1', name: 'f', arguments: '{}' };
+    const output = { type: 'function_call_output', call_id: 'call_1', output: 'ok' };
+    expect(responsesToChatRequest({ model: 'm', input: [call, output] }).messages).toHaveLength(2);
+    expect(param(() => responsesToChatRequest({ model: 'm', input: [{ ...call, call_id: undefined }, output] }))).toBe('input[0].call_id');
+    expect(param(() => responsesToChatRequest({ model: 'm', input: [{ ...call, name: '' }, output] }))).toBe('input[0].name');
+    expect(param(() => responsesToChatRequest({ model: 'm', input: [{ ...call, arguments: { a: 1 } }, output] }))).toBe('input[0].arguments');
+    expect(param(() => responsesToChatRequest({ model: 'm', input: [call, { ...output, call_id: 7 }] }))).toBe('input[1].call_id');
+  });
 });
 
 describe('chatToResponsesResponse', () => {

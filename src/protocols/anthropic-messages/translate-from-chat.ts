@@ -47,7 +47,7 @@ export function chatToAnthropicRequest(body: Json): Json {
         messages.push({ role: 'assistant', content: assistantBlocks(m, at) });
         break;
       case 'tool':
-        pushUser([{ type: 'tool_result', tool_use_id: String(m.tool_call_id ?? ''), content: toolResultContent(m.content, at) }]);
+        pushUser([{ type: 'tool_result', tool_use_id: nonEmpty(m.tool_call_id, `${at}.tool_call_id`), content: toolResultContent(m.content, at) }]);
         break;
       default:
         throw bad(`${at}.role ${JSON.stringify(m.role)} cannot be sent to an Anthropic provider.`, `${at}.role`);
@@ -134,10 +134,18 @@ function assistantBlocks(m: Json, at: string): Json[] | string {
   const calls = Array.isArray(m.tool_calls) ? (m.tool_calls as ChatToolCall[]) : [];
   calls.forEach((c, k) => {
     const where = `${at}.tool_calls[${k}].function.arguments`;
-    blocks.push({ type: 'tool_use', id: String(c.id ?? ''), name: String(c.function?.name ?? ''), input: toolInput(c.function?.arguments, where) });
+    const id = nonEmpty(c.id, `${at}.tool_calls[${k}].id`);
+    const name = nonEmpty(c.function?.name, `${at}.tool_calls[${k}].function.name`);
+    blocks.push({ type: 'tool_use', id, name, input: toolInput(c.function?.arguments, where) });
   });
   // An assistant turn with nothing to say (a prefill of ''): keep it as the empty string.
   return blocks.length > 0 ? blocks : '';
+}
+
+/** Anthropic pairs a tool_use with its tool_result by id and requires the tool's name: an empty one would be its 400, naming fields the caller never sent. */
+function nonEmpty(v: unknown, where: string): string {
+  if (typeof v !== 'string' || v === '') throw bad(`${where} must be a non-empty string.`, where);
+  return v;
 }
 
 function toolInput(args: unknown, where: string): unknown {

@@ -66,6 +66,10 @@ function addItems(items: unknown[], path: string, out: ChatMessage[]): void {
         out.push(chatMessage(raw, param));
         return;
       case 'function_call': {
+        // Chat pairs a call with its output by id and needs the name and the arguments' text.
+        requireString(raw, 'call_id', param);
+        requireString(raw, 'name', param);
+        if (typeof raw.arguments !== 'string') throw bad(`${param}.arguments must be a string (the call's JSON arguments).`, `${param}.arguments`);
         const call = { id: raw.call_id, type: 'function', function: { name: raw.name, arguments: raw.arguments } };
         const last = out[out.length - 1];
         // Parallel calls, and the text that came before them, are one assistant message in chat.
@@ -74,6 +78,7 @@ function addItems(items: unknown[], path: string, out: ChatMessage[]): void {
         return;
       }
       case 'function_call_output':
+        requireString(raw, 'call_id', param);
         out.push({ role: 'tool', tool_call_id: raw.call_id, content: toolOutput(raw.output, `${param}.output`) });
         return;
       case 'reasoning':
@@ -82,6 +87,11 @@ function addItems(items: unknown[], path: string, out: ChatMessage[]): void {
         throw bad(`${param}: items of type \`${String(type)}\` cannot be sent to a model served through chat completions.`, param);
     }
   });
+}
+
+function requireString(item: Obj, key: string, param: string): void {
+  const v = item[key];
+  if (typeof v !== 'string' || v.length === 0) throw bad(`${param}.${key} must be a non-empty string.`, `${param}.${key}`);
 }
 
 function chatMessage(item: Obj, param: string): ChatMessage {
