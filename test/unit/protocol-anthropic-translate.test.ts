@@ -272,6 +272,8 @@ describe('chatToAnthropicRequest', () => {
     expect(paramOf(turn({ ...call, id: undefined }, 'c1'))).toBe('messages[1].tool_calls[0].id');
     expect(paramOf(turn({ ...call, function: { arguments: '{}' } }, 'c1'))).toBe('messages[1].tool_calls[0].function.name');
     expect(paramOf(turn(call, undefined))).toBe('messages[2].tool_call_id');
+    expect(paramOf(turn(null, 'c1'))).toBe('messages[1].tool_calls[0]');
+    expect(paramOf({ model: 'm', messages: [{ role: 'user', content: 'hi' }, { role: 'assistant', tool_calls: 'x' }] })).toBe('messages[1].tool_calls');
   });
 });
 

@@ -131,8 +131,13 @@ function assistantBlocks(m: Json, at: string): Json[] | string {
       } else throw bad(`${at}.content[${k}] must be a text or refusal part.`, `${at}.content`);
     });
   }
-  const calls = Array.isArray(m.tool_calls) ? (m.tool_calls as ChatToolCall[]) : [];
-  calls.forEach((c, k) => {
+  if (m.tool_calls !== undefined && m.tool_calls !== null && !Array.isArray(m.tool_calls)) {
+    throw bad(`${at}.tool_calls must be an array of tool calls.`, `${at}.tool_calls`);
+  }
+  const calls = (m.tool_calls ?? []) as unknown[];
+  calls.forEach((raw, k) => {
+    if (!isObject(raw)) throw bad(`${at}.tool_calls[${k}] must be an object (a tool call).`, `${at}.tool_calls[${k}]`);
+    const c = raw as ChatToolCall;
     const where = `${at}.tool_calls[${k}].function.arguments`;
     const id = nonEmpty(c.id, `${at}.tool_calls[${k}].id`);
     const name = nonEmpty(c.function?.name, `${at}.tool_calls[${k}].function.name`);
