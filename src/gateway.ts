@@ -85,6 +85,11 @@ export interface StartGatewayOptions {
   getAgentConfig?: (agent: string) => AgentFileConfig | undefined;
   /** [issue 17] The folder relative policy module paths are resolved against (ibex.yaml's); default IBEX_HOME */
   configDir?: string;
+  /**
+   * Warn at start when the provider comes from the environment and has no key (`ibex serve` without
+   * --mock): the first-run mistake. Providers of ibex.yaml say "no key" in their own log line.
+   */
+  warnMissingKey?: boolean;
 }
 
 export async function startGateway(config: IbexConfig, opts: StartGatewayOptions): Promise<Gateway> {
@@ -144,6 +149,12 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
   let fileConfig = configPath ? loadIbexYaml(configPath, yamlEnv) : defaultsFromEnv(yamlEnv);
   const providers = createProviders(config, fileConfig);
   logProviders(log, fileConfig);
+  if (opts.warnMissingKey && fileConfig.providersOrigin === 'env' && !config.upstreamKey) {
+    log.warn(
+      `no upstream key: OPENAI_API_KEY is not set, so requests reach ${config.upstreamUrl} without credentials ` +
+        '(a real provider refuses them: 502 upstream_auth_error). Set OPENAI_API_KEY, or run `ibex serve --mock` to try ibex without a provider',
+    );
+  }
 
   // Embedded mode: SQLite writes run in a worker thread, off the request path's event loop.
   const sqliteWriter = config.databaseUrl || opts.stores ? null : new SqliteWriter(join(config.home, 'ibex.db'));

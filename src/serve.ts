@@ -16,16 +16,11 @@ export async function runServe(config: IbexConfig, opts: { mock: boolean }): Pro
     mock = await startMockUpstream({ port: 0 });
     config = { ...config, upstreamUrl: mock.url };
     log.info(`mock upstream: ${mock.url}`);
-  } else if (!config.upstreamKey) {
-    log.warn(
-      `no upstream key: OPENAI_API_KEY is not set, so requests reach ${config.upstreamUrl} without credentials ` +
-        '(a real provider refuses them: 502 upstream_auth_error). Set OPENAI_API_KEY, or run `ibex serve --mock` to try ibex without a provider',
-    );
   }
 
   let gateway: Awaited<ReturnType<typeof startGateway>>;
   try {
-    gateway = await startGateway(config, { log });
+    gateway = await startGateway(config, { log, warnMissingKey: !mock });
   } catch (err) {
     // Nothing is serving: stop the mock as well, or its open port would keep this process alive after
     // the error (exit 1, like every other command that fails).

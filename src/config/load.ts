@@ -72,6 +72,7 @@ export function defaultsFromEnv(env: NodeJS.ProcessEnv = process.env): IbexFileC
     origin: 'env',
     path: null,
     providers: envProviders(env),
+    providersOrigin: 'env',
     models: {},
     retries: { perTarget: DEFAULT_RETRIES_PER_TARGET },
     pricing: {},

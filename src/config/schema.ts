@@ -56,6 +56,7 @@ export function readSections(r: YamlReader, env: NodeJS.ProcessEnv, envProviders
 
   return {
     providers,
+    providersOrigin: top.providers ? 'file' : 'env',
     models: top.models ? readModels(r, top.models, names) : {},
     retries: { perTarget: readRetries(r, top.retries) },
     pricing: top.pricing ? readPricing(r, top.pricing, names) : {},

@@ -84,6 +84,8 @@ export interface IbexFileConfig {
   readonly path: string | null;
   /** In file order: the first one takes models that name no known provider */
   readonly providers: readonly ProviderFileConfig[];
+  /** 'file' when the file has a `providers:` section; 'env' when they are the one `openai` provider of IBEX_UPSTREAM_URL / OPENAI_API_KEY */
+  readonly providersOrigin: 'file' | 'env';
   /** Public names and aliases → ordered fallback chain */
   readonly models: Readonly<Record<string, readonly ModelTarget[]>>;
   readonly retries: { readonly perTarget: number };

@@ -78,6 +78,19 @@ describe('serve fails cleanly', () => {
     } finally {
       await keyed.stop();
     }
+    // Providers from ibex.yaml: the environment's key and URL are not used, so nothing to warn about
+    // (each provider's own line says whether it has a key).
+    const yamlHome = mkdtempSync(join(tmpdir(), 'ibex-yaml-providers-'));
+    writeFileSync(join(yamlHome, 'ibex.yaml'), 'providers:\n  local: { kind: openai, baseUrl: "http://127.0.0.1:9/v1" }\n');
+    const fromYaml = await startTestGateway({ mock: false, home: yamlHome, env: { OPENAI_API_KEY: '' } });
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      expect(fromYaml.output()).toMatch(/provider: local \(openai\) http:\/\/127\.0\.0\.1:9\/v1, no key/);
+      expect(fromYaml.output()).not.toMatch(/no upstream key/);
+    } finally {
+      await fromYaml.stop();
+      rmSync(yamlHome, { recursive: true, force: true });
+    }
   }, 90_000);
 });
 
