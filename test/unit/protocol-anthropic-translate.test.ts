@@ -253,6 +253,52 @@ describe('chatToAnthropicRequest', () => {
     expect(() => chatToAnthropicRequest({ model: 'm', messages: [{ role: 'system', content: 'only' }] })).toThrow(IbexError);
   });
 
+  it('refuses, naming the field, what it would otherwise drop or default: fields and parts of the wrong type', () => {
+    const base = { model: 'm', messages: [{ role: 'user', content: 'hi' }] };
+    const paramOf = (body: Record<string, unknown>) => {
+      try {
+        chatToAnthropicRequest(body);
+        return null;
+      } catch (e) {
+        expect(e).toBeInstanceOf(IbexError);
+        expect((e as IbexError).status).toBe(400);
+        return (e as IbexError).param;
+      }
+    };
+    expect(paramOf({ ...base, max_tokens: 'x' })).toBe('max_tokens');
+    expect(paramOf({ ...base, max_completion_tokens: 0 })).toBe('max_completion_tokens');
+    expect(paramOf({ ...base, stop: [1, 2] })).toBe('stop');
+    expect(paramOf({ ...base, user: { id: 1 } })).toBe('user');
+    expect(paramOf({ ...base, tools: 'x' })).toBe('tools');
+    expect(paramOf({ ...base, tools: [{ type: 'function', function: { name: 'f' } }], tool_choice: 'weird' })).toBe('tool_choice');
+    expect(paramOf({ model: 'm', messages: [{ role: 'user', content: [{ type: 'text', text: 5 }] }] })).toBe('messages[0].content[0].text');
+    expect(paramOf({ model: 'm', messages: [{ role: 'user', content: { a: 1 } }] })).toBe('messages[0].content');
+    expect(paramOf({ model: 'm', messages: [{ role: 'system', content: 7 }, { role: 'user', content: 'hi' }] })).toBe('messages[0].content');
+    // null means "not set", as in the chat API
+    expect(paramOf({ ...base, max_tokens: null, stop: null, user: null, tools: null, tool_choice: null })).toBeNull();
+  });
+
+  it('refuses Anthropic fields of the wrong type on the way to chat', () => {
+    const base = { model: 'm', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] };
+    const paramOf = (body: Record<string, unknown>) => {
+      try {
+        anthropicToChatRequest(body);
+        return null;
+      } catch (e) {
+        expect(e).toBeInstanceOf(IbexError);
+        return (e as IbexError).param;
+      }
+    };
+    expect(paramOf(base)).toBeNull();
+    expect(paramOf({ ...base, stop_sequences: 'x' })).toBe('stop_sequences');
+    expect(paramOf({ ...base, temperature: 'hot' })).toBe('temperature');
+    expect(paramOf({ ...base, metadata: 'x' })).toBe('metadata');
+    expect(paramOf({ ...base, tools: 'x' })).toBe('tools');
+    expect(paramOf({ ...base, tool_choice: 'x' })).toBe('tool_choice');
+    expect(paramOf({ ...base, tool_choice: { type: 'weird' } })).toBe('tool_choice');
+    expect(paramOf({ ...base, messages: [{ role: 'user', content: [{ type: 'text' }] }] })).toBe('messages[0].content[0].text');
+  });
+
   it('refuses tool calls and results Anthropic could not pair: no id, no name, no tool_call_id', () => {
     const call = { id: 'c1', type: 'function', function: { name: 'f', arguments: '{}' } };
     const turn = (c: unknown, toolCallId: unknown) => ({

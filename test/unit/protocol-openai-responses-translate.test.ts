@@ -123,6 +123,16 @@ describe('responsesToChatRequest', () => {
     expect(param(() => responsesToChatRequest({ model: 'm', input: 'x', text: { format: { type: 'grammar' } } }))).toBe('text.format');
   });
 
+  it('refuses fields and parts of the wrong type instead of dropping them', () => {
+    expect(param(() => responsesToChatRequest({ model: 'm', input: 'x', tools: 'x' }))).toBe('tools');
+    expect(param(() => responsesToChatRequest({ model: 'm', input: 'x', max_output_tokens: 'x' }))).toBe('max_output_tokens');
+    expect(param(() => responsesToChatRequest({ model: 'm', input: 'x', text: 'x' }))).toBe('text');
+    expect(param(() => responsesToChatRequest({ model: 'm', input: 'x', text: { format: 'x' } }))).toBe('text.format');
+    expect(param(() => responsesToChatRequest({ model: 'm', input: 'x', reasoning: 'x' }))).toBe('reasoning');
+    expect(param(() => responsesToChatRequest({ model: 'm', input: [{ role: 'user', content: [{ type: 'input_text' }] }] }))).toBe('input[0].content[0].text');
+    expect(responsesToChatRequest({ model: 'm', input: 'x', max_output_tokens: null, text: null, tools: null }).messages).toHaveLength(1);
+  });
+
   it('refuses function calls and outputs chat could not pair: no call_id, name or arguments text', () => {
     const call = { type: 'function_call', call_id: 'call_1', name: 'f', arguments: '{}' };
     const output = { type: 'function_call_output', call_id: 'call_1', output: 'ok' };

@@ -3,6 +3,7 @@
 import { IbexError } from '../../errors.js';
 import { chatFinishReason } from './stop-reasons.js';
 import { chatUsageFromAnthropic } from './usage.js';
+import { checkTranslatedFields } from '../translated-fields.js';
 import { isObject, type AnthropicMessage, type ChatToolCall, type Json } from './wire.js';
 
 export { createAnthropicToChatStream } from './translate-from-chat-stream.js';
@@ -16,6 +17,15 @@ export const DEFAULT_MAX_TOKENS = 4096;
 const bad = (message: string, param: string) => new IbexError('IBEX_ERR_INVALID_REQUEST', { message, param });
 
 export function chatToAnthropicRequest(body: Json): Json {
+  checkTranslatedFields(body, {
+    max_completion_tokens: 'positive integer',
+    max_tokens: 'positive integer',
+    stop: 'string or array of strings',
+    user: 'string',
+    n: 'positive integer',
+    tools: 'array',
+    parallel_tool_calls: 'boolean',
+  });
   const system: Json[] = [];
   const messages: Json[] = [];
   // Consecutive user-side turns (tool results, then the user's next words) form one user message:
@@ -74,7 +84,7 @@ export function chatToAnthropicRequest(body: Json): Json {
 
 function textBlocks(content: unknown, at: string): Json[] {
   if (typeof content === 'string') return content === '' ? [] : [{ type: 'text', text: content }];
-  if (!Array.isArray(content)) return [];
+  if (!Array.isArray(content)) throw bad(`${at}.content must be a string or an array of text parts.`, `${at}.content`);
   return content.map((p, k) => {
     if (!isObject(p) || p.type !== 'text' || typeof p.text !== 'string') throw bad(`${at}.content[${k}] must be a text part.`, `${at}.content`);
     return { type: 'text', text: p.text };
@@ -82,11 +92,14 @@ function textBlocks(content: unknown, at: string): Json[] {
 }
 
 function userBlocks(content: unknown, at: string): Json[] {
-  if (!Array.isArray(content)) return [];
+  if (!Array.isArray(content)) throw bad(`${at}.content must be a string or an array of content parts.`, `${at}.content`);
   return content.map((p, k) => {
     const where = `${at}.content[${k}]`;
     if (!isObject(p)) throw bad(`${where} must be an object.`, where);
-    if (p.type === 'text') return { type: 'text', text: String(p.text ?? '') };
+    if (p.type === 'text') {
+      if (typeof p.text !== 'string') throw bad(`${where}.text must be a string.`, `${where}.text`);
+      return { type: 'text', text: p.text };
+    }
     if (p.type === 'image_url') {
       const url = isObject(p.image_url) ? p.image_url.url : p.image_url;
       if (typeof url !== 'string') throw bad(`${where}.image_url.url must be a string.`, where);
@@ -183,6 +196,9 @@ function anthropicToolChoice(tc: unknown, parallel: unknown): Json | null {
   else if (tc === 'required') choice = { type: 'any' };
   else if (tc === 'none') choice = { type: 'none' };
   else if (isObject(tc) && isObject(tc.function) && typeof tc.function.name === 'string') choice = { type: 'tool', name: tc.function.name };
+  else if (tc !== undefined && tc !== null) {
+    throw bad('`tool_choice` must be "auto", "required", "none" or a function ({"type":"function","function":{"name":…}}) for an Anthropic provider.', 'tool_choice');
+  }
   if (parallel === false) {
     choice ??= { type: 'auto' };
     if (choice.type !== 'none') choice.disable_parallel_tool_use = true;

@@ -7,6 +7,7 @@
 import { IbexError } from '../../errors.js';
 import { anthropicStopReason } from './stop-reasons.js';
 import { anthropicUsageFromChat } from './usage.js';
+import { checkTranslatedFields } from '../translated-fields.js';
 import { isObject, type ChatCompletion, type ChatToolCall, type Json } from './wire.js';
 
 export { createChatToAnthropicStream } from './translate-to-chat-stream.js';
@@ -14,6 +15,14 @@ export { createChatToAnthropicStream } from './translate-to-chat-stream.js';
 const bad = (message: string, param: string) => new IbexError('IBEX_ERR_INVALID_REQUEST', { message, param });
 
 export function anthropicToChatRequest(body: Json): Json {
+  checkTranslatedFields(body, {
+    stop_sequences: 'array of strings',
+    temperature: 'number',
+    top_p: 'number',
+    metadata: 'object',
+    tools: 'array',
+    tool_choice: 'object',
+  });
   const messages: Json[] = [];
   for (const block of systemBlocks(body.system)) messages.push({ role: 'system', content: block });
   const list = Array.isArray(body.messages) ? body.messages : [];
@@ -77,6 +86,7 @@ function userMessages(content: unknown, where: string): Json[] {
 function userPart(b: Json, at: string): Json | null {
   switch (b.type) {
     case 'text':
+      if (typeof b.text !== 'string') throw bad(`${at}.text must be a string.`, `${at}.text`);
       return { type: 'text', text: b.text };
     case 'image':
       return { type: 'image_url', image_url: { url: imageUrl(b.source, at) } };
@@ -154,7 +164,8 @@ function chatToolChoice(tc: Json, hasTools: boolean): Json {
   if (tc.type === 'auto') out.tool_choice = 'auto';
   else if (tc.type === 'any') out.tool_choice = 'required';
   else if (tc.type === 'none') out.tool_choice = 'none';
-  else if (tc.type === 'tool') out.tool_choice = { type: 'function', function: { name: tc.name } };
+  else if (tc.type === 'tool' && typeof tc.name === 'string' && tc.name !== '') out.tool_choice = { type: 'function', function: { name: tc.name } };
+  else throw bad('`tool_choice.type` must be "auto", "any", "none" or "tool" (with a `name`).', 'tool_choice');
   // OpenAI refuses parallel_tool_calls without tools
   if (tc.disable_parallel_tool_use === true && hasTools) out.parallel_tool_calls = false;
   return out;

@@ -3,6 +3,7 @@
 // express is refused with a 400 naming the field, never dropped silently, except reasoning items
 // (opaque to any other model) and settings that only concern OpenAI's storage (store, include).
 import { IbexError } from '../../errors.js';
+import { checkTranslatedFields } from '../translated-fields.js';
 import type { ResponsesBody } from './parse.js';
 
 export interface ChatRequestOptions {
@@ -30,6 +31,20 @@ export function responsesToChatRequest(body: ResponsesBody, opts: ChatRequestOpt
   if (body.prompt !== undefined && body.prompt !== null) throw bad('`prompt` (a stored prompt) cannot be used with a model served through chat completions.', 'prompt');
   if (body.background === true) throw bad('`background` cannot be used with a model served through chat completions.', 'background');
 
+  checkTranslatedFields(body, {
+    tools: 'array',
+    max_output_tokens: 'positive integer',
+    top_logprobs: 'number',
+    reasoning: 'object',
+    text: 'object',
+    temperature: 'number',
+    top_p: 'number',
+    parallel_tool_calls: 'boolean',
+    user: 'string',
+  });
+  if (isObject(body.text) && body.text.format !== undefined && body.text.format !== null && !isObject(body.text.format)) {
+    throw bad('`text.format` must be an object ({"type":"text"}, {"type":"json_object"} or {"type":"json_schema",…}).', 'text.format');
+  }
   const messages: ChatMessage[] = [];
   if (typeof body.instructions === 'string' && body.instructions !== '') messages.push({ role: 'system', content: body.instructions });
   addItems(opts.history ?? [], 'input', messages);
@@ -122,6 +137,7 @@ function chatPart(part: unknown, param: string): Obj {
   switch (part.type) {
     case 'input_text':
     case 'output_text':
+      if (typeof part.text !== 'string') throw bad(`${param}.text must be a string.`, `${param}.text`);
       return { type: 'text', text: part.text };
     case 'input_image': {
       if (typeof part.image_url !== 'string') throw bad(`${param}: only images given by \`image_url\` can be sent through chat completions.`, param);

@@ -1,0 +1,31 @@
+// Type checks of the optional fields a translator reads. A request going to a provider of its own
+// protocol is the provider's to judge; a translated one never shows the provider the caller's field,
+// only what ibex made of it, so a field of the wrong type must be refused here (400 naming it) rather
+// than dropped or defaulted without a word.
+import { IbexError } from '../errors.js';
+
+type Body = Record<string, unknown>;
+
+export type FieldKind = 'string' | 'number' | 'positive integer' | 'boolean' | 'object' | 'array' | 'array of strings' | 'string or array of strings';
+
+const CHECKS: Record<FieldKind, (v: unknown) => boolean> = {
+  string: (v) => typeof v === 'string',
+  number: (v) => typeof v === 'number' && Number.isFinite(v),
+  'positive integer': (v) => Number.isSafeInteger(v) && (v as number) >= 1,
+  boolean: (v) => typeof v === 'boolean',
+  object: (v) => v !== null && typeof v === 'object' && !Array.isArray(v),
+  array: (v) => Array.isArray(v),
+  'array of strings': (v) => Array.isArray(v) && v.every((s) => typeof s === 'string'),
+  'string or array of strings': (v) => typeof v === 'string' || (Array.isArray(v) && v.every((s) => typeof s === 'string')),
+};
+
+/** Throws 400 `invalid_request` naming the first field of `fields` that is set (not undefined or null) and not of its kind. */
+export function checkTranslatedFields(body: Body, fields: Readonly<Record<string, FieldKind>>): void {
+  for (const [name, kind] of Object.entries(fields)) {
+    const v = body[name];
+    if (v === undefined || v === null || CHECKS[kind](v)) continue;
+    throw new IbexError('IBEX_ERR_INVALID_REQUEST', { message: `\`${name}\` must be ${article(kind)} ${kind}.`, param: name });
+  }
+}
+
+const article = (kind: FieldKind) => (/^[aeiou]/.test(kind) ? 'an' : 'a');
