@@ -331,5 +331,23 @@ export function describeError(err: unknown): string {
     return `${e.status}${code ? ` ${code}` : ''}: ${e.error?.message ?? e.message ?? ''}`.slice(0, 300);
   }
   const msg = e.message ?? String(err);
-  return e.cause?.code ? `${msg} (${e.cause.code})` : msg;
+  const net = networkCause(err);
+  return net ? `${msg} (${net})` : msg;
+}
+
+/**
+ * The socket error under a client's "Connection error." (openai → fetch → undici nest it two or
+ * three causes deep): its code and, when it has one, the address it could not reach; else the
+ * innermost cause's message (fetch refuses some ports outright: "bad port").
+ */
+function networkCause(err: unknown): string | null {
+  let c: unknown = (err as { cause?: unknown } | null)?.cause;
+  let innermost: string | null = null;
+  for (let depth = 0; depth < 4 && c && typeof c === 'object'; depth++) {
+    const { code, address, port, message } = c as { code?: unknown; address?: unknown; port?: unknown; message?: unknown };
+    if (typeof code === 'string') return typeof address === 'string' ? `${code} ${address}${typeof port === 'number' ? `:${port}` : ''}` : code;
+    if (typeof message === 'string' && message !== '') innermost = message;
+    c = (c as { cause?: unknown }).cause;
+  }
+  return innermost;
 }
