@@ -15,6 +15,18 @@ import {
   placeDirective,
 } from '../../src/protocols/anthropic-messages/index.js';
 
+/** The `param` of the 400 a translation threw, or null when it translated. */
+function refusedParam(translate: () => unknown): string | null {
+  try {
+    translate();
+    return null;
+  } catch (e) {
+    expect(e).toBeInstanceOf(IbexError);
+    expect((e as IbexError).status).toBe(400);
+    return (e as IbexError).param;
+  }
+}
+
 const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
 
 // ---- Anthropic caller → OpenAI-compatible provider: the request ----
@@ -254,17 +266,8 @@ describe('chatToAnthropicRequest', () => {
   });
 
   it('refuses, naming the field, what it would otherwise drop or default: fields and parts of the wrong type', () => {
+    const paramOf = (body: Record<string, unknown>) => refusedParam(() => chatToAnthropicRequest(body));
     const base = { model: 'm', messages: [{ role: 'user', content: 'hi' }] };
-    const paramOf = (body: Record<string, unknown>) => {
-      try {
-        chatToAnthropicRequest(body);
-        return null;
-      } catch (e) {
-        expect(e).toBeInstanceOf(IbexError);
-        expect((e as IbexError).status).toBe(400);
-        return (e as IbexError).param;
-      }
-    };
     expect(paramOf({ ...base, max_tokens: 'x' })).toBe('max_tokens');
     expect(paramOf({ ...base, max_completion_tokens: 0 })).toBe('max_completion_tokens');
     expect(paramOf({ ...base, stop: [1, 2] })).toBe('stop');
@@ -279,16 +282,8 @@ describe('chatToAnthropicRequest', () => {
   });
 
   it('refuses Anthropic fields of the wrong type on the way to chat', () => {
+    const paramOf = (body: Record<string, unknown>) => refusedParam(() => anthropicToChatRequest(body));
     const base = { model: 'm', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] };
-    const paramOf = (body: Record<string, unknown>) => {
-      try {
-        anthropicToChatRequest(body);
-        return null;
-      } catch (e) {
-        expect(e).toBeInstanceOf(IbexError);
-        return (e as IbexError).param;
-      }
-    };
     expect(paramOf(base)).toBeNull();
     expect(paramOf({ ...base, stop_sequences: 'x' })).toBe('stop_sequences');
     expect(paramOf({ ...base, temperature: 'hot' })).toBe('temperature');
@@ -300,20 +295,12 @@ describe('chatToAnthropicRequest', () => {
   });
 
   it('refuses tool calls and results Anthropic could not pair: no id, no name, no tool_call_id', () => {
+    const paramOf = (body: Record<string, unknown>) => refusedParam(() => chatToAnthropicRequest(body));
     const call = { id: 'c1', type: 'function', function: { name: 'f', arguments: '{}' } };
     const turn = (c: unknown, toolCallId: unknown) => ({
       model: 'm',
       messages: [{ role: 'user', content: 'hi' }, { role: 'assistant', tool_calls: [c] }, { role: 'tool', tool_call_id: toolCallId, content: 'ok' }],
     });
-    const paramOf = (body: Record<string, unknown>) => {
-      try {
-        chatToAnthropicRequest(body);
-        return null;
-      } catch (e) {
-        expect(e).toBeInstanceOf(IbexError);
-        return (e as IbexError).param;
-      }
-    };
     expect(paramOf(turn(call, 'c1'))).toBeNull();
     expect(paramOf(turn({ ...call, id: undefined }, 'c1'))).toBe('messages[1].tool_calls[0].id');
     expect(paramOf(turn({ ...call, function: { arguments: '{}' } }, 'c1'))).toBe('messages[1].tool_calls[0].function.name');
