@@ -15,8 +15,7 @@ export function isContentMode(v: unknown): v is ContentMode {
 }
 
 export interface RecordedContent {
-  messages: unknown[];
-  /** The stored JSON text of each of `messages` (messageText), made once here for the template and the store */
+  /** The stored JSON text of each kept message (messageText, masked when redacted), made once here for the template and the store */
   messageTexts: string[];
   reply: string | null;
   /** The sent body with its messages as references (upstream-template.ts); null when not kept */
@@ -29,13 +28,12 @@ export interface RecordedContent {
  * when unknown); `messages` the recorded messages (a subset of it, see the protocol's recordedMessages).
  */
 export function recordContent(mode: ContentMode, sent: string | null, messages: unknown[], reply: string | null): RecordedContent {
-  if (mode === 'metadata') return { messages: [], messageTexts: [], reply: null, upstreamTemplate: null, messageCount: messages.length };
+  if (mode === 'metadata') return { messageTexts: [], reply: null, upstreamTemplate: null, messageCount: messages.length };
   if (mode === 'redacted') {
     const masked = redactDeep(messages);
     const maskedSent = sent === null ? null : JSON.stringify(redactDeep(JSON.parse(sent) as unknown));
     const texts = masked.map(messageText);
     return {
-      messages: masked,
       messageTexts: texts,
       reply: reply === null ? null : redactText(reply),
       upstreamTemplate: maskedSent === null ? null : buildTemplate(maskedSent, texts),
@@ -44,7 +42,6 @@ export function recordContent(mode: ContentMode, sent: string | null, messages: 
   }
   const texts = messages.map(messageText);
   return {
-    messages,
     messageTexts: texts,
     reply,
     upstreamTemplate: sent === null ? null : buildTemplate(sent, texts),
