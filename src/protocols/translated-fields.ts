@@ -15,9 +15,13 @@ const CHECKS: Record<FieldKind, (v: unknown) => boolean> = {
   boolean: (v) => typeof v === 'boolean',
   object: (v) => v !== null && typeof v === 'object' && !Array.isArray(v),
   array: (v) => Array.isArray(v),
-  'array of strings': (v) => Array.isArray(v) && v.every((s) => typeof s === 'string'),
-  'string or array of strings': (v) => typeof v === 'string' || (Array.isArray(v) && v.every((s) => typeof s === 'string')),
+  'array of strings': (v) => isStringArray(v),
+  'string or array of strings': (v) => typeof v === 'string' || isStringArray(v),
 };
+
+function isStringArray(v: unknown): boolean {
+  return Array.isArray(v) && v.every((s) => typeof s === 'string');
+}
 
 /** Throws 400 `invalid_request` naming the first field of `fields` that is set (not undefined or null) and not of its kind. */
 export function checkTranslatedFields(body: Body, fields: Readonly<Record<string, FieldKind>>): void {
@@ -29,3 +33,13 @@ export function checkTranslatedFields(body: Body, fields: Readonly<Record<string
 }
 
 const article = (kind: FieldKind) => (/^[aeiou]/.test(kind) ? 'an' : 'a');
+
+/**
+ * `v` when it is a non-empty string, else a 400 naming `param`: what a translation pairs tool calls
+ * with their results by (ids) or needs to name a tool, where an empty value would be the provider's
+ * 400 about a field the caller never sent.
+ */
+export function nonEmptyString(v: unknown, param: string): string {
+  if (typeof v !== 'string' || v === '') throw new IbexError('IBEX_ERR_INVALID_REQUEST', { message: `${param} must be a non-empty string.`, param });
+  return v;
+}

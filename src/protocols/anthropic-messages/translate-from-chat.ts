@@ -3,7 +3,7 @@
 import { IbexError } from '../../errors.js';
 import { chatFinishReason } from './stop-reasons.js';
 import { chatUsageFromAnthropic } from './usage.js';
-import { checkTranslatedFields } from '../translated-fields.js';
+import { checkTranslatedFields, nonEmptyString } from '../translated-fields.js';
 import { isObject, type AnthropicMessage, type ChatToolCall, type Json } from './wire.js';
 
 export { createAnthropicToChatStream } from './translate-from-chat-stream.js';
@@ -57,7 +57,7 @@ export function chatToAnthropicRequest(body: Json): Json {
         messages.push({ role: 'assistant', content: assistantBlocks(m, at) });
         break;
       case 'tool':
-        pushUser([{ type: 'tool_result', tool_use_id: nonEmpty(m.tool_call_id, `${at}.tool_call_id`), content: toolResultContent(m.content, at) }]);
+        pushUser([{ type: 'tool_result', tool_use_id: nonEmptyString(m.tool_call_id, `${at}.tool_call_id`), content: toolResultContent(m.content, at) }]);
         break;
       default:
         throw bad(`${at}.role ${JSON.stringify(m.role)} cannot be sent to an Anthropic provider.`, `${at}.role`);
@@ -152,18 +152,12 @@ function assistantBlocks(m: Json, at: string): Json[] | string {
     if (!isObject(raw)) throw bad(`${at}.tool_calls[${k}] must be an object (a tool call).`, `${at}.tool_calls[${k}]`);
     const c = raw as ChatToolCall;
     const where = `${at}.tool_calls[${k}].function.arguments`;
-    const id = nonEmpty(c.id, `${at}.tool_calls[${k}].id`);
-    const name = nonEmpty(c.function?.name, `${at}.tool_calls[${k}].function.name`);
+    const id = nonEmptyString(c.id, `${at}.tool_calls[${k}].id`);
+    const name = nonEmptyString(c.function?.name, `${at}.tool_calls[${k}].function.name`);
     blocks.push({ type: 'tool_use', id, name, input: toolInput(c.function?.arguments, where) });
   });
   // An assistant turn with nothing to say (a prefill of ''): keep it as the empty string.
   return blocks.length > 0 ? blocks : '';
-}
-
-/** Anthropic pairs a tool_use with its tool_result by id and requires the tool's name: an empty one would be its 400, naming fields the caller never sent. */
-function nonEmpty(v: unknown, where: string): string {
-  if (typeof v !== 'string' || v === '') throw bad(`${where} must be a non-empty string.`, where);
-  return v;
 }
 
 function toolInput(args: unknown, where: string): unknown {

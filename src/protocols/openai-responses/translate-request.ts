@@ -3,7 +3,7 @@
 // express is refused with a 400 naming the field, never dropped silently, except reasoning items
 // (opaque to any other model) and settings that only concern OpenAI's storage (store, include).
 import { IbexError } from '../../errors.js';
-import { checkTranslatedFields } from '../translated-fields.js';
+import { checkTranslatedFields, nonEmptyString } from '../translated-fields.js';
 import type { ResponsesBody } from './parse.js';
 
 export interface ChatRequestOptions {
@@ -82,8 +82,8 @@ function addItems(items: unknown[], path: string, out: ChatMessage[]): void {
         return;
       case 'function_call': {
         // Chat pairs a call with its output by id and needs the name and the arguments' text.
-        requireString(raw, 'call_id', param);
-        requireString(raw, 'name', param);
+        nonEmptyString(raw.call_id, `${param}.call_id`);
+        nonEmptyString(raw.name, `${param}.name`);
         if (typeof raw.arguments !== 'string') throw bad(`${param}.arguments must be a string (the call's JSON arguments).`, `${param}.arguments`);
         const call = { id: raw.call_id, type: 'function', function: { name: raw.name, arguments: raw.arguments } };
         const last = out[out.length - 1];
@@ -93,7 +93,7 @@ function addItems(items: unknown[], path: string, out: ChatMessage[]): void {
         return;
       }
       case 'function_call_output':
-        requireString(raw, 'call_id', param);
+        nonEmptyString(raw.call_id, `${param}.call_id`);
         out.push({ role: 'tool', tool_call_id: raw.call_id, content: toolOutput(raw.output, `${param}.output`) });
         return;
       case 'reasoning':
@@ -102,11 +102,6 @@ function addItems(items: unknown[], path: string, out: ChatMessage[]): void {
         throw bad(`${param}: items of type \`${String(type)}\` cannot be sent to a model served through chat completions.`, param);
     }
   });
-}
-
-function requireString(item: Obj, key: string, param: string): void {
-  const v = item[key];
-  if (typeof v !== 'string' || v.length === 0) throw bad(`${param}.${key} must be a non-empty string.`, `${param}.${key}`);
 }
 
 function chatMessage(item: Obj, param: string): ChatMessage {
