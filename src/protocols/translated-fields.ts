@@ -25,7 +25,8 @@ function isStringArray(v: unknown): boolean {
 
 /** Throws 400 `invalid_request` naming the first field of `fields` that is set (not undefined or null) and not of its kind. */
 export function checkTranslatedFields(body: Body, fields: Readonly<Record<string, FieldKind>>): void {
-  for (const [name, kind] of Object.entries(fields)) {
+  for (const name in fields) {
+    const kind = fields[name]!;
     const v = body[name];
     if (v === undefined || v === null || CHECKS[kind](v)) continue;
     throw new IbexError('IBEX_ERR_INVALID_REQUEST', { message: `\`${name}\` must be ${article(kind)} ${kind}.`, param: name });

@@ -3,7 +3,7 @@
 import { IbexError } from '../../errors.js';
 import { chatFinishReason } from './stop-reasons.js';
 import { chatUsageFromAnthropic } from './usage.js';
-import { checkTranslatedFields, nonEmptyString } from '../translated-fields.js';
+import { checkTranslatedFields, type FieldKind, nonEmptyString } from '../translated-fields.js';
 import { isObject, type AnthropicMessage, type ChatToolCall, type Json } from './wire.js';
 
 export { createAnthropicToChatStream } from './translate-from-chat-stream.js';
@@ -16,16 +16,19 @@ export const DEFAULT_MAX_TOKENS = 4096;
 
 const bad = (message: string, param: string) => new IbexError('IBEX_ERR_INVALID_REQUEST', { message, param });
 
+// The chat fields this translation reads, and what each must be when set.
+const TRANSLATED_FIELDS: Readonly<Record<string, FieldKind>> = {
+  max_completion_tokens: 'positive integer',
+  max_tokens: 'positive integer',
+  stop: 'string or array of strings',
+  user: 'string',
+  n: 'positive integer',
+  tools: 'array',
+  parallel_tool_calls: 'boolean',
+};
+
 export function chatToAnthropicRequest(body: Json): Json {
-  checkTranslatedFields(body, {
-    max_completion_tokens: 'positive integer',
-    max_tokens: 'positive integer',
-    stop: 'string or array of strings',
-    user: 'string',
-    n: 'positive integer',
-    tools: 'array',
-    parallel_tool_calls: 'boolean',
-  });
+  checkTranslatedFields(body, TRANSLATED_FIELDS);
   const system: Json[] = [];
   const messages: Json[] = [];
   // Consecutive user-side turns (tool results, then the user's next words) form one user message:

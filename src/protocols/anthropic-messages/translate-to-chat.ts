@@ -7,22 +7,25 @@
 import { IbexError } from '../../errors.js';
 import { anthropicStopReason } from './stop-reasons.js';
 import { anthropicUsageFromChat } from './usage.js';
-import { checkTranslatedFields } from '../translated-fields.js';
+import { checkTranslatedFields, type FieldKind } from '../translated-fields.js';
 import { isObject, type ChatCompletion, type ChatToolCall, type Json } from './wire.js';
 
 export { createChatToAnthropicStream } from './translate-to-chat-stream.js';
 
 const bad = (message: string, param: string) => new IbexError('IBEX_ERR_INVALID_REQUEST', { message, param });
 
+// The Messages fields this translation reads, and what each must be when set.
+const TRANSLATED_FIELDS: Readonly<Record<string, FieldKind>> = {
+  stop_sequences: 'array of strings',
+  temperature: 'number',
+  top_p: 'number',
+  metadata: 'object',
+  tools: 'array',
+  tool_choice: 'object',
+};
+
 export function anthropicToChatRequest(body: Json): Json {
-  checkTranslatedFields(body, {
-    stop_sequences: 'array of strings',
-    temperature: 'number',
-    top_p: 'number',
-    metadata: 'object',
-    tools: 'array',
-    tool_choice: 'object',
-  });
+  checkTranslatedFields(body, TRANSLATED_FIELDS);
   const messages: Json[] = [];
   for (const block of systemBlocks(body.system)) messages.push({ role: 'system', content: block });
   const list = Array.isArray(body.messages) ? body.messages : [];

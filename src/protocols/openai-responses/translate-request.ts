@@ -3,7 +3,7 @@
 // express is refused with a 400 naming the field, never dropped silently, except reasoning items
 // (opaque to any other model) and settings that only concern OpenAI's storage (store, include).
 import { IbexError } from '../../errors.js';
-import { checkTranslatedFields, nonEmptyString } from '../translated-fields.js';
+import { checkTranslatedFields, type FieldKind, nonEmptyString } from '../translated-fields.js';
 import type { ResponsesBody } from './parse.js';
 
 export interface ChatRequestOptions {
@@ -22,6 +22,19 @@ const bad = (message: string, param: string) => new IbexError('IBEX_ERR_INVALID_
 const isObject = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 const CHAT_DETAILS = new Set(['low', 'high', 'auto']);
 
+// The Responses fields this translation reads, and what each must be when set.
+const TRANSLATED_FIELDS: Readonly<Record<string, FieldKind>> = {
+  tools: 'array',
+  max_output_tokens: 'positive integer',
+  top_logprobs: 'number',
+  reasoning: 'object',
+  text: 'object',
+  temperature: 'number',
+  top_p: 'number',
+  parallel_tool_calls: 'boolean',
+  user: 'string',
+};
+
 export function responsesToChatRequest(body: ResponsesBody, opts: ChatRequestOptions = {}): Obj {
   const continues = (typeof body.previous_response_id === 'string' && body.previous_response_id !== '') || (body.conversation ?? null) !== null;
   if (continues && opts.history === undefined) {
@@ -31,17 +44,7 @@ export function responsesToChatRequest(body: ResponsesBody, opts: ChatRequestOpt
   if (body.prompt !== undefined && body.prompt !== null) throw bad('`prompt` (a stored prompt) cannot be used with a model served through chat completions.', 'prompt');
   if (body.background === true) throw bad('`background` cannot be used with a model served through chat completions.', 'background');
 
-  checkTranslatedFields(body, {
-    tools: 'array',
-    max_output_tokens: 'positive integer',
-    top_logprobs: 'number',
-    reasoning: 'object',
-    text: 'object',
-    temperature: 'number',
-    top_p: 'number',
-    parallel_tool_calls: 'boolean',
-    user: 'string',
-  });
+  checkTranslatedFields(body, TRANSLATED_FIELDS);
   if (isObject(body.text) && body.text.format !== undefined && body.text.format !== null && !isObject(body.text.format)) {
     throw bad('`text.format` must be an object ({"type":"text"}, {"type":"json_object"} or {"type":"json_schema",…}).', 'text.format');
   }
