@@ -205,7 +205,7 @@ export async function forward(
       const e = mapUpstreamException(err);
       ctx.errorCode = e.code;
       ctx.status = e.status;
-      res.write(protocol.streamErrorEvent({ status: e.status, code: e.code, type: e.type, message: e.message, param: e.param }));
+      res.write(protocol.streamErrorEvent({ status: e.status, code: e.code, type: e.type, message: e.message, param: e.param }, tap));
     }
   }
   if (!res.destroyed) res.end();

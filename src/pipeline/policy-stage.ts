@@ -92,7 +92,7 @@ export async function runRequestPolicies(
 
 /** The chunk transform of a streamed reply; undefined when no policy looks at streams. */
 export function policyTransform(run: PolicyRun | null, ctx: RequestContext, protocol: InboundProtocol): ChunkTransform | undefined {
-  const filter = run?.streamFilter((e) => protocol.streamErrorEvent(e));
+  const filter = run?.streamFilter((e, sent) => protocol.streamErrorEvent(e, sent));
   if (!filter || !run) return undefined;
   const violation = ERRORS.IBEX_ERR_POLICY_VIOLATION;
   return async (chunk) => {

@@ -2,7 +2,7 @@
 // filter on a streamed reply, onResponse on a complete reply. Each policy gets its own scratch state for
 // the request; every decision that changed, held or blocked something is recorded (decisions).
 import { IbexError } from '../errors.js';
-import type { ProtocolErrorInput, ReplyFacts } from '../protocols/types.js';
+import type { ProtocolErrorInput, ReplyFacts, SentEvents } from '../protocols/types.js';
 import { adapterFor, type WireAdapter } from './adapters/index.js';
 import type { Json } from './adapters/content.js';
 import { createStreamFilter, type ChunkTransform } from './stream/index.js';
@@ -54,12 +54,12 @@ export class PolicyRun {
   }
 
   /** The chunk transform for a streamed reply; null when no policy looks at streams. */
-  streamFilter(errorEvent: (e: ProtocolErrorInput) => string, maxHoldChars?: number): ChunkTransform | null {
+  streamFilter(errorEvent: (e: ProtocolErrorInput, sent: SentEvents) => string, maxHoldChars?: number): ChunkTransform | null {
     const entry = new IbexError('IBEX_ERR_POLICY_VIOLATION');
     return createStreamFilter({
       protocol: this.protocol,
       policies: this.policies.map((policy, i) => ({ policy, state: this.states[i]! })),
-      errorEvent: (message) => errorEvent({ status: entry.status, code: entry.code, type: entry.type, message: `Blocked by policy ${message}`, param: null }),
+      errorEvent: (message, sent) => errorEvent({ status: entry.status, code: entry.code, type: entry.type, message: `Blocked by policy ${message}`, param: null }, sent),
       record: (policy, action, detail) => {
         const k = `${policy}\0${action}\0${detail}`;
         const c = this.streamCounts.get(k);

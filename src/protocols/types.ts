@@ -51,9 +51,18 @@ export interface ReplyFacts {
  * Rebuilds ReplyFacts from the bytes of a streamed reply as they are forwarded. push() must cost
  * O(chunk) (it may only buffer, or parse the complete lines of this chunk); finish() is called once.
  */
-export interface StreamReassembler {
+export interface StreamReassembler extends SentEvents {
   push(chunk: Buffer): void;
   finish(): ReplyFacts & { truncated: boolean; bytes: number };
+}
+
+/** What a stream reader knows of the events a caller already got, for an in-band error to follow them. */
+export interface SentEvents {
+  /**
+   * Protocols whose events are numbered (Responses' `sequence_number`): the highest number seen so
+   * far (-1 before any). Absent elsewhere.
+   */
+  readonly lastSequenceNumber?: number;
 }
 
 /**
@@ -125,5 +134,6 @@ export interface InboundProtocol<B = Record<string, unknown>> {
   summarise(json: unknown): ReplyFacts;
   createReassembler(maxBytes: number): StreamReassembler;
   renderError(e: ProtocolErrorInput): unknown;
-  streamErrorEvent(e: ProtocolErrorInput): string;
+  /** `sent`: what the caller got so far (the tap, a policy filter), for protocols whose events are numbered */
+  streamErrorEvent(e: ProtocolErrorInput, sent?: SentEvents): string;
 }

@@ -35,6 +35,7 @@ const attempts = new Map<string, number>();
 const ranges = new Map<string, string[]>();
 
 function lastUserContent(req: RecordedRequest): string {
+  if (typeof req.body?.input === 'string') return req.body.input; // POST /responses
   const msgs = (req.body?.messages ?? []) as { content?: unknown }[];
   return String(msgs[msgs.length - 1]?.content ?? '');
 }
@@ -306,6 +307,26 @@ describe('upstream faults (mock upstream)', () => {
       expect(cp).toMatchObject({ status: 'upstream_error', errorCode: 'upstream_error', stream: true });
       expect(cp.reply).toBe(partial);
       expect(trace).toMatchObject({ stream: true, errorCode: 'upstream_error' });
+    });
+
+    it('mid-stream on the Responses API: one in-band error event numbered after the last event forwarded', async () => {
+      const f = fault('reset-mid');
+      const sid = newSid('reset-mid-responses');
+      const res = await request(`${gw.url}/v1/responses`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'x-ibex-session': sid },
+        body: JSON.stringify({ model: 'gpt-4o-mini', stream: true, input: f.content }),
+      });
+      expect(res.statusCode).toBe(200);
+      const events = sseEvents(await res.body.text()) as { type: string; sequence_number: number; code?: string }[];
+      const last = events.at(-1)!;
+      expect(last).toMatchObject({ type: 'error', code: 'upstream_error' });
+      expect(events.filter((e) => e.type === 'error')).toHaveLength(1);
+      expect(events.length).toBeGreaterThan(1);
+      // The Responses API numbers every event of a stream: the appended error continues the count.
+      expect(events.map((e) => e.sequence_number)).toEqual(events.map((_, i) => i));
+      const { cp } = await recordsOf(store, sid);
+      expect(cp).toMatchObject({ status: 'upstream_error', errorCode: 'upstream_error', stream: true });
     });
 
     it('mid-body of a non-streaming reply: 502 upstream_error, never a truncated 200', async () => {

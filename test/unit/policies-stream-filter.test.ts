@@ -2,23 +2,24 @@ import { describe, expect, it } from 'vitest';
 import { createStreamFilter } from '../../src/policies/stream/index.js';
 import { denyPatterns } from '../../src/policies/builtin/deny-patterns.js';
 import { streamErrorEvent as chatError } from '../../src/protocols/openai-chat/errors.js';
-import { streamErrorEvent as responsesError } from '../../src/protocols/openai-responses/errors.js';
+import { openAIResponses } from '../../src/protocols/openai-responses/protocol.js';
 import { streamErrorEvent as anthropicError } from '../../src/protocols/anthropic-messages/errors.js';
 import type { Policy } from '../../src/policies/types.js';
+import type { SentEvents } from '../../src/protocols/types.js';
 
 const err = (m: string) => ({ status: 400, code: 'policy_violation', type: 'invalid_request_error', message: m, param: null });
 
-const streams: Record<string, { error: (m: string) => string; events: (deltas: string[]) => string; done: string }> = {
+const streams: Record<string, { error: (m: string, sent: SentEvents) => string; events: (deltas: string[]) => string; done: string }> = {
   'openai-chat': {
     error: (m) => chatError(err(m)),
     events: (d) => d.map((t) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: t } }] })}\n\n`).join('') + 'data: [DONE]\n\n',
     done: '[DONE]',
   },
   'openai-responses': {
-    error: (m) => responsesError(err(m)),
+    error: (m, sent) => openAIResponses.streamErrorEvent(err(m), sent),
     events: (d) =>
-      d.map((t) => `event: response.output_text.delta\ndata: ${JSON.stringify({ type: 'response.output_text.delta', output_index: 0, content_index: 0, delta: t })}\n\n`).join('') +
-      `event: response.completed\ndata: ${JSON.stringify({ type: 'response.completed', response: { output: [] } })}\n\n`,
+      d.map((t, i) => `event: response.output_text.delta\ndata: ${JSON.stringify({ type: 'response.output_text.delta', output_index: 0, content_index: 0, delta: t, sequence_number: i })}\n\n`).join('') +
+      `event: response.completed\ndata: ${JSON.stringify({ type: 'response.completed', response: { output: [] }, sequence_number: d.length })}\n\n`,
     done: 'response.completed',
   },
   'anthropic-messages': {
@@ -59,6 +60,21 @@ describe('stream filter per protocol', () => {
       expect(out).toBe(streams[protocol]!.events(['hello ', 'world']));
     });
   }
+
+  it('openai-responses: the stop\'s error event is numbered after every event read (sequence_number strictly increases)', async () => {
+    const policy = await denyPatterns({ phrases: ['launch code'] }, { baseDir: '.' });
+    const { out } = await filterAll('openai-responses', policy, ['the laun', 'ch code is', ' 1234', ' more']);
+    const numbers = out
+      .split('\n')
+      .filter((l) => l.startsWith('data: '))
+      .map((l) => (JSON.parse(l.slice(6)) as { sequence_number: number }).sequence_number);
+    const error = JSON.parse(out.split('\n').find((l) => l.includes('policy_violation'))!.slice(6)) as { type: string; sequence_number: number };
+    expect(error.type).toBe('error');
+    // deltas 0 and 1 were read (the second completes the phrase and stops the stream): the error is 2
+    expect(error.sequence_number).toBe(2);
+    expect(numbers).toEqual([...numbers].sort((a, b) => a - b));
+    expect(new Set(numbers).size).toBe(numbers.length);
+  });
 
   it('null when no policy has onChunk (no cost on the stream)', () => {
     expect(createStreamFilter({ protocol: 'openai-chat', policies: [{ policy: { name: 'x', onRequest: () => ({ action: 'pass' }) }, state: {} }], errorEvent: () => '', record: () => {} })).toBeNull();

@@ -2,7 +2,9 @@
 // events back, changed only where a policy changed something.
 import type { FilterCore } from './core.js';
 import type { RawEvent } from './sse-split.js';
+import type { SentEvents } from '../../protocols/types.js';
 
-export interface StreamCodec {
+/** `lastSequenceNumber` (numbered protocols): the highest event number read, for a stop's error event to follow. */
+export interface StreamCodec extends SentEvents {
   handle(ev: RawEvent, core: FilterCore): Promise<void>;
 }

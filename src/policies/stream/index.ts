@@ -5,6 +5,7 @@ import type { Policy, PolicyState } from '../types.js';
 import { FilterCore, type StreamDecisionSink, type StreamPolicy } from './core.js';
 import { SseSplitter } from './sse-split.js';
 import type { StreamCodec } from './codec.js';
+import type { SentEvents } from '../../protocols/types.js';
 import { chatCodec } from './chat.js';
 import { responsesCodec } from './responses.js';
 import { anthropicCodec } from './anthropic.js';
@@ -25,8 +26,8 @@ export function hasStreamCodec(protocol: string): boolean {
 export interface StreamFilterOptions {
   protocol: string;
   policies: readonly { policy: Policy; state: PolicyState }[];
-  /** The protocol's in-band error event for a stop (streamErrorEvent of a policy_violation) */
-  errorEvent: (message: string) => string;
+  /** The protocol's in-band error event for a stop (streamErrorEvent of a policy_violation), after the events `sent` */
+  errorEvent: (message: string, sent: SentEvents) => string;
   record: StreamDecisionSink;
   maxHoldChars?: number;
 }
@@ -36,7 +37,7 @@ export function createStreamFilter(o: StreamFilterOptions): ChunkTransform | nul
   const active = o.policies.filter((p): p is StreamPolicy => typeof p.policy.onChunk === 'function');
   const codec = CODECS[o.protocol]?.();
   if (active.length === 0 || !codec) return null;
-  const core = new FilterCore(active, o.errorEvent, o.record, o.maxHoldChars);
+  const core = new FilterCore(active, (message) => o.errorEvent(message, codec), o.record, o.maxHoldChars);
   const splitter = new SseSplitter();
   return async (chunk) => {
     if (core.stopped) return null;

@@ -24,7 +24,11 @@ export function responsesCodec(): StreamCodec {
   };
   const write = (core: FilterCore, name: string, ev: Json) => core.emit(`event: ${name}\ndata: ${JSON.stringify(ev)}\n\n`);
 
+  let lastSequenceNumber = -1;
   return {
+    get lastSequenceNumber() {
+      return lastSequenceNumber;
+    },
     async handle(raw: RawEvent, core: FilterCore) {
       if (raw.data === null) return core.emit(raw.raw);
       let ev: unknown;
@@ -34,6 +38,7 @@ export function responsesCodec(): StreamCodec {
         return core.emit(raw.raw);
       }
       if (!isObject(ev)) return core.emit(raw.raw);
+      if (typeof ev.sequence_number === 'number' && ev.sequence_number > lastSequenceNumber) lastSequenceNumber = ev.sequence_number;
       const type = typeof ev.type === 'string' ? ev.type : (raw.event ?? '');
       const name = raw.event ?? type;
 

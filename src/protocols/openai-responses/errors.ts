@@ -9,8 +9,8 @@ export function renderError(e: ProtocolErrorInput): OpenAIErrorBody {
 
 /**
  * The bytes of a ResponseErrorEvent (`{type:'error', code, message, param, sequence_number}`) for a
- * started stream. `sequenceNumber` should follow the last event forwarded (the reassembler's
- * lastSequenceNumber + 1); the SDK does not check it, so 0 is used when it is not known.
+ * started stream. `sequenceNumber` follows the last event forwarded (the reassembler's
+ * lastSequenceNumber + 1: protocol.ts passes it); 0 when nothing was numbered yet.
  */
 export function streamErrorEvent(e: ProtocolErrorInput, sequenceNumber = 0): string {
   const event = { type: 'error', code: e.code, message: e.message, param: e.param ?? null, sequence_number: sequenceNumber };

@@ -23,5 +23,5 @@ export const openAIResponses: InboundProtocol<ResponsesBody> = {
   summarise,
   createReassembler,
   renderError,
-  streamErrorEvent: (e) => streamErrorEvent(e),
+  streamErrorEvent: (e, sent) => streamErrorEvent(e, (sent?.lastSequenceNumber ?? -1) + 1),
 };
