@@ -23,7 +23,7 @@ import { passthroughHeaders } from './passthrough-headers.js';
 import type { ResponseSessions } from '../sessions/response-links.js';
 import { ResponseAffinity } from '../providers/affinity.js';
 import { pinnedTarget } from './fallback.js';
-import { buildCheckpoint, buildTrace, markCutByShutdown, type Recorders } from './record.js';
+import { buildCheckpoint, buildTrace, cutByShutdown, markCutByShutdown, type Recorders } from './record.js';
 // [issue 17] policies, response cache, OpenTelemetry
 import { policyTransform, runRequestPolicies, runResponsePolicies, type PolicyStage } from './policy-stage.js';
 import { cacheCapture, cacheLookup, cacheStore, replayCached, type CacheStage } from './cache-stage.js';
@@ -317,6 +317,12 @@ async function sendError(
     const internal = new IbexError('IBEX_ERR_INTERNAL');
     e = { status: internal.status, code: internal.code, type: internal.type, message: internal.message, param: null };
     logError(`${protocol.name} pipeline failed (request ${ctx.requestId})`, err);
+  }
+  if (ctx.clientAborted && !cutByShutdown(ctx)) {
+    // The caller left first: what failed after (the provider call it cancelled, most often) is its
+    // consequence, and the records say client_aborted (499), wherever the request was when it left.
+    ctx.status = 499;
+    return;
   }
   ctx.errorCode = e.code;
   ctx.status = e.status;

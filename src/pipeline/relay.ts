@@ -96,9 +96,14 @@ async function run(deps: Parameters<typeof createRelayHandler>[0], req: FastifyR
     if (e === err) {
       // expected: recorded in the trace
     } else deps.logError(`relay failed (request ${ctx.requestId})`, err);
-    ctx.status = e.status;
-    ctx.errorCode = e.code;
-    if (!reply.sent && !reply.raw.destroyed) await reply.code(e.status).headers(headers).headers(e.headers).send(e.toBody());
+    if (ctx.clientAborted) {
+      // The caller left first: the failure after is its consequence (as in handle.ts' sendError).
+      ctx.status = 499;
+    } else {
+      ctx.status = e.status;
+      ctx.errorCode = e.code;
+      if (!reply.sent && !reply.raw.destroyed) await reply.code(e.status).headers(headers).headers(e.headers).send(e.toBody());
+    }
   } finally {
     reply.raw.off('close', onClose);
     if (ctx.clientAborted && ctx.status < 400) ctx.status = 499;

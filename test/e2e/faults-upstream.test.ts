@@ -213,6 +213,24 @@ describe('upstream faults (mock upstream)', () => {
       expect(attempts.get(f.tag)).toBe(3);
     });
 
+    it('a client that leaves before the provider answers: trace 499 without an error code, checkpoint client_aborted', async () => {
+      const f = fault('ttfb');
+      const sid = newSid('left-before-headers');
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(), 150);
+      const res = request(`${gw.url}/v1/chat/completions`, {
+        method: 'POST',
+        signal: ac.signal,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'x-ibex-session': sid },
+        body: JSON.stringify({ model: 'gpt-4o-mini', messages: user(f.content) }),
+      });
+      await expect(res).rejects.toThrow();
+      const { cp, trace } = await recordsOf(store, sid);
+      // Not the invalid_request of the cancelled provider call: the caller left (docs/errors.md).
+      expect(trace).toMatchObject({ status: 499, errorCode: null });
+      expect(cp).toMatchObject({ status: 'client_aborted', errorCode: 'client_aborted' });
+    });
+
     it('a client that leaves during the backoff stops the retries', async () => {
       const f = fault('503always');
       const ac = new AbortController();

@@ -157,3 +157,45 @@ describe('upstream error codes are kept', () => {
     expect(hits).toBe(1);
   });
 });
+
+describe('a caller that leaves a relayed request before the provider answers', () => {
+  let gw: TestGateway;
+  let token: string;
+  let upstream: http.Server;
+  const held: http.ServerResponse[] = [];
+
+  beforeAll(async () => {
+    // Never answers: the caller leaves first.
+    upstream = http.createServer((req, res) => {
+      req.resume();
+      held.push(res);
+    });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    gw = await startTestGateway({ mock: false, env: { IBEX_UPSTREAM_URL: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1` } });
+    ({ token } = await provision(gw, 'leaver'));
+  });
+  afterAll(async () => {
+    for (const res of held) res.destroy();
+    await gw?.stop();
+    await new Promise((r) => upstream.close(r));
+  });
+
+  it('is traced as 499 without an error code (not as the upstream error its leaving caused)', async () => {
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 150);
+    const r = request(`${gw.url}/v1/audio/speech`, {
+      method: 'POST',
+      signal: ac.signal,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'x-request-id': 'relay-leaver-1' },
+      body: JSON.stringify({ model: 'tts-1', input: 'hello', voice: 'alloy' }),
+    });
+    await expect(r).rejects.toThrow();
+    let traces: { status: number; errorCode: string | null }[] = [];
+    for (let i = 0; i < 40 && traces.length === 0; i++) {
+      await new Promise((res) => setTimeout(res, 100));
+      traces = JSON.parse((await gw.cli(['traces', 'list', '--request-id', 'relay-leaver-1', '--json'])).stdout) as typeof traces;
+    }
+    expect(traces).toHaveLength(1);
+    expect(traces[0]).toMatchObject({ status: 499, errorCode: null });
+  });
+});
