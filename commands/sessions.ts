@@ -162,7 +162,8 @@ async function showTurn(id: string, turn: number, opts: { json?: boolean; upstre
     if (v.contentMode !== 'full') out(`content: ${v.contentMode}`);
     out('messages:');
     out(JSON.stringify(v.messages, null, 2));
-    out('body (exact bytes sent upstream):');
+    // A translated turn keeps the caller's body (replay sends it again); the provider got its translation.
+    out(v.translated ? `body (exact bytes before translation to the provider's ${v.upstreamPath} API):` : 'body (exact bytes sent upstream):');
     out(v.body ?? '(not recorded)');
   });
 }

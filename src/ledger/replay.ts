@@ -8,6 +8,7 @@ import type { Checkpoint } from '../stores/ports.js';
 import { callerInstructions } from '../protocols/openai-responses/directive.js';
 import { messageText } from './message-body.js';
 import { inflateTemplate } from './upstream-template.js';
+import { inboundProtocol, routeOfProtocol } from '../protocols/inbound.js';
 
 /** The exact body the turn sent upstream; null when it was not kept (metadata mode, or written before the ledger). */
 export function sentBody(cp: Checkpoint): string | null {
@@ -15,9 +16,20 @@ export function sentBody(cp: Checkpoint): string | null {
   return inflateTemplate(cp.upstreamTemplate, cp.messages.map(messageText));
 }
 
-/** The gateway route of the turn: `/v1` + the provider path (`/v1/chat/completions`). */
+/** The gateway route the turn came in on (`/v1/chat/completions`, `/v1/messages`, …): its protocol's. */
 export function routeOf(cp: Checkpoint): string {
-  return '/v1' + (cp.upstreamPath ?? '/chat/completions');
+  const protocol = cp.protocol ? inboundProtocol(cp.protocol) : undefined;
+  // Checkpoints of an unknown protocol (none are written) fall back to the recorded path.
+  return protocol ? routeOfProtocol(protocol) : '/v1' + (cp.upstreamPath ?? '/chat/completions');
+}
+
+/**
+ * Whether the provider received the turn translated into its own API (a chat request an Anthropic
+ * model served): the stored body is then the caller's, which replay sends again, not the provider's.
+ */
+export function wasTranslated(cp: Checkpoint): boolean {
+  const protocol = cp.protocol ? inboundProtocol(cp.protocol) : undefined;
+  return !!protocol && !!cp.upstreamPath && cp.upstreamPath !== protocol.upstreamPath;
 }
 
 export interface ReplayRequest {
@@ -60,6 +72,16 @@ function removeDirective(protocol: string, body: Record<string, unknown>, direct
     const caller = callerInstructions(typeof body.instructions === 'string' ? body.instructions : null, directive);
     if (caller === null) delete body.instructions;
     else if (caller !== undefined) body.instructions = caller;
+    return;
+  }
+  if (protocol === 'anthropic-messages') {
+    // placeDirective made `system` blocks with the directive's first: the caller's blocks are the rest.
+    const system = body.system;
+    if (!Array.isArray(system)) return;
+    const first = system[0] as { type?: unknown; text?: unknown } | undefined;
+    if (!first || first.type !== 'text' || first.text !== directive) return;
+    if (system.length === 1) delete body.system;
+    else body.system = system.slice(1);
     return;
   }
   const messages = body.messages;

@@ -1,7 +1,7 @@
 // One turn of a session for `ibex sessions show --turn N [--upstream]` and `sessions replay`.
 import { UserError } from '../errors.js';
 import type { Checkpoint, DirectiveStore, SessionStore } from '../stores/ports.js';
-import { routeOf, sentBody } from './replay.js';
+import { routeOf, sentBody, wasTranslated } from './replay.js';
 
 /** Turn `turn` (1-based, conversation order as `sessions show` numbers it); a user error when absent. */
 export async function findTurn(sessions: SessionStore, sessionId: string, turn: number): Promise<Checkpoint> {
@@ -22,6 +22,8 @@ export interface UpstreamView {
   /** The gateway route the caller used; upstream it went to the provider's base URL + upstreamPath */
   route: string;
   upstreamPath: string | null;
+  /** The provider received the body translated into its API; `body` is the caller's (what replay sends) */
+  translated: boolean;
   provider: string | null;
   /** The model the caller named, and the one the provider served */
   model: string | null;
@@ -30,7 +32,10 @@ export interface UpstreamView {
   /** The directive text injected (that version's text), null when none */
   directive: string | null;
   messages: unknown[];
-  /** The exact JSON text sent upstream; null when not kept (metadata mode, or recorded before the ledger) */
+  /**
+   * The exact JSON text sent upstream (before translation, when `translated`); null when not kept
+   * (metadata mode, or recorded before the ledger)
+   */
   body: string | null;
   replayOf: string | null;
   contentMode: string;
@@ -47,6 +52,7 @@ export async function upstreamView(cp: Checkpoint, directives: DirectiveStore): 
     protocol: cp.protocol ?? null,
     route: routeOf(cp),
     upstreamPath: cp.upstreamPath ?? null,
+    translated: wasTranslated(cp),
     provider: cp.provider ?? null,
     model: cp.model,
     servedModel: cp.servedModel ?? null,

@@ -24,7 +24,11 @@ export class RequestContext {
   messages: unknown[] | null = null;
   /** The outgoing body's JSON text exactly as sent upstream (the ledger stores it as a template, for replay) */
   upstreamBody: string | null = null;
-  /** The inbound protocol's name and the path under the provider's base URL (for replay) */
+  /**
+   * The inbound protocol's name, and the path under the provider's base URL the request went to: the
+   * protocol's own, or the provider's API's when it was translated (`/messages` for a chat request
+   * an Anthropic model served). The gateway route to replay on follows from the protocol.
+   */
   protocol: string | null = null;
   upstreamPath: string | null = null;
   /** `SESSION:TURN` from X-Ibex-Replay-Of: this request replays that turn (`ibex sessions replay`) */

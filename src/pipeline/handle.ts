@@ -198,7 +198,8 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
 
     // The first target's call serves the cache key too (the request as it would go upstream).
     const firstCall = upstreamCall(protocol, placed, parsed.model, targets[0]!.provider, targets[0]!.model);
-    // The ledger keeps the request in the caller's protocol, as the first target takes it (exact replay).
+    // The ledger keeps the request in the caller's protocol, as the first target takes it (exact
+    // replay); a fallback below replaces it with the serving target's.
     ctx.sent(protocol, firstCall && !firstCall.translation ? firstCall.body : serialiseOutgoing(placed), req.headers);
 
     // [issue 17] response cache: a hit is replayed instead of forwarding
@@ -257,6 +258,10 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
           extras,
         );
         served = { provider: target.provider.id, translated: call.translation !== null };
+        // The ledger keeps what the serving target took: the path it was sent to and, after a
+        // fallback, that target's body (in the caller's protocol when it was translated).
+        ctx.upstreamPath = call.path;
+        if (i > 0) ctx.upstreamBody = call.translation ? serialiseOutgoing(placed) : call.body;
         break;
       } catch (err) {
         ctx.attempts.push({ provider: target.provider.id, model: target.model, error: errorCodeOf(err) });

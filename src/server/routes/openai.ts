@@ -6,12 +6,8 @@ import type { ProviderRegistry } from '../../providers/index.js';
 import { mapUpstreamException, mapUpstreamStatus } from '../../providers/openai/error-map.js';
 import { decodedBody, readAll } from '../../pipeline/decode.js';
 import type { InboundProtocol } from '../../protocols/types.js';
-import { openAIChat } from '../../protocols/openai-chat/protocol.js';
-import { openAIResponses } from '../../protocols/openai-responses/protocol.js';
-import { openAIEmbeddings } from '../../protocols/openai-embeddings/protocol.js';
-import { openAICompletions } from '../../protocols/openai-completions/protocol.js';
-import { openAIModerations } from '../../protocols/openai-moderations/protocol.js';
 import { anthropicMessages } from '../../protocols/anthropic-messages/protocol.js';
+import { INBOUND_PROTOCOLS, routeOfProtocol } from '../../protocols/inbound.js';
 import type { Provider } from '../../providers/types.js';
 import { modelListBody, parseModelList } from '../../providers/model-list.js';
 
@@ -31,16 +27,8 @@ export interface OpenAIRouteDeps {
 }
 
 export function registerOpenAIRoutes(app: FastifyInstance, deps: OpenAIRouteDeps): void {
-  const protocols: [string, InboundProtocol<never>][] = [
-    ['/v1/chat/completions', openAIChat as InboundProtocol<never>],
-    ['/v1/responses', openAIResponses as InboundProtocol<never>],
-    ['/v1/embeddings', openAIEmbeddings as InboundProtocol<never>],
-    ['/v1/completions', openAICompletions as InboundProtocol<never>],
-    ['/v1/moderations', openAIModerations as InboundProtocol<never>],
-    ['/v1/messages', anthropicMessages as InboundProtocol<never>],
-  ];
   // The route's protocol rides in its config: the auth hook and the error handler answer in its shape.
-  for (const [path, protocol] of protocols) app.post(path, { config: { protocol } }, deps.protocolHandler(protocol));
+  for (const protocol of INBOUND_PROTOCOLS) app.post(routeOfProtocol(protocol), { config: { protocol } }, deps.protocolHandler(protocol));
   app.post('/v1/messages/count_tokens', { config: { protocol: anthropicMessages } }, deps.countTokens);
 
   // The first provider's model list plus the ibex.yaml names and aliases (src/providers/model-list.ts),
