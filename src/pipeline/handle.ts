@@ -199,7 +199,7 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
     // The first target's call serves the cache key too (the request as it would go upstream).
     const firstCall = upstreamCall(protocol, placed, parsed.model, targets[0]!.provider, targets[0]!.model);
     // The ledger keeps the request in the caller's protocol, as the first target takes it (exact
-    // replay); a fallback below replaces it with the serving target's.
+    // replay); a fallback below replaces it with the next target's.
     ctx.sent(protocol, firstCall && !firstCall.translation ? firstCall.body : serialiseOutgoing(placed), req.headers);
 
     // [issue 17] response cache: a hit is replayed instead of forwarding
@@ -224,8 +224,13 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
         if (i + 1 >= targets.length) throw unsupported(protocol, parsed.model, targets.map((t) => t.provider.id));
         continue;
       }
+      // The records describe the last target tried (the one that served, when one did): its
+      // provider, model, the path it was sent to and, after a fallback, its body (in the caller's
+      // protocol when it was translated: the ledger keeps what replay sends).
       ctx.provider = target.provider.id;
       ctx.servedModel = target.model;
+      ctx.upstreamPath = call.path;
+      if (i > 0) ctx.upstreamBody = call.translation ? serialiseOutgoing(placed) : call.body;
       headers['x-ibex-provider'] = target.provider.id;
       // The model is the caller's text: a header carries it only when it is a valid header value.
       if (HEADER_SAFE.test(target.model)) headers['x-ibex-served-model'] = target.model;
@@ -258,10 +263,6 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
           extras,
         );
         served = { provider: target.provider.id, translated: call.translation !== null };
-        // The ledger keeps what the serving target took: the path it was sent to and, after a
-        // fallback, that target's body (in the caller's protocol when it was translated).
-        ctx.upstreamPath = call.path;
-        if (i > 0) ctx.upstreamBody = call.translation ? serialiseOutgoing(placed) : call.body;
         break;
       } catch (err) {
         ctx.attempts.push({ provider: target.provider.id, model: target.model, error: errorCodeOf(err) });

@@ -40,6 +40,7 @@ models:
   sonnet: claude/claude-sonnet-4-5
   mini: oai/gpt-4o-mini
   chain: [down/gpt-4o, oai/gpt-4o-mini]
+  dead: down/gpt-4o
 retries: { perTarget: 0 }
 `,
       { K_CLAUDE: 'sk-ant-ledger-0123456789abcdef' },
@@ -139,5 +140,17 @@ retries: { perTarget: 0 }
 
     await replay(session);
     expect(JSON.stringify(lastPost(claude).body)).toBe(JSON.stringify(original));
+  });
+
+  it('a turn no target could serve describes the last one tried: its provider, model and path', async () => {
+    const res = await fetch(`${gw.url}/v1/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'dead', max_tokens: 16, messages: [{ role: 'user', content: 'nobody home' }] }),
+    });
+    expect(res.status).toBe(502);
+    const v = await view(res.headers.get('x-ibex-session')!);
+    // An Anthropic request an OpenAI-kind provider was tried for: translated to its chat API.
+    expect(v).toMatchObject({ route: '/v1/messages', provider: 'down', servedModel: 'gpt-4o', upstreamPath: '/chat/completions', translated: true });
   });
 });
