@@ -83,7 +83,11 @@ export async function replayCached(lookup: CacheLookup, ctx: RequestContext, pro
   // a zero-length upstream span: the turn is checkpointed like any answered request
   ctx.upstreamStart = ctx.upstreamHeaders = ctx.upstreamEnd = now;
   ctx.status = 200;
-  ctx.bytesOut = hit.body.length;
+  // A stored stream is the provider's, with what ibex asked for itself (the usage chunk of a chat
+  // stream): this caller gets it through its own filter, as forward.ts would have sent it.
+  const strip = hit.kind === 'sse' ? ctx.streamFilter : null;
+  const sent = strip ? Buffer.concat([strip.push(hit.body), strip.end()]) : hit.body;
+  ctx.bytesOut = hit.body.length; // as forward.ts counts a stream: what the tap saw
   let facts: ReplyFacts;
   if (hit.kind === 'json') {
     facts = protocol.summarise(JSON.parse(hit.body.toString('utf8')));
@@ -111,10 +115,13 @@ export async function replayCached(lookup: CacheLookup, ctx: RequestContext, pro
     'x-request-id': ctx.correlationId,
     'server-timing': timing,
   });
-  raw.end(hit.body);
+  raw.end(sent);
 }
 
-/** The transform forward applies, plus a bounded copy of what it lets through (a miss of a streamed request). */
+/**
+ * The transform forward applies, plus a bounded copy of what it lets through (a miss of a streamed
+ * request): before the caller's filter, so one entry serves callers that asked for usage and not.
+ */
 export function cacheCapture(lookup: CacheLookup | null, ctx: RequestContext, transform: ChunkTransform | undefined, maxEntryBytes: number): ChunkTransform | undefined {
   if (!lookup || !ctx.stream) return transform;
   const keep = (out: Buffer | null) => {

@@ -234,6 +234,24 @@ describe('response cache', () => {
     expect(j.headers.get('x-ibex-cache')).toBe('miss');
   });
 
+  it('a streamed hit is what the miss sent, byte for byte: the usage chunk only for a caller that asked for it', async () => {
+    const content = `usage me ${Math.random()}`;
+    const raw = async (extra: Record<string, unknown>) => {
+      const res = await p.post('/v1/chat/completions', 'cached', chatBody(content, { stream: true, ...extra }));
+      return { cache: res.headers.get('x-ibex-cache'), text: await res.text() };
+    };
+    const usageChunk = /"choices":\[\],"usage":\{/;
+    const miss = await raw({});
+    const hit = await raw({});
+    expect([miss.cache, hit.cache]).toEqual(['miss', 'hit']);
+    expect(miss.text).not.toMatch(usageChunk);
+    expect(hit.text).toBe(miss.text);
+    // The entry keeps the provider's stream: a caller that asks for usage gets it from the cache too.
+    const asked = await raw({ stream_options: { include_usage: true } });
+    expect(asked.text).toMatch(usageChunk);
+    expect(p.checkpoints.at(-1)!.usage?.totalTokens).toBeGreaterThan(0);
+  });
+
   it('never crosses agents', async () => {
     const body = chatBody(`shared ${Math.random()}`);
     await p.post('/v1/chat/completions', 'cached', body);
