@@ -330,8 +330,8 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
           const old = pipeline.providers;
           fileConfig = next;
           pipeline.providers = createProviders(config, next);
-          logProviders(log, next);
-          log.info(`config: ${configPath} reloaded`);
+          // watch.ts logged the reload itself; what the new file defines follows, as at start.
+          logProviders(log, next, { header: false });
           retired.add(old);
           setTimeout(() => void old.close().catch(() => {}).then(() => retired.delete(old)), config.drainTimeoutMs).unref();
         },
@@ -408,8 +408,8 @@ function providerEnv(config: IbexConfig): NodeJS.ProcessEnv {
   return env;
 }
 
-function logProviders(log: Logger, file: IbexFileConfig): void {
-  log.info(`config: ${file.path ?? 'no ibex.yaml (providers from the environment)'}`);
+function logProviders(log: Logger, file: IbexFileConfig, opts: { header: boolean } = { header: true }): void {
+  if (opts.header) log.info(`config: ${file.path ?? 'no ibex.yaml (providers from the environment)'}`);
   for (const p of file.providers) {
     const keys = p.keys.length === 0 ? 'no key' : `${p.keys.length} key${p.keys.length > 1 ? 's' : ''} (${p.keyStrategy})`;
     log.info(`provider: ${p.name} (${p.kind}) ${p.baseUrl}, ${keys}`);

@@ -47,7 +47,10 @@ ${models}
     expect(Date.now() - t0).toBeLessThan(3_500);
     const r = await chat(gw, token, 'fast');
     expect([r.headers.get('x-ibex-provider'), r.headers.get('x-ibex-served-model')]).toEqual(['b', 'gpt-4o']);
-    expect(gw.output()).toMatch(/config: reloaded .*ibex\.yaml/);
+    expect(gw.output()).toMatch(/config: reloaded .*ibex\.yaml \(2 providers, 2 models\)/);
+    // One line says so (docs/providers.md), then what the new file defines, as at start.
+    expect(gw.output().match(/config: .*reloaded/g)).toHaveLength(1);
+    expect(gw.output()).toMatch(/models: fast, brandnew/);
   });
 
   it('a bad file is refused with its line named; the previous configuration keeps serving', async () => {
