@@ -16,7 +16,7 @@ interface ProvidersFlags {
 export function register(program: Command): void {
   program
     .command('providers')
-    .description("a running gateway's providers: key pools (masked), cooldowns, requests, errors, last success and error")
+    .description("a running gateway's providers: key pools (masked), cooldowns, circuit breaker, requests, errors, last success and error")
     .option('--url <url>', 'gateway base URL (default: http://IBEX_HOST:IBEX_PORT)')
     .option('--token <token>', 'admin token (default: IBEX_ADMIN_TOKEN, else $IBEX_HOME/admin-token)')
     .option('--json', 'print one JSON document')
@@ -56,7 +56,7 @@ async function fetchProviders(flags: ProvidersFlags): Promise<ProvidersView> {
   return (await res.json()) as ProvidersView;
 }
 
-const COLUMNS = ['provider', 'kind', 'base url', 'keys', 'requests', 'errors', 'last success', 'last error'];
+const COLUMNS = ['provider', 'kind', 'base url', 'keys', 'open circuits', 'requests', 'errors', 'last success', 'last error'];
 
 function tableRow(p: ProvidersView['providers'][number]): Record<string, unknown> {
   const now = Date.now();
@@ -65,6 +65,8 @@ function tableRow(p: ProvidersView['providers'][number]): Record<string, unknown
     kind: p.kind,
     'base url': p.baseUrl,
     keys: p.keys.length === 0 ? 'none' : p.keys.map((k) => (k.coolingUntil ? `${k.key} (cooling ${secondsUntil(k.coolingUntil, now)}s)` : k.key)).join(', '),
+    // The models tried last for now, with the seconds left (an older gateway's view has no breakers).
+    'open circuits': (p.health.breakers ?? []).filter((b) => b.openUntil).map((b) => `${b.model} (${secondsUntil(b.openUntil!, now)}s)`).join(', ') || 'none',
     requests: p.health.requests,
     errors: p.health.errors,
     'last success': p.health.lastSuccessAt,

@@ -154,5 +154,12 @@ export interface Provider {
   baseUrl: string;
   keyStrategy: string;
   keys: { key: string; coolingUntil: Time | null; uses: number; cooldowns: number }[];
-  health: { requests: number; errors: number; lastSuccessAt: Time | null; lastError: string | null };
+  health: {
+    requests: number;
+    errors: number;
+    lastSuccessAt: Time | null;
+    lastError: { at: Time; status: number | null; message: string } | null;
+    /** The breakers of models that failed (absent from gateways older than the circuit breaker) */
+    breakers?: { model: string; state: 'closed' | 'open'; openUntil: Time | null; consecutiveFailures: number; opened: number }[];
+  };
 }

@@ -34,6 +34,7 @@ export function describe(c: IbexFileConfig): Record<string, unknown> {
     providers: c.providers.map(describeProvider),
     models: JSON.parse(JSON.stringify(c.models)),
     retries: { ...c.retries },
+    circuit: { ...c.circuit },
     pricing: JSON.parse(JSON.stringify(c.pricing)),
     agents: JSON.parse(JSON.stringify(c.agents)),
     retention: { ...c.retention },

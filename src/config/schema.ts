@@ -5,6 +5,7 @@ import { hasEnvRef, interpolateEnv, maskSecret, wholeEnvRef } from './env-refs.j
 import type { Located, YamlReader } from './yaml-reader.js';
 import {
   DEFAULT_ANTHROPIC_BASE_URL,
+  DEFAULT_CIRCUIT,
   DEFAULT_COOLDOWN_MS,
   DEFAULT_OPENAI_BASE_URL,
   DEFAULT_PASSTHROUGH,
@@ -12,6 +13,7 @@ import {
   KEY_STRATEGIES,
   PROVIDER_KINDS,
   type AgentFileConfig,
+  type CircuitSettings,
   type IbexFileConfig,
   type ModelPrice,
   type ModelTarget,
@@ -23,7 +25,7 @@ import {
 
 export type FileSections = Omit<IbexFileConfig, 'origin' | 'path'>;
 
-const TOP_KEYS = ['providers', 'models', 'retries', 'pricing', 'agents', 'retention', 'passthrough', 'cors', 'limits', 'timeouts'];
+const TOP_KEYS = ['providers', 'models', 'retries', 'circuit', 'pricing', 'agents', 'retention', 'passthrough', 'cors', 'limits', 'timeouts'];
 const PROVIDER_KEYS = ['kind', 'baseUrl', 'keys', 'keyStrategy', 'cooldown', 'apiVersion', 'headers', 'timeouts', 'promptCache'];
 const TIMEOUT_KEYS = ['connect', 'ttfb', 'idle'];
 const PRICE_KEYS = ['input', 'cachedInput', 'output'];
@@ -59,6 +61,7 @@ export function readSections(r: YamlReader, env: NodeJS.ProcessEnv, envProviders
     providersOrigin: top.providers ? 'file' : 'env',
     models: top.models ? readModels(r, top.models, names) : {},
     retries: { perTarget: readRetries(r, top.retries) },
+    circuit: top.circuit ? readCircuit(r, top.circuit) : { ...DEFAULT_CIRCUIT },
     pricing: top.pricing ? readPricing(r, top.pricing, names) : {},
     agents: top.agents ? readAgents(r, top.agents) : {},
     retention: top.retention ? readRetention(r, top.retention) : {},
@@ -248,6 +251,14 @@ function readRetries(r: YamlReader, loc: Located | undefined): number {
   if (!loc) return DEFAULT_RETRIES_PER_TARGET;
   const f = r.object(loc, ['perTarget']) ?? {};
   return f.perTarget ? (r.number(f.perTarget, { min: 0, max: 10, integer: true }) ?? DEFAULT_RETRIES_PER_TARGET) : DEFAULT_RETRIES_PER_TARGET;
+}
+
+function readCircuit(r: YamlReader, loc: Located): CircuitSettings {
+  const f = r.object(loc, ['failures', 'cooldown']) ?? {};
+  return {
+    failures: f.failures ? (r.number(f.failures, { min: 0, max: 1000, integer: true }) ?? DEFAULT_CIRCUIT.failures) : DEFAULT_CIRCUIT.failures,
+    cooldownMs: f.cooldown ? (r.duration(f.cooldown) ?? DEFAULT_CIRCUIT.cooldownMs) : DEFAULT_CIRCUIT.cooldownMs,
+  };
 }
 
 function readPricing(r: YamlReader, loc: Located, providers: readonly string[]): Record<string, ModelPrice> {

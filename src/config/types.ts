@@ -89,6 +89,8 @@ export interface IbexFileConfig {
   /** Public names and aliases → ordered fallback chain */
   readonly models: Readonly<Record<string, readonly ModelTarget[]>>;
   readonly retries: { readonly perTarget: number };
+  /** When a provider that keeps failing is tried last in its chains (src/providers/health.ts) */
+  readonly circuit: CircuitSettings;
   /** Keyed by `provider/model` */
   readonly pricing: Readonly<Record<string, ModelPrice>>;
   readonly agents: Readonly<Record<string, AgentFileConfig>>;
@@ -100,6 +102,18 @@ export interface IbexFileConfig {
   /** Gateway-wide upstream timeouts; a provider's own `timeouts` win */
   readonly timeouts: Readonly<Timeouts>;
 }
+
+/**
+ * The circuit breaker of every provider: after `failures` consecutive outage-like failures (no
+ * connection, a timeout, a 5xx, after the target's retries) the provider goes last in every fallback
+ * chain for `cooldownMs`; `failures: 0` turns it off.
+ */
+export interface CircuitSettings {
+  readonly failures: number;
+  readonly cooldownMs: number;
+}
+
+export const DEFAULT_CIRCUIT: CircuitSettings = { failures: 3, cooldownMs: 30_000 };
 
 export const DEFAULT_PASSTHROUGH: readonly string[] = ['/v1/audio', '/v1/images'];
 export const DEFAULT_COOLDOWN_MS = 60_000;

@@ -16,6 +16,7 @@ import type { UpstreamSignal } from '../util/abort-emitter.js';
 import { peekErrorCode } from './peek-error.js';
 import { KeyPool, type KeyState } from './key-pool.js';
 import { ProviderHealth, type HealthSnapshot } from './health.js';
+import type { CircuitSettings } from '../config/types.js';
 import type { KindSpec } from './kinds.js';
 import type { KeyStrategy, ProviderKind } from '../config/types.js';
 
@@ -40,6 +41,8 @@ export interface HttpProviderOptions {
   retry: RetryPolicyOptions;
   /** Largest non-streaming answer read (bytes) */
   maxResponseBytes?: number;
+  /** The circuit breaker (ibex.yaml `circuit`); absent: none */
+  circuit?: CircuitSettings;
 }
 
 /** Error codes of a 429 or 403 that say the key (not the request) is out: cool it, use another. */
@@ -61,7 +64,7 @@ export class HttpProvider implements Provider {
   readonly id: string;
   readonly kind: KindSpec;
   readonly maxResponseBytes: number | undefined;
-  readonly health = new ProviderHealth();
+  readonly health: ProviderHealth;
   private readonly pool: Pool;
   private readonly basePath: string;
   private readonly keys: KeyPool;
@@ -74,6 +77,7 @@ export class HttpProvider implements Provider {
     this.id = config.id;
     this.kind = config.kind;
     this.maxResponseBytes = opts.maxResponseBytes;
+    this.health = new ProviderHealth(opts.circuit);
     const base = new URL(config.baseUrl);
     const basePath = base.pathname.replace(/\/+$/, '');
     // Anthropic's paths carry their own /v1 (kinds.ts); a base URL copied with it must not double it.
@@ -92,6 +96,10 @@ export class HttpProvider implements Provider {
 
   speaks(protocol: string): boolean {
     return this.kind.speaks.includes(protocol);
+  }
+
+  tripped(model: string, now: number): boolean {
+    return this.health.tripped(model, now);
   }
 
   status(): ProviderStatus {
@@ -131,14 +139,14 @@ export class HttpProvider implements Provider {
       } catch (err) {
         const delay = opts.signal.aborted || !replayable ? null : retryDelayMs(this.opts.retry, { error: err as Error }, attempt);
         if (delay === null) {
-          if (!opts.signal.aborted) this.health.failure(null, (err as Error).message);
+          if (!opts.signal.aborted) this.health.failure(null, (err as Error).message, req.model);
           throw err;
         }
         await pause(delay, opts.signal, err);
         continue;
       }
       if (res.statusCode < 400) {
-        this.health.success();
+        this.health.success(req.model);
         return { status: res.statusCode, headers: res.headers, body: res.body, keyIndex };
       }
       if (res.statusCode === 429 || res.statusCode === 402 || res.statusCode === 403) {
@@ -160,7 +168,7 @@ export class HttpProvider implements Provider {
         const rateLimit = res.statusCode === 429 && (peeked.code === null || RATE_LIMIT_CODES.has(peeked.code));
         const delay = rateLimit && replayable && !keyOut ? retryDelayMs(this.opts.retry, { statusCode: res.statusCode, headers: res.headers }, attempt) : null;
         if (delay === null) {
-          this.health.failure(res.statusCode, `HTTP ${res.statusCode}${peeked.code ? ` ${peeked.code}` : ''}`);
+          this.health.failure(res.statusCode, `HTTP ${res.statusCode}${peeked.code ? ` ${peeked.code}` : ''}`, req.model);
           return { status: res.statusCode, headers: peeked.headers, body: peeked.body, keyIndex };
         }
         peeked.body.dump().catch(() => {});
@@ -171,8 +179,8 @@ export class HttpProvider implements Provider {
       // last response goes to the caller with its body (upstream error bodies are passed through).
       const delay = !replayable ? null : retryDelayMs(this.opts.retry, { statusCode: res.statusCode, headers: res.headers }, attempt);
       if (delay === null) {
-        if (res.statusCode >= 500) this.health.failure(res.statusCode, `HTTP ${res.statusCode}`);
-        else this.health.success();
+        if (res.statusCode >= 500) this.health.failure(res.statusCode, `HTTP ${res.statusCode}`, req.model);
+        else this.health.success(req.model);
         return { status: res.statusCode, headers: res.headers, body: res.body, keyIndex };
       }
       res.body.dump().catch(() => {});

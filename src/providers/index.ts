@@ -52,7 +52,7 @@ export class ProviderRegistry {
       if (provider) out.push({ provider, model: t.model });
     }
     if (out.length === 0) out.push({ provider: this.default, model });
-    return out;
+    return out.length > 1 ? healthyFirst(out) : out;
   }
 
   /** The first target (what single-target callers such as the relay use). */
@@ -82,6 +82,21 @@ export class ProviderRegistry {
 }
 
 /** Without a file: `provider/model` when the prefix names a registered provider, else the default. */
+/**
+ * The chain with the targets whose breaker is open moved to the end, each group in chain
+ * order (a stable partition). Nothing is dropped: when every target is open, the order is the chain's.
+ */
+function healthyFirst(chain: RoutedTarget[]): RoutedTarget[] {
+  const now = Date.now();
+  let open: RoutedTarget[] | null = null;
+  const healthy: RoutedTarget[] = [];
+  for (const t of chain) {
+    if (t.provider.tripped?.(t.model, now)) (open ??= []).push(t);
+    else healthy.push(t);
+  }
+  return open ? healthy.concat(open) : chain;
+}
+
 function fallbackRoute(reg: ProviderRegistry, model: string): ModelTarget[] {
   const slash = model.indexOf('/');
   if (slash > 0) {
@@ -113,6 +128,7 @@ export function createProviders(config: IbexConfig, file: IbexFileConfig): Provi
           ttfbTimeoutMs: p.timeouts.ttfbMs ?? file.timeouts.ttfbMs ?? config.upstreamTtfbTimeoutMs,
           idleTimeoutMs: p.timeouts.idleMs ?? file.timeouts.idleMs ?? config.upstreamIdleTimeoutMs,
           retry: { maxRetries: file.retries.perTarget, minDelayMs: 100, maxRetryAfterMs: 2_000 },
+          circuit: file.circuit,
           maxResponseBytes: file.limits.responseBytes ?? config.maxResponseBytes,
         },
       ),

@@ -18,6 +18,8 @@ export interface ProvidersView {
       errors: number;
       lastSuccessAt: string | null;
       lastError: { at: string; status: number | null; message: string } | null;
+      /** Circuit breakers of the models that failed: `open` until `openUntil` = that target is tried last in its chains */
+      breakers: { model: string; state: 'closed' | 'open'; openUntil: string | null; consecutiveFailures: number; opened: number }[];
     };
   }[];
   /** Public names and aliases → their fallback chain as `provider/model` */
@@ -37,6 +39,7 @@ export function providersView(registry: ProviderRegistry): ProvidersView {
         errors: s.health.errors,
         lastSuccessAt: iso(s.health.lastSuccessAt),
         lastError: s.health.lastError ? { at: iso(s.health.lastError.at)!, status: s.health.lastError.status, message: s.health.lastError.message } : null,
+        breakers: s.health.breakers.map((b) => ({ ...b, openUntil: iso(b.openUntil) })),
       },
     })),
     models: registry.chains(),

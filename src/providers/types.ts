@@ -42,6 +42,8 @@ export interface Provider {
   readonly kind: import('./kinds.js').KindSpec;
   /** true when the provider takes this inbound protocol's requests as they are */
   speaks(protocol: string): boolean;
+  /** The breaker of this model is open (src/providers/health.ts): the registry tries the target after the others */
+  tripped?(model: string, now: number): boolean;
   status(): import('./http-provider.js').ProviderStatus;
   /** Largest non-streaming answer read from this provider (bytes); forward.ts answers 502 beyond it */
   readonly maxResponseBytes?: number;

@@ -141,7 +141,7 @@ function fixtureApi() {
     if (method === 'GET' && p === '/usage')
       return [200, { by: 'agent', since: '7d', rows: [{ key: 'support', requests: 900, promptTokens: 120_000, completionTokens: 30_000, costUsd: 2.5 }, { key: 'triage', requests: 334, promptTokens: 40_000, completionTokens: 9_000, costUsd: 0.64 }] }];
     if (method === 'GET' && p === '/providers')
-      return [200, { providers: [{ id: 'openai', kind: 'openai', baseUrl: 'https://api.openai.com/v1', keyStrategy: 'round_robin', keys: [{ key: 'sk-…a1b2', coolingUntil: null, uses: 800, cooldowns: 0 }, { key: 'sk-…c3d4', coolingUntil: iso(-30_000), uses: 434, cooldowns: 3 }], health: { requests: 1234, errors: 15, lastSuccessAt: iso(1000), lastError: 'upstream_rate_limited' } }] }];
+      return [200, { providers: [{ id: 'openai', kind: 'openai', baseUrl: 'https://api.openai.com/v1', keyStrategy: 'round_robin', keys: [{ key: 'sk-…a1b2', coolingUntil: null, uses: 800, cooldowns: 0 }, { key: 'sk-…c3d4', coolingUntil: iso(-30_000), uses: 434, cooldowns: 3 }], health: { requests: 1234, errors: 15, lastSuccessAt: iso(1000), lastError: { at: iso(2000), status: 503, message: 'HTTP 503' }, breakers: [{ model: 'gpt-4o', state: 'open', openUntil: iso(-20_000), consecutiveFailures: 3, opened: 1 }] } }] }];
     return [404, { error: { message: `No route ${method} /admin/v1${p}.`, type: 'invalid_request_error', code: 'not_found', param: null } }];
   };
   const handle = async (route: Route) => {
@@ -316,6 +316,9 @@ describe.skipIf(skip !== null)('dashboard pages against the admin API contract (
     const p = page.locator('[data-provider=openai]');
     await p.waitFor();
     expect(await page.locator('main').textContent()).toContain('cooling');
+    // the last error as the API sends it (an object), and the circuit breaker
+    expect(await p.textContent()).toContain('HTTP 503');
+    expect(await p.locator('[data-testid=breakers]').textContent()).toMatch(/gpt-4o open until .*tried last.*3 failures in a row, opened 1×/);
     await shot('providers');
   });
 

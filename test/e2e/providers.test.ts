@@ -73,6 +73,9 @@ models:
   fast: good/gpt-4o
   pooled: [pool/gpt-4o-mini, good/gpt-4o-mini]
 retries: { perTarget: 1 }
+# Every case here asks for its fault again and again: no breaker reorders the chains
+# (test/e2e/providers-circuit.test.ts covers it).
+circuit: { failures: 0 }
 `;
     gw = await startYamlGateway(yaml, { K_PRIMARY, K_GOOD, K_POOL_A, K_POOL_B });
     ({ token } = await provision(gw, 'prov', { directive: 'You are the providers directive.' }));

@@ -40,7 +40,27 @@ export function ProvidersPage() {
               <dt>last success</dt>
               <dd>{fmtTime(p.health.lastSuccessAt)}</dd>
               <dt>last error</dt>
-              <dd>{p.health.lastError ? <Mono>{p.health.lastError}</Mono> : 'none'}</dd>
+              <dd>
+                {p.health.lastError ? (
+                  <>
+                    {fmtTime(p.health.lastError.at)} <Mono>{p.health.lastError.message}</Mono>
+                  </>
+                ) : (
+                  'none'
+                )}
+              </dd>
+              <dt>circuit breakers</dt>
+              <dd data-testid="breakers">
+                {p.health.breakers?.length
+                  ? p.health.breakers.map((b) => (
+                      <div>
+                        <Mono>{b.model}</Mono>{' '}
+                        {b.state === 'open' ? <Badge kind="err">open until {fmtTime(b.openUntil)}: tried last</Badge> : <Badge kind="ok">closed</Badge>}{' '}
+                        {fmtInt(b.consecutiveFailures)} failures in a row, opened {fmtInt(b.opened)}×
+                      </div>
+                    ))
+                  : 'none tripped'}
+              </dd>
             </dl>
             <table class="grid">
               <thead>
