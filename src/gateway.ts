@@ -209,6 +209,11 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
     });
   }
 
+  // Providers come from the current registry (an ibex.yaml reload replaces it), read at each scrape.
+  metrics.registerProviders(() =>
+    pipeline.providers.status().map((s) => ({ id: s.id, openCircuits: s.health.breakers.filter((b) => b.state === 'open').length })),
+  );
+
   const adminToken = ensureAdminToken(config);
   registerSecret(adminToken);
   // [issue 17] policies, response cache, OpenTelemetry (loaded only with OTEL_EXPORTER_OTLP_ENDPOINT), debug log

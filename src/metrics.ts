@@ -168,6 +168,13 @@ export function createMetrics(opts: MetricsOptions = {}) {
   // order and a gauge's collect() runs synchronously at the start of get(), so the collectors
   // below have updated their gauges before any other metric is read.
   const collectors: Array<() => void> = [];
+  const addCollector = (fn: () => void): (() => void) => {
+    collectors.push(fn);
+    return () => {
+      const i = collectors.indexOf(fn);
+      if (i >= 0) collectors.splice(i, 1);
+    };
+  };
   const collectorsDuration = new Gauge({
     name: 'ibex_metrics_collectors_seconds',
     help: 'Time the scrape-time collectors took during this scrape',
@@ -247,6 +254,12 @@ export function createMetrics(opts: MetricsOptions = {}) {
     labelNames: ['mode'] as const,
     registers: [registry],
   });
+  const providerOpenCircuits = new Gauge({
+    name: 'ibex_provider_open_circuits',
+    help: "Targets (models) of a provider whose circuit breaker is open: tried last in their chains (read at scrape time)",
+    labelNames: ['provider'] as const,
+    registers: [registry],
+  });
   const revocationPropagation = new Histogram({
     name: 'ibex_revocation_propagation_seconds',
     help: 'Time from a revocation being recorded to this process applying it',
@@ -307,6 +320,17 @@ export function createMetrics(opts: MetricsOptions = {}) {
     revocationPropagation,
     collectorsDuration,
 
+    /**
+     * The open breakers of each provider, read at each scrape from `read` (the current registry's
+     * providers; one reloaded away is no longer listed).
+     */
+    registerProviders(read: () => readonly { id: string; openCircuits: number }[]): () => void {
+      return addCollector(() => {
+        providerOpenCircuits.reset();
+        for (const p of read()) providerOpenCircuits.labels(p.id).set(p.openCircuits);
+      });
+    },
+
     /** Records one finished request (pass the Trace): count, total time, overhead, upstream TTFB. */
     recordRequest(sample: RequestSample): void {
       // status × agent: bounded by (distinct statuses) × (agents)
@@ -362,11 +386,7 @@ export function createMetrics(opts: MetricsOptions = {}) {
      * state that is cheap to read but should not be touched per request. Returns an unregister function.
      */
     registerCollector(fn: () => void): () => void {
-      collectors.push(fn);
-      return () => {
-        const i = collectors.indexOf(fn);
-        if (i >= 0) collectors.splice(i, 1);
-      };
+      return addCollector(fn);
     },
 
     /** The Prometheus text exposition of every metric. */

@@ -95,9 +95,12 @@ circuit: { failures: 2, cooldown: ${COOLDOWN_MS}ms }
     expect((await breakers('flaky')).map((b) => `${b.model} ${b.state}`)).toEqual(['gpt-4o open']);
   });
 
-  it('`ibex providers` names the open circuits', async () => {
+  it('`ibex providers` names the open circuits; /metrics counts them per provider', async () => {
     const table = (await gw.cli(['providers', '--url', gw.url])).stdout;
     expect(table).toMatch(/OPEN CIRCUITS/);
     expect(table).toMatch(/gpt-4o \(\d+s\)/);
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    expect(metrics).toMatch(/^ibex_provider_open_circuits\{provider="flaky"\} 1$/m);
+    expect(metrics).toMatch(/^ibex_provider_open_circuits\{provider="good"\} 0$/m);
   });
 });
