@@ -14,13 +14,14 @@ import { decodedBody, readAll } from './decode.js';
 import { passthroughHeaders } from './passthrough-headers.js';
 import { buildTrace } from './record.js';
 import type { PipelineDeps } from './handle.js';
+import type { Provider } from '../providers/types.js';
 import { AbortEmitter } from '../util/abort-emitter.js';
 
 /** Caller headers that describe the body or select API behaviour; everything else stays here. */
 const FORWARDED_REQUEST_HEADERS = ['content-type', 'openai-beta', 'accept'];
 const ERROR_BODY_MAX = 64 * 1024;
 
-export function createRelayHandler(deps: Pick<PipelineDeps, 'verifyAgent' | 'rateLimiter' | 'providers' | 'recorders' | 'inflight' | 'logError'>) {
+export function createRelayHandler(deps: Pick<PipelineDeps, 'verifyAgent' | 'rateLimiter' | 'providers' | 'recorders' | 'inflight' | 'logError' | 'responseAffinity'>) {
   return function relay(req: FastifyRequest, reply: FastifyReply): Promise<void> {
     const p = run(deps, req, reply);
     deps.inflight.add(p);
@@ -54,7 +55,11 @@ async function run(deps: Parameters<typeof createRelayHandler>[0], req: FastifyR
     if (limits) Object.assign(headers, limits);
     ctx.end('rate_limit');
 
-    const provider = deps.providers.default;
+    // A stored Response lives in the upstream account that created it (docs/providers.md, stateful
+    // continuations): its routes go to that provider, with that key. Anything else, or an id this
+    // process does not know, goes to the first provider.
+    const pin = storedResponseAffinity(deps, req);
+    const provider = pin?.provider ?? deps.providers.default;
     ctx.provider = provider.id;
     headers['x-ibex-provider'] = provider.id;
     const forwarded: Record<string, string> = {};
@@ -68,7 +73,7 @@ async function run(deps: Parameters<typeof createRelayHandler>[0], req: FastifyR
     try {
       res = await provider.send(
         { method: req.method as 'GET' | 'POST' | 'DELETE', path: req.url.replace(/^\/v1/, ''), body: hasBody ? (req.body as Readable) : undefined, headers: forwarded },
-        { requestId: ctx.correlationId, signal: abort },
+        { requestId: ctx.correlationId, signal: abort, ...(pin?.keyIndex != null ? { keyIndex: pin.keyIndex } : {}) },
       );
     } catch (err) {
       ctx.upstreamEnd = performance.now();
@@ -111,4 +116,16 @@ async function run(deps: Parameters<typeof createRelayHandler>[0], req: FastifyR
     deps.recorders.trace(trace);
     deps.recorders.observe?.(trace, ctx);
   }
+}
+
+/** The provider (and key) that created the Response a `/v1/responses/{id}…` route names, when known. */
+function storedResponseAffinity(
+  deps: Pick<PipelineDeps, 'providers' | 'responseAffinity'>,
+  req: FastifyRequest,
+): { provider: Provider; keyIndex: number | null } | null {
+  if (!req.routeOptions.url?.startsWith('/v1/responses/:id')) return null;
+  const id = (req.params as { id?: string }).id;
+  const affinity = id ? deps.responseAffinity?.get(id) : undefined;
+  const provider = affinity ? deps.providers.get(affinity.provider) : undefined;
+  return provider ? { provider, keyIndex: affinity!.keyIndex } : null;
 }

@@ -326,6 +326,32 @@ retries: { perTarget: 0 }
       expect(new Set(rotating).size).toBe(2);
     });
 
+    it('retrieve, input_items, cancel and delete of a stored response go to its provider and key, not the first provider', async () => {
+      const keyOf = (r: RecordedRequest) => (String(r.headers.authorization) === `Bearer ${K_POOL_A}` ? 'a' : 'b');
+      const created = await openai.responses.create({ model: 'pooled', input: 'stored on the pool' });
+      const key = keyOf(pool.stats.lastRequest!);
+      const oaiBefore = oai.stats.recent.length;
+      const got = await openai.responses.retrieve(created.id);
+      expect(got.id).toBe(created.id);
+      expect(pool.stats.lastRequest!.path).toBe(`/v1/responses/${created.id}`);
+      const items = await openai.responses.inputItems.list(created.id);
+      expect(items.data.length).toBeGreaterThan(0);
+      await openai.responses.delete(created.id);
+      const calls = pool.stats.recent.slice(-3);
+      expect(calls.map((r) => `${r.method} ${r.path}`)).toEqual([
+        `GET /v1/responses/${created.id}`,
+        `GET /v1/responses/${created.id}/input_items`,
+        `DELETE /v1/responses/${created.id}`,
+      ]);
+      // with the key that created it, every time (round robin would alternate)
+      expect(calls.map(keyOf)).toEqual([key, key, key]);
+      expect(oai.stats.recent.length).toBe(oaiBefore); // the first provider was not asked
+      // an id nobody here created still goes to the first provider, which answers for itself
+      const unknown = await openai.responses.retrieve('resp_nobody_made_this').catch((e: unknown) => e);
+      expect(unknown).toBeInstanceOf(OpenAI.NotFoundError);
+      expect(oai.stats.lastRequest!.path).toBe('/v1/responses/resp_nobody_made_this');
+    });
+
     it('the checkpoints of the session record the serving provider and model', async () => {
       const first = await openai.responses.create({ model: 'resp', input: 'recorded turn' }, { headers: {} });
       const { response } = await openai.responses.create({ model: 'resp', input: 'recorded turn 2', previous_response_id: first.id }).withResponse();
