@@ -31,14 +31,19 @@ export function modelListBody(entries: readonly Entry[], aliases: readonly strin
     seen.add(e.id);
     out.push(shape === 'anthropic' ? asAnthropic(e) : asOpenAI(e, provider));
   }
-  const created = Math.floor(now / 1000);
   for (const id of aliases) {
     if (seen.has(id)) continue;
     seen.add(id);
-    out.push(shape === 'anthropic' ? asAnthropic({ id, created }) : { id, object: 'model', created, owned_by: 'ibex' });
+    out.push(aliasEntry(id, shape, now));
   }
   if (shape === 'openai') return { object: 'list', data: out };
   return { data: out, has_more: false, first_id: out[0]?.id ?? null, last_id: out[out.length - 1]?.id ?? null };
+}
+
+/** The entry of an ibex.yaml model name (it is ibex's, not a provider's), as the list and GET /v1/models/{id} give it. */
+export function aliasEntry(id: string, shape: ListShape, now = Date.now()): Record<string, unknown> {
+  const created = Math.floor(now / 1000);
+  return shape === 'anthropic' ? asAnthropic({ id, created }) : { id, object: 'model', created, owned_by: 'ibex' };
 }
 
 function createdSeconds(e: Entry): number {

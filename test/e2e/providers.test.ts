@@ -271,6 +271,20 @@ circuit: { failures: 0 }
     for (const m of body.data) expect(m.object).toBe('model');
   });
 
+  it('GET /v1/models/{id} of an ibex.yaml name answers its entry (as the list does); other ids go to the provider', async () => {
+    const get = (id: string, headers: Record<string, string> = {}) => fetch(`${gw.url}/v1/models/${id}`, { headers: { authorization: `Bearer ${token}`, ...headers } });
+    const alias = await get('m500');
+    expect(alias.status).toBe(200);
+    expect(await alias.json()).toMatchObject({ id: 'm500', object: 'model', owned_by: 'ibex' });
+    const anthropic = await get('fast', { 'anthropic-version': '2023-06-01' });
+    expect(await anthropic.json()).toMatchObject({ type: 'model', id: 'fast', display_name: 'fast' });
+    // a provider's own model: relayed to the first provider, which answers for itself
+    const own = await get('gpt-4o');
+    expect(own.status).toBe(200);
+    expect(((await own.json()) as { id: string }).id).toBe('gpt-4o');
+    expect((await get('no-such-model')).status).toBe(404);
+  });
+
   it('`ibex providers --json` shows the running gateway\'s providers through the admin API', async () => {
     const r = await gw.cli(['providers', '--json', '--url', gw.url]);
     const status = JSON.parse(r.stdout) as { providers: { id: string; kind: string; health: { requests: number; errors: number; lastError: { message: string } | null } }[] };

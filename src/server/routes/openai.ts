@@ -9,7 +9,7 @@ import type { InboundProtocol } from '../../protocols/types.js';
 import { anthropicMessages } from '../../protocols/anthropic-messages/protocol.js';
 import { INBOUND_PROTOCOLS, routeOfProtocol } from '../../protocols/inbound.js';
 import type { Provider } from '../../providers/types.js';
-import { modelListBody, parseModelList } from '../../providers/model-list.js';
+import { aliasEntry, modelListBody, parseModelList } from '../../providers/model-list.js';
 
 type Handler = (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
 
@@ -52,7 +52,13 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: OpenAIRouteDeps
   void app.register(async (raw) => {
     raw.removeAllContentTypeParsers();
     raw.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
-    raw.get('/v1/models/:id', deps.relay);
+    // An ibex.yaml name is answered here (no provider knows it), like its entry in the list above.
+    raw.get('/v1/models/:id', async (req, reply) => {
+      const id = (req.params as { id: string }).id;
+      if (!deps.providers().aliases().includes(id)) return deps.relay(req, reply);
+      const shape = req.headers['anthropic-version'] !== undefined ? 'anthropic' : 'openai';
+      return reply.code(200).header('content-type', 'application/json').send(aliasEntry(id, shape));
+    });
     raw.get('/v1/responses/:id', deps.relay);
     raw.delete('/v1/responses/:id', deps.relay);
     raw.post('/v1/responses/:id/cancel', deps.relay);
