@@ -14,6 +14,8 @@ import { RequestContext } from './context.js';
 import { buildTrace } from './record.js';
 import type { PipelineDeps } from './handle.js';
 import { AbortEmitter } from '../util/abort-emitter.js';
+import { callerHeaders } from './caller-headers.js';
+import { anthropicMessages } from '../protocols/anthropic-messages/protocol.js';
 
 const MAX_COUNT_REPLY = 64 * 1024;
 
@@ -39,10 +41,18 @@ export function createCountTokensHandler(deps: Pick<PipelineDeps, 'verifyAgent' 
         const abort = new AbortEmitter();
         reply.raw.once('close', () => abort.abort());
         ctx.upstreamStart = performance.now();
+        // The caller's beta flags count too (a beta may change what is counted).
+        const flags = callerHeaders(anthropicMessages.forwardedHeaders, req.headers);
         let res;
         try {
           res = await target.provider.send(
-            { method: 'POST', path: '/messages/count_tokens', body: JSON.stringify({ ...body, model: target.model }), model: target.model },
+            {
+              method: 'POST',
+              path: '/messages/count_tokens',
+              body: JSON.stringify({ ...body, model: target.model }),
+              model: target.model,
+              ...(flags ? { headers: flags } : {}),
+            },
             { requestId: ctx.correlationId, signal: abort },
           );
         } catch (err) {

@@ -20,6 +20,7 @@ import { forward, type ForwardResult, type UpstreamHeaders } from './forward.js'
 import { errorCodeOf, retrySafe, serialiseOutgoing, unsupported, upstreamCall } from './fallback.js';
 import type { InboundProtocol, ProtocolErrorInput } from '../protocols/types.js';
 import { passthroughHeaders } from './passthrough-headers.js';
+import { callerHeaders } from './caller-headers.js';
 import type { ResponseSessions } from '../sessions/response-links.js';
 import { ResponseAffinity } from '../providers/affinity.js';
 import { pinnedTarget } from './fallback.js';
@@ -210,6 +211,9 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
       transform: cacheCapture(cached, ctx, policyTransform(policyRun, ctx, protocol), deps.cache?.maxEntryBytes ?? 0),
       ...(traceparent ? { upstreamHeaders: { traceparent } } : {}),
     };
+    // The caller's feature flags for a provider of its own API (anthropic-beta): not for a translated call.
+    const flags = callerHeaders(protocol.forwardedHeaders, req.headers);
+    const flagged = flags ? { ...extras, upstreamHeaders: { ...flags, ...extras.upstreamHeaders } } : extras;
 
     // The fallback chain: each target in order; the next one only after a retry-safe failure (connect
     // error, timeout, 429, 5xx, an invalid answer) that happened before any byte reached the caller.
@@ -260,7 +264,7 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
             return raw;
           },
           (upstreamHeaders: UpstreamHeaders) => Object.assign(headers, passthroughHeaders(upstreamHeaders, headers)),
-          extras,
+          call.translation ? extras : flagged,
         );
         served = { provider: target.provider.id, translated: call.translation !== null };
         break;

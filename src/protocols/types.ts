@@ -134,6 +134,11 @@ export interface InboundProtocol<B = Record<string, unknown>> {
   summarise(json: unknown): ReplyFacts;
   createReassembler(maxBytes: number): StreamReassembler;
   renderError(e: ProtocolErrorInput): unknown;
+  /**
+   * Caller headers passed on to a provider that takes this protocol as it is (never to one it is
+   * translated for): the API's feature flags, e.g. Anthropic's `anthropic-beta` (pipeline/caller-headers.ts)
+   */
+  readonly forwardedHeaders?: readonly string[];
   /** `sent`: what the caller got so far (the tap, a policy filter), for protocols whose events are numbered */
   streamErrorEvent(e: ProtocolErrorInput, sent?: SentEvents): string;
 }

@@ -132,6 +132,11 @@ export class HttpProvider implements Provider {
       };
       if (req.body === undefined) delete headers['content-type'];
       else if (req.headers?.['content-type']) headers['content-type'] = req.headers['content-type'];
+      // A list of flags the provider's `headers:` and the caller both set: both count.
+      const beta = req.headers?.['anthropic-beta'];
+      if (beta && this.fixedHeaders['anthropic-beta'] && beta !== this.fixedHeaders['anthropic-beta']) {
+        headers['anthropic-beta'] = `${this.fixedHeaders['anthropic-beta']},${beta}`;
+      }
       const request = { method: req.method, path, headers, body: req.body as string | Buffer | undefined, signal: opts.signal };
       let res;
       try {

@@ -103,6 +103,25 @@ retries: { perTarget: 0 }
       expect((echo(textOf(data)) as { system: { text: string }[] }).system[0]!.text).toBe(DIRECTIVE);
     });
 
+    it('the caller\'s anthropic-beta flags reach Anthropic (messages, stream, count_tokens); never a provider it is translated for', async () => {
+      const betas = 'interleaved-thinking-2025-05-14,fine-grained-tool-streaming-2025-05-14';
+      const opts = { headers: { 'anthropic-beta': betas } };
+      await anthropic.messages.create({ model: 'sonnet', max_tokens: 50, messages: [{ role: 'user', content: 'beta me' }] }, opts);
+      expect(claude.stats.lastRequest!.headers['anthropic-beta']).toBe(betas);
+      await anthropic.messages.stream({ model: 'sonnet', max_tokens: 50, messages: [{ role: 'user', content: 'beta stream' }] }, opts).finalMessage();
+      expect(claude.stats.lastRequest!.headers['anthropic-beta']).toBe(betas);
+      const { response } = await anthropic.messages.countTokens({ model: 'sonnet', messages: [{ role: 'user', content: 'count me' }] }, opts).withResponse();
+      expect(response.headers.get('x-ibex-token-count')).toBe('provider');
+      expect(claude.stats.lastRequest!.path).toBe('/v1/messages/count_tokens');
+      expect(claude.stats.lastRequest!.headers['anthropic-beta']).toBe(betas);
+      // translated for an OpenAI provider: the flags mean nothing there and are not sent
+      await anthropic.messages.create({ model: 'mini', max_tokens: 50, messages: [{ role: 'user', content: 'beta translated' }] }, opts);
+      expect(oai.stats.lastRequest!.headers['anthropic-beta']).toBeUndefined();
+      // without flags, none is sent
+      await anthropic.messages.create({ model: 'sonnet', max_tokens: 50, messages: [{ role: 'user', content: 'no beta' }] });
+      expect(claude.stats.lastRequest!.headers['anthropic-beta']).toBeUndefined();
+    });
+
     it('messages.stream: deltas add up to the final message', async () => {
       const stream = anthropic.messages.stream({ model: 'sonnet', max_tokens: 4096, messages: [{ role: 'user', content: 'stream please' }] });
       let deltas = '';

@@ -13,6 +13,8 @@ export const anthropicMessages: InboundProtocol<MessagesBody> = {
   // Under an OpenAI-style base this protocol has no path: only `anthropic` providers take it as it is,
   // and their kind maps every Messages call to /v1/messages.
   upstreamPath: '/messages',
+  // Beta features (1M context, interleaved thinking, fine-grained tool streaming, computer use…)
+  forwardedHeaders: ['anthropic-beta'],
   parseRequest,
   placeDirective: (body, text) => placeDirective(body, text),
   recordedMessages(body) {
