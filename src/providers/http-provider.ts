@@ -16,9 +16,8 @@ import type { UpstreamSignal } from '../util/abort-emitter.js';
 import { peekErrorCode } from './peek-error.js';
 import { KeyPool, type KeyState } from './key-pool.js';
 import { ProviderHealth, type HealthSnapshot } from './health.js';
-import type { CircuitSettings } from '../config/types.js';
 import type { KindSpec } from './kinds.js';
-import type { KeyStrategy, ProviderKind } from '../config/types.js';
+import type { CircuitSettings, KeyStrategy, ProviderKind } from '../config/types.js';
 
 export interface HttpProviderConfig {
   /** Registry id (the name under `providers:`), recorded in traces */
