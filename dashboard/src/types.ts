@@ -78,10 +78,19 @@ export interface DirectiveVersion {
 
 export interface DirectiveHistory {
   agent: string;
+  /** The latest version written (during a canary, the canary's) */
   current: number | null;
   data: DirectiveVersion[];
-  /** Not in the contract yet ("+ later canary"); shown when a gateway sends it */
-  canary?: { version: number; percent: number } | null;
+  /** How versions are served (absent from gateways older than canaries) */
+  deploy?: DirectiveDeploy;
+}
+
+export interface DirectiveDeploy {
+  /** Served to new sessions outside the canary (0 = none) */
+  stable: number;
+  latest: number;
+  canary: { version: number; percent: number } | null;
+  rollout: 'new-sessions' | 'all-sessions';
 }
 
 export interface Session {

@@ -112,6 +112,13 @@ function fixtureApi() {
   const sent: { method: string; path: string; body: unknown }[] = [];
   let revoked: string | null = null;
   let directives = [...DIRECTIVES];
+  // How versions are served (GET /directives/{agent}'s `deploy`), as the gateway keeps it.
+  let deploy: { stable: number; latest: number; canary: { version: number; percent: number } | null; rollout: string } = {
+    stable: DIRECTIVES[0]!.version,
+    latest: DIRECTIVES[0]!.version,
+    canary: null,
+    rollout: 'new-sessions',
+  };
   const answers = (method: string, path: string, body: unknown): [number, unknown] => {
     const p = path.replace(/\?.*$/, '');
     if (method === 'GET' && p === '/overview')
@@ -127,13 +134,19 @@ function fixtureApi() {
       revoked = 'pat_1';
       return [200, { id: 'pat_1', revokedAt: iso(0), alreadyRevoked: false }];
     }
-    if (method === 'GET' && p === '/directives/support') return [200, { agent: 'support', current: directives[0]!.version, data: directives }];
+    if (method === 'GET' && p === '/directives/support') return [200, { agent: 'support', current: directives[0]!.version, data: directives, deploy }];
     if (method === 'POST' && p === '/directives/support') {
-      const b = body as { text: string; ifVersion?: number };
+      const b = body as { text: string; ifVersion?: number; canary?: number };
       if (b.ifVersion !== directives[0]!.version) return [409, { error: { message: 'stale', type: 'invalid_request_error', code: 'conflict', param: 'ifVersion' } }];
       const v = { version: directives[0]!.version + 1, text: b.text, sha256: 'd'.repeat(64), createdAt: iso(0) };
       directives = [v, ...directives];
+      deploy = b.canary ? { ...deploy, latest: v.version, canary: { version: v.version, percent: b.canary } } : { ...deploy, stable: v.version, latest: v.version, canary: null };
       return [201, v];
+    }
+    if (method === 'POST' && p === '/directives/support/promote') {
+      if (!deploy.canary) return [409, { error: { message: 'no canary', type: 'invalid_request_error', code: 'conflict', param: null } }];
+      deploy = { ...deploy, stable: deploy.canary.version, canary: null };
+      return [200, deploy];
     }
     if (method === 'GET' && p === '/directives/support/diff')
       return [200, { from: 2, to: 3, diff: '--- v2\n+++ v3\n@@ -1,2 +1,3 @@\n You are the support agent.\n-Answer in French.\n+Answer in English.\n+Be brief.' }];
@@ -305,6 +318,30 @@ describe.skipIf(skip !== null)('dashboard pages against the admin API contract (
     await page.getByRole('button', { name: 'Save as v4' }).click();
     await page.locator('[data-testid=directive-saved]', { hasText: 'Saved v4' }).waitFor();
     expect(api.sent.find((s) => s.method === 'POST' && s.path === '/directives/support')?.body).toEqual({ text: 'You are the support agent. v4.', ifVersion: 3 });
+  });
+
+  it('directives: a canary is set from the form, shown beside the stable version, and promoted', async () => {
+    await go('#/directives/support');
+    await page.locator('[data-testid=current-directive]', { hasText: 'v4.' }).waitFor();
+    await page.locator('textarea[aria-label="directive text"]').fill('You are the support agent. v5, in canary.');
+    await page.locator('input[aria-label="canary percent"]').fill('20');
+    await page.getByRole('button', { name: 'Save as v5' }).click();
+    await page.locator('[data-testid=directive-saved]', { hasText: '20% of new sessions' }).waitFor();
+    expect(api.sent.filter((s) => s.method === 'POST' && s.path === '/directives/support').at(-1)?.body).toEqual({ text: 'You are the support agent. v5, in canary.', ifVersion: 4, canary: 20 });
+    // The stable version is what most sessions get; the canary is named with its share.
+    const note = page.locator('[data-testid=canary]');
+    await note.waitFor();
+    expect(await note.textContent()).toContain('Canary: v5 serves 20% of new sessions; the others get v4.');
+    expect(await page.locator('.card header h2').first().textContent()).toBe('Stable: v4');
+    expect(await page.locator('tr[data-version="5"] .badge').textContent()).toBe('canary 20%');
+    expect(await page.locator('tr[data-version="4"] .badge').textContent()).toBe('stable');
+    await shot('directives-canary');
+
+    await note.getByRole('button', { name: 'Promote v5' }).click();
+    await note.getByRole('button', { name: /Serve v5 to every new session/ }).click();
+    await page.locator('[data-testid=canary]').waitFor({ state: 'detached' });
+    expect(api.sent.some((s) => s.method === 'POST' && s.path === '/directives/support/promote')).toBe(true);
+    await page.locator('tr[data-version="5"] .badge', { hasText: 'current' }).waitFor();
   });
 
   it('usage and providers', async () => {

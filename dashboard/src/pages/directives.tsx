@@ -55,7 +55,10 @@ function AgentDirectives({ agent }: { agent: string }) {
   if (res.error) return <ErrorBox error={res.error} what={`the directives of ${agent}`} />;
   if (!res.data) return <Loading what="directives" />;
   const h = res.data;
-  const current = h.data.find((d) => d.version === h.current) ?? h.data[0];
+  const canary = h.deploy?.canary ?? null;
+  // During a canary the text most new sessions get is the stable version's; the canary is the latest.
+  const servedVersion = canary && h.deploy?.stable ? h.deploy.stable : h.current;
+  const current = h.data.find((d) => d.version === servedVersion) ?? h.data[0];
 
   const rollback = async (to: number) => {
     setActionError(null);
@@ -66,19 +69,35 @@ function AgentDirectives({ agent }: { agent: string }) {
       setActionError(e);
     }
   };
+  const endCanary = async (op: 'promote' | 'abort') => {
+    setActionError(null);
+    try {
+      await api(`${path}/${op}`, { method: 'POST', body: {} });
+      res.reload();
+    } catch (e) {
+      setActionError(e);
+    }
+  };
 
   return (
     <>
       {actionError ? <ErrorBox error={actionError} /> : null}
-      <Card title={current ? `Current: v${current.version}` : 'No directive yet'} actions={current && <Mono title={current.sha256}>sha256 {current.sha256.slice(0, 12)}</Mono>}>
+      <Card
+        title={current ? `${canary ? 'Stable' : 'Current'}: v${current.version}` : 'No directive yet'}
+        actions={current && <Mono title={current.sha256}>sha256 {current.sha256.slice(0, 12)}</Mono>}
+      >
         {current ? <pre class="directive-text" data-testid="current-directive">{current.text}</pre> : <Empty title={`${agent} has no directive`}>Requests are forwarded without one until you set it below.</Empty>}
-        {h.canary && (
-          <div class="note">
-            Canary: <strong>v{h.canary.version}</strong> on {h.canary.percent}% of requests
+        {canary && (
+          <div class="note" data-testid="canary">
+            Canary: <strong>v{canary.version}</strong> serves {canary.percent}% of new sessions
+            {h.deploy?.rollout === 'all-sessions' ? ' (and of sessions already running)' : ''}; the others get v{current?.version}.{' '}
+            <ConfirmButton label={`Promote v${canary.version}`} confirm={`Serve v${canary.version} to every new session`} onConfirm={() => endCanary('promote')} />{' '}
+            <ConfirmButton label="Abort the canary" confirm={`Serve v${current?.version}'s text again`} onConfirm={() => endCanary('abort')} />
           </div>
         )}
       </Card>
-      <SetDirective agent={agent} path={path} current={current?.version ?? 0} text={current?.text ?? ''} onSaved={res.reload} />
+      {/* ifVersion is the latest version written (during a canary, the canary's), so is the text to start from */}
+      <SetDirective agent={agent} path={path} current={h.current ?? 0} text={h.data.find((d) => d.version === h.current)?.text ?? ''} onSaved={res.reload} />
       <Card title="History">
         {h.data.length === 0 ? (
           <Empty title="No versions" />
@@ -97,14 +116,14 @@ function AgentDirectives({ agent }: { agent: string }) {
               {h.data.map((d) => (
                 <tr key={d.version} data-version={d.version}>
                   <td>
-                    v{d.version} {d.version === h.current && <Badge kind="ok">current</Badge>}
+                    v{d.version} {canary && d.version === canary.version ? <Badge kind="warn">canary {canary.percent}%</Badge> : d.version === servedVersion && <Badge kind="ok">{canary ? 'stable' : 'current'}</Badge>}
                   </td>
                   <td>{fmtTime(d.createdAt)}</td>
                   <td>
                     <Mono title={d.sha256}>{d.sha256.slice(0, 12)}</Mono>
                   </td>
                   <td class="preview">{d.text.split('\n')[0]}</td>
-                  <td class="actions">{d.version !== h.current && <ConfirmButton label="Roll back to this" confirm={`Make v${d.version}'s text current`} onConfirm={() => rollback(d.version)} />}</td>
+                  <td class="actions">{d.version !== servedVersion && !(canary && d.version === canary.version) && <ConfirmButton label="Roll back to this" confirm={`Make v${d.version}'s text current`} onConfirm={() => rollback(d.version)} />}</td>
                 </tr>
               ))}
             </tbody>
@@ -119,6 +138,8 @@ function AgentDirectives({ agent }: { agent: string }) {
 
 function SetDirective({ agent, path, current, text, onSaved }: { agent: string; path: string; current: number; text: string; onSaved(): void }) {
   const [draft, setDraft] = useState(text);
+  /** Empty: every new session; 1–100: a canary on that share of new sessions */
+  const [canaryPct, setCanaryPct] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [saved, setSaved] = useState<number | null>(null);
   useEffect(() => setDraft(text), [text]);
@@ -129,7 +150,8 @@ function SetDirective({ agent, path, current, text, onSaved }: { agent: string; 
           e.preventDefault();
           setError(null);
           try {
-            const v = await api<{ version: number }>(path, { method: 'POST', body: { text: draft, ifVersion: current } });
+            const canary = canaryPct.trim() ? Number(canaryPct) : undefined;
+            const v = await api<{ version: number }>(path, { method: 'POST', body: { text: draft, ifVersion: current, ...(canary === undefined ? {} : { canary }) } });
             setSaved(v.version);
             onSaved();
           } catch (err) {
@@ -142,9 +164,14 @@ function SetDirective({ agent, path, current, text, onSaved }: { agent: string; 
           <button type="submit" class="primary" disabled={!draft.trim() || draft === text}>
             Save as v{current + 1}
           </button>
+          <label>
+            as a canary on{' '}
+            <input type="number" min={1} max={100} placeholder="100" value={canaryPct} onInput={(e) => setCanaryPct((e.target as HTMLInputElement).value)} aria-label="canary percent" />% of
+            new sessions
+          </label>
           {saved !== null && (
             <span class="ok-text" data-testid="directive-saved">
-              Saved v{saved}; the next request of {agent} uses it.
+              Saved v{saved}; {canaryPct.trim() ? `${canaryPct}% of new sessions of ${agent} get it.` : `the next request of ${agent} uses it.`}
             </span>
           )}
           {error && <span class="form-error">{error}</span>}
