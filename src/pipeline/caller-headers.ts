@@ -1,5 +1,5 @@
-// The few caller headers a provider of the caller's own API needs to see: feature flags such as
-// Anthropic's `anthropic-beta` (Claude Code and the Anthropic SDK turn on 1M context, interleaved
+// The few caller headers a provider of the caller's own API needs to see: feature flags, OpenAI's
+// `OpenAI-Beta` and Anthropic's `anthropic-beta` (Claude Code and the Anthropic SDK turn on 1M context, interleaved
 // thinking, fine-grained tool streaming, computer use… with it; without it the provider refuses the
 // request's beta fields). Each protocol lists its own (InboundProtocol.forwardedHeaders); they go only
 // to a provider that takes the protocol as it is, never to one it is translated for. Everything else

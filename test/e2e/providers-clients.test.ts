@@ -305,6 +305,23 @@ retries: { perTarget: 0 }
     });
   });
 
+  describe('feature-flag headers', () => {
+    it('OpenAI-Beta reaches an OpenAI provider (Responses, chat), not one the request is translated for', async () => {
+      const opts = { headers: { 'OpenAI-Beta': 'responses=experimental' } };
+      await openai.responses.create({ model: 'mini', input: 'flagged' }, opts);
+      expect(oai.stats.lastRequest!.path).toBe('/v1/responses');
+      expect(oai.stats.lastRequest!.headers['openai-beta']).toBe('responses=experimental');
+      await openai.chat.completions.create({ model: 'mini', messages: [{ role: 'user', content: 'flagged chat' }] }, opts);
+      expect(oai.stats.lastRequest!.headers['openai-beta']).toBe('responses=experimental');
+      await openai.responses.create({ model: 'sonnet', input: 'flagged, translated' }, opts);
+      expect(claude.stats.lastRequest!.headers['openai-beta']).toBeUndefined();
+      // the caller's OpenAI organisation and project are its own account's: never sent
+      await openai.chat.completions.create({ model: 'mini', messages: [{ role: 'user', content: 'org' }] }, { headers: { 'OpenAI-Organization': 'org-caller', 'OpenAI-Project': 'proj-caller' } });
+      expect(oai.stats.lastRequest!.headers['openai-organization']).toBeUndefined();
+      expect(oai.stats.lastRequest!.headers['openai-project']).toBeUndefined();
+    });
+  });
+
   describe('stateful continuations keep their provider and key', () => {
     it('previous_response_id goes to the provider that created the response, not the chain\'s first', async () => {
       p1.configure({ failRate: 1, failStatus: 500 });

@@ -10,6 +10,8 @@ import { prepareUpstream } from './stream-usage.js';
 export const openAIChat: InboundProtocol<ChatBody> = {
   name: 'openai-chat',
   upstreamPath: '/chat/completions',
+  // OpenAI's feature flags, for an OpenAI-compatible provider that reads them
+  forwardedHeaders: ['openai-beta'],
   parseRequest,
   placeDirective,
   // The caller's own prompt_cache_key wins: it knows its traffic better than a per-agent key does.

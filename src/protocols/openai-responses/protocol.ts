@@ -11,6 +11,8 @@ import { renderError, streamErrorEvent } from './errors.js';
 export const openAIResponses: InboundProtocol<ResponsesBody> = {
   name: 'openai-responses',
   upstreamPath: '/responses',
+  // OpenAI's feature flags (Codex CLI sends `OpenAI-Beta: responses=experimental`)
+  forwardedHeaders: ['openai-beta'],
   parseRequest,
   placeDirective,
   // The caller's own prompt_cache_key wins: it knows its traffic better than a per-agent key does.
