@@ -31,6 +31,10 @@ export interface Trace {
   policyDecisions?: PolicyDecision[] | null;
   /** The response cache's answer, when the agent has one */
   cacheStatus?: 'hit' | 'miss' | null;
+  /** The model the provider was asked for (after aliases and fallback); absent on older gateways */
+  servedModel?: string | null;
+  /** Fallback targets that failed before the one that served */
+  attempts?: { provider: string; model: string; error: string }[] | null;
 }
 
 export interface PolicyDecision {

@@ -49,7 +49,14 @@ function trace(i: number, over: Record<string, unknown> = {}) {
     ...over,
   };
 }
-const TRACES = [trace(1), trace(2), trace(3, { status: 502, errorCode: 'upstream_error' }), trace(4), trace(5)];
+const TRACES = [
+  trace(1),
+  // served by the second target of the chain, after the first failed
+  trace(2, { model: 'fast', provider: 'backup', servedModel: 'gpt-4o-mini', attempts: [{ provider: 'openai', model: 'gpt-4o-mini', error: 'upstream_timeout' }] }),
+  trace(3, { status: 502, errorCode: 'upstream_error' }),
+  trace(4),
+  trace(5),
+];
 
 const SESSION = {
   id: 'ses_fixture',
@@ -256,6 +263,11 @@ describe.skipIf(skip !== null)('dashboard pages against the admin API contract (
     await panel.waitFor();
     expect(await panel.textContent()).toContain('forward');
     await shot('live-trace');
+    // a fallback: who served, and what failed first
+    await page.locator(`tr[data-request-id="${TRACES[1]!.requestId}"]`).click();
+    await panel.locator('[data-testid=attempts]').waitFor();
+    expect(await panel.locator('[data-testid=attempts]').textContent()).toBe('openai/gpt-4o-mini (upstream_timeout)');
+    expect(await panel.textContent()).toContain('fast / backup serving gpt-4o-mini');
   });
 
   it('sessions: the list, and the conversation with the directive first, tool calls, reply, usage and cost', async () => {

@@ -178,7 +178,19 @@ function TraceDetail({ t }: { t: Trace }) {
         <dt>model / provider</dt>
         <dd>
           {t.model ?? '—'} / {t.provider ?? '—'}
+          {t.servedModel && t.servedModel !== t.model ? (
+            <>
+              {' '}
+              serving <Mono>{t.servedModel}</Mono>
+            </>
+          ) : null}
         </dd>
+        {t.attempts?.length ? (
+          <>
+            <dt>failed first</dt>
+            <dd data-testid="attempts">{t.attempts.map((a) => `${a.provider}/${a.model} (${a.error})`).join(', ')}</dd>
+          </>
+        ) : null}
         <dt>directive</dt>
         <dd>{t.directiveVersion === null ? 'none' : `v${t.directiveVersion}`}</dd>
         <dt>stream</dt>
