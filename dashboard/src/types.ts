@@ -51,6 +51,16 @@ export interface Agent {
   disabled: boolean;
   createdAt: Time;
   directiveVersion: number | null;
+  /** Limits and budgets (issue 14) and what checkpoints keep (issue 15); absent on older gateways */
+  tpm?: number | null;
+  budgetUsdDay?: number | null;
+  budgetUsdWeek?: number | null;
+  budgetUsdMonth?: number | null;
+  budgetTokensDay?: number | null;
+  budgetTokensWeek?: number | null;
+  budgetTokensMonth?: number | null;
+  budgetFallbackModel?: string | null;
+  contentMode?: 'full' | 'redacted' | 'metadata';
 }
 
 export interface Pat {

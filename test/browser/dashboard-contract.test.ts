@@ -133,7 +133,7 @@ function fixtureApi() {
     if (method === 'GET' && p === '/sessions') return [200, { data: [SESSION].map(({ checkpoints: _, ...s }) => s), next_cursor: null }];
     if (method === 'GET' && p === '/sessions/ses_fixture') return [200, SESSION];
     if (method === 'GET' && p === '/agents')
-      return [200, { data: [{ name: 'support', description: 'Customer support', rpm: 600, disabled: false, createdAt: iso(9e7), directiveVersion: directives[0]!.version }, { name: 'triage', description: null, rpm: null, disabled: true, createdAt: iso(8e7), directiveVersion: null }], next_cursor: null }];
+      return [200, { data: [{ name: 'support', description: 'Customer support', rpm: 600, disabled: false, createdAt: iso(9e7), directiveVersion: directives[0]!.version, tpm: 200000, budgetUsdDay: 25, budgetUsdWeek: null, budgetUsdMonth: 500, budgetTokensDay: null, budgetTokensWeek: null, budgetTokensMonth: null, budgetFallbackModel: 'gpt-4.1-nano', contentMode: 'redacted' }, { name: 'triage', description: null, rpm: null, disabled: true, createdAt: iso(8e7), directiveVersion: null }], next_cursor: null }];
     if (method === 'GET' && p === '/pats')
       return [200, { data: [{ id: 'pat_1', prefix: 'ibex_pat_Ab12', name: 'laptop', agents: ['support'], rpm: null, createdAt: iso(5e6), expiresAt: null, revokedAt: revoked === 'pat_1' ? iso(0) : null }, { id: 'pat_2', prefix: 'ibex_pat_Cd34', name: 'ci', agents: ['support', 'triage'], rpm: 60, createdAt: iso(4e6), expiresAt: iso(86_400_000), revokedAt: null }], next_cursor: null }];
     if (method === 'POST' && p === '/pats') return [201, { id: 'pat_3', token: 'ibex_pat_NEWTOKENshownonce0123456789', prefix: 'ibex_pat_NEWT', agents: (body as { agents: string[] }).agents, name: 'new', expiresAt: null }];
@@ -298,6 +298,11 @@ describe.skipIf(skip !== null)('dashboard pages against the admin API contract (
     await page.locator('tr[data-agent=support]').waitFor();
     expect(await page.locator('tr[data-agent=triage] .badge').textContent()).toBe('disabled');
     expect(await page.locator('tr[data-pat-id=pat_2] .badge').textContent()).toBe('expired');
+    // limits and budgets as the API gives them, and a content mode other than full
+    expect(await page.locator('tr[data-agent=support] [data-testid=agent-limits]').textContent()).toBe(
+      '200,000 tokens/min · $25.00/day · $500.00/month · then gpt-4.1-nano content: redacted',
+    );
+    expect(await page.locator('tr[data-agent=triage] [data-testid=agent-limits]').textContent()).toBe('none');
     await shot('agents');
 
     await page.locator('select[aria-label="agents of the new PAT"]').selectOption('support');

@@ -3,7 +3,7 @@ import { useState } from 'preact/hooks';
 import { api, type List } from '../api';
 import { ConfirmButton } from '../components/confirm-button';
 import { Badge, Card, Empty, ErrorBox, errorText, Loading, Mono } from '../components/states';
-import { fmtInt, fmtTime, toDate } from '../format';
+import { fmtInt, fmtTime, fmtUsd, toDate } from '../format';
 import { href } from '../router';
 import type { Agent, NewPat, Pat } from '../types';
 import { useApi } from '../use-api';
@@ -41,6 +41,7 @@ export function AgentsPage() {
                 <th>name</th>
                 <th>description</th>
                 <th class="num">rpm</th>
+                <th>limits and budgets</th>
                 <th>directive</th>
                 <th>status</th>
                 <th>created</th>
@@ -55,6 +56,15 @@ export function AgentsPage() {
                   </td>
                   <td>{a.description ?? ''}</td>
                   <td class="num">{a.rpm === null ? '∞' : fmtInt(a.rpm)}</td>
+                  <td class="wrap" data-testid="agent-limits">
+                    {limitsOf(a) || <span class="muted">none</span>}
+                    {a.contentMode && a.contentMode !== 'full' ? (
+                      <>
+                        {' '}
+                        <Badge kind="info">content: {a.contentMode}</Badge>
+                      </>
+                    ) : null}
+                  </td>
                   <td>{a.directiveVersion === null ? <span class="muted">none</span> : <a href={href('directives', a.name)}>v{a.directiveVersion}</a>}</td>
                   <td>{a.disabled ? <Badge kind="warn">disabled</Badge> : <Badge kind="ok">enabled</Badge>}</td>
                   <td>{fmtTime(a.createdAt)}</td>
@@ -257,4 +267,26 @@ function CreatePat({ agents, onCreated }: { agents: string[]; onCreated(): void 
       {error && <span class="form-error">{error}</span>}
     </form>
   );
+}
+
+/** The agent's token rate and budgets in one line (`ibex agent update` sets them), '' when none. */
+function limitsOf(a: Agent): string {
+  const parts: string[] = [];
+  if (a.tpm != null) parts.push(`${fmtInt(a.tpm)} tokens/min`);
+  for (const [value, unit] of [
+    [a.budgetUsdDay, 'day'],
+    [a.budgetUsdWeek, 'week'],
+    [a.budgetUsdMonth, 'month'],
+  ] as const) {
+    if (value != null) parts.push(`${fmtUsd(value)}/${unit}`);
+  }
+  for (const [value, unit] of [
+    [a.budgetTokensDay, 'day'],
+    [a.budgetTokensWeek, 'week'],
+    [a.budgetTokensMonth, 'month'],
+  ] as const) {
+    if (value != null) parts.push(`${fmtInt(value)} tokens/${unit}`);
+  }
+  if (parts.length && a.budgetFallbackModel) parts.push(`then ${a.budgetFallbackModel}`);
+  return parts.join(' · ');
 }
