@@ -30,6 +30,11 @@ export interface IbexConfig {
   adminToken?: string;
   /** Request body limit in bytes */
   bodyLimit: number;
+  /**
+   * Bytes of request bodies the gateway holds at once (declared Content-Length of the conversation
+   * requests in flight); a request that would go beyond waits for none: 503 server_busy
+   */
+  maxInflightBodyBytes: number;
   /** Upstream timeouts, ms: connect, time to response headers, idle gap between body chunks */
   upstreamConnectTimeoutMs: number;
   upstreamTtfbTimeoutMs: number;
@@ -149,6 +154,7 @@ export const CONFIG_KEYS = {
   port: intRule('IBEX_PORT', 0, 65535),
   adminToken: textRule('IBEX_ADMIN_TOKEN', { secret: true }),
   bodyLimit: intRule('IBEX_BODY_LIMIT', 1024, 1024 * 1024 * 1024),
+  maxInflightBodyBytes: intRule('IBEX_MAX_INFLIGHT_BODY_BYTES', 1024, 64 * 1024 * 1024 * 1024),
   upstreamConnectTimeoutMs: intRule('IBEX_UPSTREAM_CONNECT_TIMEOUT_MS', 1, 3_600_000),
   upstreamTtfbTimeoutMs: intRule('IBEX_UPSTREAM_TTFB_TIMEOUT_MS', 1, 3_600_000),
   upstreamIdleTimeoutMs: intRule('IBEX_UPSTREAM_IDLE_TIMEOUT_MS', 1, 3_600_000),
@@ -195,6 +201,9 @@ const DEFAULTS = {
   port: 8787,
   // Vision requests carry images inline: 32 MiB, like the provider's own limit.
   bodyLimit: 32 * 1024 * 1024,
+  // Each byte of a body in flight costs several in memory (the text, the parsed object, the body sent
+  // upstream, the ledger's copy): 256 MiB of bodies is about 1–1.5 GB of heap at worst.
+  maxInflightBodyBytes: 256 * 1024 * 1024,
   upstreamConnectTimeoutMs: 5_000,
   // Reasoning models may think for minutes before the first byte; the OpenAI SDK's own default is 600 s.
   upstreamTtfbTimeoutMs: 600_000,
@@ -247,6 +256,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     port: int('port'),
     adminToken: str('adminToken'),
     bodyLimit: int('bodyLimit'),
+    maxInflightBodyBytes: int('maxInflightBodyBytes'),
     upstreamConnectTimeoutMs: int('upstreamConnectTimeoutMs'),
     upstreamTtfbTimeoutMs: int('upstreamTtfbTimeoutMs'),
     upstreamIdleTimeoutMs: int('upstreamIdleTimeoutMs'),

@@ -109,6 +109,12 @@ export const ERRORS = {
     code: 'server_shutting_down',
     message: 'This gateway is shutting down; retry the request (another replica will take it).',
   },
+  IBEX_ERR_SERVER_BUSY: {
+    status: 503,
+    type: 'api_error',
+    code: 'server_busy',
+    message: 'This gateway holds as many request bodies as it may at once (IBEX_MAX_INFLIGHT_BODY_BYTES); retry shortly.',
+  },
   IBEX_ERR_SERVICE_UNAVAILABLE: {
     status: 503,
     type: 'api_error',

@@ -18,6 +18,7 @@ import { parseDuration } from './util/duration.js';
 import { defaultsFromEnv, findConfigPath, loadIbexYaml, watchIbexYaml, type IbexFileConfig } from './config/ibex-yaml.js';
 import { createProtocolHandler, type PipelineDeps } from './pipeline/handle.js';
 import { createRelayHandler } from './pipeline/relay.js';
+import { InflightBodies } from './server/inflight-bodies.js';
 import { createCountTokensHandler } from './pipeline/count-tokens.js';
 import { errorBodyFor } from './server/route-protocol.js';
 import { ResponseSessions } from './sessions/response-links.js';
@@ -303,6 +304,7 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
     responseAffinity: new ResponseAffinity(),
   };
 
+  const inflightBodies = new InflightBodies(config.maxInflightBodyBytes, () => metrics.recordServerBusy());
   const app = buildApp({
     protocolHandler: (protocol) => createProtocolHandler(pipeline, protocol),
     relay: createRelayHandler(pipeline),
@@ -312,6 +314,7 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
     providers: () => pipeline.providers,
     auth: authDeps,
     bodyLimit: config.bodyLimit,
+    inflightBodies,
     bus: stores.bus,
     adminToken,
     usage: (q) => stores.traces.usage(q),

@@ -254,6 +254,11 @@ export function createMetrics(opts: MetricsOptions = {}) {
     labelNames: ['mode'] as const,
     registers: [registry],
   });
+  const serverBusyTotal = new Counter({
+    name: 'ibex_server_busy_total',
+    help: 'Requests refused with 503 server_busy: their body would have taken the bodies held at once past IBEX_MAX_INFLIGHT_BODY_BYTES',
+    registers: [registry],
+  });
   const providerOpenCircuits = new Gauge({
     name: 'ibex_provider_open_circuits',
     help: "Targets (models) of a provider whose circuit breaker is open: tried last in their chains (read at scrape time)",
@@ -359,6 +364,11 @@ export function createMetrics(opts: MetricsOptions = {}) {
     /** Items a store refused and a queue set aside (default 1). */
     recordDeadLettered(queue: QueueName, count = 1): void {
       deadLetterByQueue[queue].inc(count);
+    },
+
+    /** A request refused because the request bodies held at once were at their bound. */
+    recordServerBusy(): void {
+      serverBusyTotal.inc();
     },
 
     /** A request let through because the rate limiter was unavailable. */

@@ -13,6 +13,7 @@ import type { AdminApiDeps, AdminStores } from '../admin/deps.js';
 import { registerAdminApi } from '../admin/scope.js';
 import { authHook, decorateAuth, type AuthHookDeps } from './auth-hook.js';
 import { installCors } from './cors.js';
+import { installInflightBodyBound, type InflightBodies } from './inflight-bodies.js';
 import { installRequestDecoding } from './request-encoding.js';
 import type { Bus, ReadinessCheck, UsageQuery, UsageRow } from '../stores/ports.js';
 import type { Metrics } from '../metrics.js';
@@ -33,6 +34,8 @@ export interface AppDeps extends OpenAIRouteDeps {
   /** Origins allowed to call from a browser; empty → CORS off */
   corsOrigins: readonly string[];
   bodyLimit: number;
+  /** Bound of the conversation request bodies held at once (inflight-bodies.ts); absent → none */
+  inflightBodies?: InflightBodies;
   bus: Bus;
   adminToken: string;
   /** Usage totals from the trace store, for GET /admin/v1/usage */
@@ -94,6 +97,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   installCors(app, deps.corsOrigins);
   void app.register(async (v1) => {
     v1.addHook('onRequest', authHook(deps.auth));
+    if (deps.inflightBodies) installInflightBodyBound(v1, deps.inflightBodies);
     installRequestDecoding(v1);
     registerOpenAIRoutes(v1, deps);
   });
