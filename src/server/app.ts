@@ -97,7 +97,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   installCors(app, deps.corsOrigins);
   void app.register(async (v1) => {
     v1.addHook('onRequest', authHook(deps.auth));
-    if (deps.inflightBodies) installInflightBodyBound(v1, deps.inflightBodies);
+    if (deps.inflightBodies) installInflightBodyBound(v1, deps.inflightBodies, deps.bodyLimit);
     installRequestDecoding(v1);
     registerOpenAIRoutes(v1, deps);
   });

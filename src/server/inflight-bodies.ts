@@ -39,16 +39,28 @@ export class InflightBodies {
   }
 }
 
-/** The preParsing hook of the conversation routes (those whose route config names a protocol). */
-export function installInflightBodyBound(app: FastifyInstance, bound: InflightBodies): void {
+/**
+ * The preParsing hook of the conversation routes (those whose route config names a protocol). A body
+ * declared over `bodyLimit` is not counted: it is refused with 413 without being read.
+ */
+export function installInflightBodyBound(app: FastifyInstance, bound: InflightBodies, bodyLimit: number): void {
   app.addHook('preParsing', (req, reply, payload, done) => {
     const declared = Number(req.headers['content-length']);
-    if (!(declared > 0) || !(req.routeOptions.config as { protocol?: unknown } | undefined)?.protocol) return done(null, payload);
+    if (!(declared > 0) || declared > bodyLimit || !(req.routeOptions.config as { protocol?: unknown } | undefined)?.protocol) return done(null, payload);
     if (!bound.reserve(declared)) {
       reply.header('retry-after', '1');
       return done(new IbexError('IBEX_ERR_SERVER_BUSY'));
     }
-    reply.raw.once('close', () => bound.release(declared));
+    // Released once, by whichever comes first: the response sent, or the connection gone.
+    let held = true;
+    const release = () => {
+      if (held) {
+        held = false;
+        bound.release(declared);
+      }
+    };
+    reply.raw.once('finish', release);
+    reply.raw.once('close', release);
     done(null, payload);
   });
 }

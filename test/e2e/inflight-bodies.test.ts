@@ -79,4 +79,21 @@ describe('the bound of request bodies held at once', () => {
     // the two refusals are counted
     expect(await (await fetch(`${gw.url}/metrics`)).text()).toMatch(/^ibex_server_busy_total 2$/m);
   });
+
+  it('what a refused, broken or abandoned request held is given back (the bound does not leak)', async () => {
+    const post = (body: string) =>
+      fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body });
+    // bodies that are not JSON: 400 each, after being read whole
+    for (let i = 0; i < 5; i++) expect((await post('{' + 'x'.repeat(6000))).status).toBe(400);
+    // a caller that leaves halfway through its body
+    const { port } = new URL(gw.url);
+    const socket = net.connect(Number(port), '127.0.0.1');
+    socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token}\r\ncontent-type: application/json\r\ncontent-length: 6000\r\n\r\n{"model":`);
+    await new Promise((r) => setTimeout(r, 100));
+    socket.destroy();
+    await new Promise((r) => setTimeout(r, 200));
+    // a body of most of the bound fits again
+    expect((await post(chatBody(7000))).status).toBe(200);
+  });
 });
+
