@@ -18,7 +18,7 @@ export function sentBody(cp: Checkpoint): string | null {
 
 /** The gateway route the turn came in on (`/v1/chat/completions`, `/v1/messages`, …): its protocol's. */
 export function routeOf(cp: Checkpoint): string {
-  const protocol = cp.protocol ? inboundProtocol(cp.protocol) : undefined;
+  const protocol = protocolOf(cp);
   // Checkpoints of an unknown protocol (none are written) fall back to the recorded path.
   return protocol ? routeOfProtocol(protocol) : '/v1' + (cp.upstreamPath ?? '/chat/completions');
 }
@@ -28,8 +28,12 @@ export function routeOf(cp: Checkpoint): string {
  * model served): the stored body is then the caller's, which replay sends again, not the provider's.
  */
 export function wasTranslated(cp: Checkpoint): boolean {
-  const protocol = cp.protocol ? inboundProtocol(cp.protocol) : undefined;
+  const protocol = protocolOf(cp);
   return !!protocol && !!cp.upstreamPath && cp.upstreamPath !== protocol.upstreamPath;
+}
+
+function protocolOf(cp: Checkpoint) {
+  return cp.protocol ? inboundProtocol(cp.protocol) : undefined;
 }
 
 export interface ReplayRequest {

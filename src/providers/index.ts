@@ -81,7 +81,6 @@ export class ProviderRegistry {
   }
 }
 
-/** Without a file: `provider/model` when the prefix names a registered provider, else the default. */
 /**
  * The chain with the targets whose breaker is open moved to the end, each group in chain
  * order (a stable partition). Nothing is dropped: when every target is open, the order is the chain's.
@@ -97,6 +96,7 @@ function healthyFirst(chain: RoutedTarget[]): RoutedTarget[] {
   return open ? healthy.concat(open) : chain;
 }
 
+/** Without a file: `provider/model` when the prefix names a registered provider, else the default. */
 function fallbackRoute(reg: ProviderRegistry, model: string): ModelTarget[] {
   const slash = model.indexOf('/');
   if (slash > 0) {

@@ -40,6 +40,11 @@ export function modelListBody(entries: readonly Entry[], aliases: readonly strin
   return { data: out, has_more: false, first_id: out[0]?.id ?? null, last_id: out[out.length - 1]?.id ?? null };
 }
 
+/** The shape a caller gets: Anthropic's when it sent `anthropic-version` (the Anthropic SDK always does). */
+export function listShapeOf(headers: Record<string, string | string[] | undefined>): ListShape {
+  return headers['anthropic-version'] !== undefined ? 'anthropic' : 'openai';
+}
+
 /** The entry of an ibex.yaml model name (it is ibex's, not a provider's), as the list and GET /v1/models/{id} give it. */
 export function aliasEntry(id: string, shape: ListShape, now = Date.now()): Record<string, unknown> {
   const created = Math.floor(now / 1000);

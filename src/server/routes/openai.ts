@@ -9,7 +9,7 @@ import type { InboundProtocol } from '../../protocols/types.js';
 import { anthropicMessages } from '../../protocols/anthropic-messages/protocol.js';
 import { INBOUND_PROTOCOLS, routeOfProtocol } from '../../protocols/inbound.js';
 import type { Provider } from '../../providers/types.js';
-import { aliasEntry, modelListBody, parseModelList } from '../../providers/model-list.js';
+import { aliasEntry, listShapeOf, modelListBody, parseModelList } from '../../providers/model-list.js';
 
 type Handler = (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
 
@@ -44,8 +44,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: OpenAIRouteDeps
     } catch (err) {
       if (aliases.length === 0) throw err;
     }
-    const shape = req.headers['anthropic-version'] !== undefined ? 'anthropic' : 'openai';
-    return reply.code(200).header('content-type', 'application/json').send(modelListBody(parseModelList(text), aliases, provider.id, shape));
+    return reply.code(200).header('content-type', 'application/json').send(modelListBody(parseModelList(text), aliases, provider.id, listShapeOf(req.headers)));
   });
 
   // Relayed routes: bodies are streams, never parsed (multipart uploads pass as they come).
@@ -56,8 +55,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: OpenAIRouteDeps
     raw.get('/v1/models/:id', async (req, reply) => {
       const id = (req.params as { id: string }).id;
       if (!deps.providers().aliases().includes(id)) return deps.relay(req, reply);
-      const shape = req.headers['anthropic-version'] !== undefined ? 'anthropic' : 'openai';
-      return reply.code(200).header('content-type', 'application/json').send(aliasEntry(id, shape));
+      return reply.code(200).header('content-type', 'application/json').send(aliasEntry(id, listShapeOf(req.headers)));
     });
     raw.get('/v1/responses/:id', deps.relay);
     raw.delete('/v1/responses/:id', deps.relay);
