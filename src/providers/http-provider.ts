@@ -82,7 +82,7 @@ export class HttpProvider implements Provider {
     // Anthropic's paths carry their own /v1 (kinds.ts); a base URL copied with it must not double it.
     this.basePath = config.kind.kind === 'anthropic' ? basePath.replace(/\/v1$/, '') : basePath;
     this.keys = new KeyPool(config.keys, config.keyStrategy, config.cooldownMs);
-    this.fixedHeaders = { 'content-type': 'application/json', ...config.headers };
+    this.fixedHeaders = { 'content-type': 'application/json', ...lowerCaseNames(config.headers) };
     this.pool = new Pool(base.origin, {
       connections: opts.connections,
       pipelining: 1,
@@ -131,10 +131,10 @@ export class HttpProvider implements Provider {
       };
       if (req.body === undefined) delete headers['content-type'];
       else if (req.headers?.['content-type']) headers['content-type'] = req.headers['content-type'];
-      // A list of flags the provider's `headers:` and the caller both set: both count.
-      const beta = req.headers?.['anthropic-beta'];
-      if (beta && this.fixedHeaders['anthropic-beta'] && beta !== this.fixedHeaders['anthropic-beta']) {
-        headers['anthropic-beta'] = `${this.fixedHeaders['anthropic-beta']},${beta}`;
+      for (const name of FLAG_LIST_HEADERS) {
+        const own = this.fixedHeaders[name];
+        const callers = req.headers?.[name];
+        if (own && callers) headers[name] = joinFlagLists(own, callers);
       }
       const request = { method: req.method, path, headers, body: req.body as string | Buffer | undefined, signal: opts.signal };
       let res;
@@ -235,4 +235,23 @@ function addAbort(signal: UpstreamSignal, fn: () => void): void {
 function removeAbort(signal: UpstreamSignal, fn: () => void): void {
   if ('removeEventListener' in signal) signal.removeEventListener('abort', fn);
   else signal.off('abort', fn);
+}
+
+/**
+ * Feature-flag headers whose value is a comma-separated list (Anthropic's `anthropic-beta`, OpenAI's
+ * `OpenAI-Beta`). When the provider's `headers:` and the caller both set one, both count: the
+ * provider's flags, then the caller's not already there. Any other header the provider's `headers:`
+ * sets replaces the caller's.
+ */
+const FLAG_LIST_HEADERS = ['anthropic-beta', 'openai-beta'] as const;
+
+function joinFlagLists(...lists: string[]): string {
+  const flags = new Set<string>();
+  for (const list of lists) for (const flag of list.split(',')) if (flag.trim()) flags.add(flag.trim());
+  return [...flags].join(',');
+}
+
+/** HTTP names are case-insensitive and `headers:` in ibex.yaml are written by hand: `OpenAI-Beta` and the caller's `openai-beta` are one header, sent once. */
+function lowerCaseNames(headers: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
 }

@@ -65,14 +65,14 @@ describe('KeyPool', () => {
 describe('HttpProvider keys and kinds', () => {
   let server: http.Server;
   let port = 0;
-  const seen: { path: string; key: string }[] = [];
+  const seen: { path: string; key: string; rawHeaders: string[] }[] = [];
   /** The answer for a key: a status and an error body */
   let answer: (key: string) => { status: number; body?: unknown; headers?: Record<string, string> } = () => ({ status: 200 });
 
   beforeAll(async () => {
     server = http.createServer((req, res) => {
       const key = String(req.headers['x-api-key'] ?? req.headers.authorization ?? '').replace(/^Bearer /, '');
-      seen.push({ path: req.url ?? '', key });
+      seen.push({ path: req.url ?? '', key, rawHeaders: req.rawHeaders });
       req.resume();
       const a = answer(key);
       res.writeHead(a.status, { 'content-type': 'application/json', ...a.headers }).end(JSON.stringify(a.body ?? { ok: true }));
@@ -84,7 +84,7 @@ describe('HttpProvider keys and kinds', () => {
     await new Promise((r) => server.close(r));
   });
 
-  function provider(kind: ProviderKind, opts: { keys?: string[]; baseUrl?: string; maxRetries?: number } = {}): HttpProvider {
+  function provider(kind: ProviderKind, opts: { keys?: string[]; baseUrl?: string; maxRetries?: number; headers?: Record<string, string> } = {}): HttpProvider {
     return new HttpProvider(
       {
         id: 'p',
@@ -93,7 +93,7 @@ describe('HttpProvider keys and kinds', () => {
         keys: (opts.keys ?? ['key-a']).map((k) => ({ value: k, masked: k })),
         keyStrategy: 'round_robin',
         cooldownMs: 60_000,
-        headers: {},
+        headers: opts.headers ?? {},
       },
       { connections: 2, connectTimeoutMs: 1_000, ttfbTimeoutMs: 5_000, idleTimeoutMs: 5_000, retry: { maxRetries: opts.maxRetries ?? 2, minDelayMs: 10, maxRetryAfterMs: 2_000 } },
     );
@@ -114,6 +114,31 @@ describe('HttpProvider keys and kinds', () => {
     expect(res.status).toBe(200);
     await res.body.dump();
     expect(seen.map((s) => s.path)).toEqual(['/v1/messages', '/v1/messages']);
+    await p.close();
+  });
+
+  it("feature flags the provider's headers: and the caller both set are both sent, once each, in one header line", async () => {
+    seen.length = 0;
+    answer = () => ({ status: 200 });
+    const p = provider('anthropic', { headers: { 'Anthropic-Beta': 'context-1m-2025-08-07', 'OpenAI-Beta': 'assistants=v2', 'X-Team': 'search' } });
+    const res = await p.send(
+      {
+        method: 'POST',
+        path: '/messages',
+        body: '{}',
+        headers: { 'anthropic-beta': 'interleaved-thinking-2025-05-14, context-1m-2025-08-07', 'openai-beta': 'responses=experimental', 'x-team': 'caller' },
+      },
+      { requestId: 'r', signal: new AbortEmitter() },
+    );
+    await res.body.dump();
+    const lines = (name: string) => {
+      const raw = seen[0]!.rawHeaders;
+      return raw.flatMap((h, i) => (i % 2 === 0 && h.toLowerCase() === name ? [raw[i + 1]] : []));
+    };
+    expect(lines('anthropic-beta')).toEqual(['context-1m-2025-08-07,interleaved-thinking-2025-05-14']);
+    expect(lines('openai-beta')).toEqual(['assistants=v2,responses=experimental']);
+    // any other header of the provider's replaces the caller's, whatever its case in ibex.yaml
+    expect(lines('x-team')).toEqual(['search']);
     await p.close();
   });
 
