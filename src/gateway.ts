@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { IbexConfig } from './config.js';
 import { UserError } from './errors.js';
 import { registerSecret, type Logger } from './log.js';
-import { migrateAndLog, openStores, type OpenedStores } from './stores/factory.js';
+import { openStores, type OpenedStores } from './stores/factory.js';
 import { createAuth } from './auth/index.js';
 import { verifyAgent } from './auth/verify-agent.js';
 import { DirectiveResolver } from './directives/resolver.js';
@@ -118,7 +118,7 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
     }));
   for (const line of stores.describe()) log.info(line);
 
-  await migrateAndLog(stores, log);
+  await stores.migrate(); // each store logs the migrations it applies
 
   const auth = createAuth({
     tokens: stores.tokens,

@@ -2,7 +2,7 @@
 import type { IbexConfig } from '../config.js';
 import { UserError } from '../errors.js';
 import { createLogger } from '../log.js';
-import { migrateAndLog, openStores } from '../stores/factory.js';
+import { openStores } from '../stores/factory.js';
 import { stopOnSignals } from '../util/shutdown.js';
 import { startAuthServer } from './grpc-server.js';
 
@@ -11,7 +11,7 @@ export async function runAuthServer(config: IbexConfig, opts: { port: number; ho
   const stores = await openStores(config, { log: (line) => log.info(line) });
   for (const line of stores.describe()) log.info(line);
   // Like `ibex serve`: the auth server may be the first process to touch a fresh store.
-  await migrateAndLog(stores, log);
+  await stores.migrate(); // each store logs the migrations it applies
   let server;
   try {
     server = await startAuthServer({

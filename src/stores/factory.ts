@@ -124,13 +124,6 @@ export function readyWithin(name: string, checks: Promise<ReadinessCheck[]>, ms 
   });
 }
 
-/** Applies pending migrations of every configured store, one log line per store that changed. */
-export async function migrateAndLog(stores: OpenedStores, log: { info(line: string): void }): Promise<void> {
-  for (const report of await stores.migrate()) {
-    if (report.applied.length) log.info(`migrations (${report.store}): applied ${report.applied.join(', ')}`);
-  }
-}
-
 async function openRelational(config: IbexConfig, log: (line: string) => void): Promise<RelationalStores> {
   if (config.databaseUrl) {
     const { openPostgresStores } = await import('./postgres/index.js');
