@@ -260,6 +260,20 @@ retries: { perTarget: 0 }
       expect((echo(final.output_text) as { system: { text: string }[] }).system[0]!.text).toBe(DIRECTIVE);
     });
 
+    it('structured outputs reach the other API: chat response_format and Responses text.format as output_config, Messages output_config as response_format', async () => {
+      const schema = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false };
+      await openai.chat.completions.create({
+        model: 'sonnet',
+        messages: [{ role: 'user', content: 'structured chat' }],
+        response_format: { type: 'json_schema', json_schema: { name: 'place', schema, strict: true } },
+      });
+      expect(claude.stats.lastRequest!.body!.output_config).toEqual({ format: { type: 'json_schema', schema } });
+      await openai.responses.create({ model: 'sonnet', input: 'structured responses', text: { format: { type: 'json_schema', name: 'place', schema, strict: true } } });
+      expect(claude.stats.lastRequest!.body!.output_config).toEqual({ format: { type: 'json_schema', schema } });
+      await anthropic.messages.create({ model: 'mini', max_tokens: 50, messages: [{ role: 'user', content: 'structured messages' }], output_config: { format: { type: 'json_schema', schema } } });
+      expect(oai.stats.lastRequest!.body!.response_format).toEqual({ type: 'json_schema', json_schema: { name: 'output', schema, strict: true } });
+    });
+
     it('a continuation of stored state is refused with a 400 naming the parameter, not sent', async () => {
       const before = claude.stats.requests;
       const err = await openai.responses.create({ model: 'sonnet', input: 'again', previous_response_id: 'resp_unknown' }).catch((e: unknown) => e);

@@ -281,6 +281,37 @@ describe('chatToAnthropicRequest', () => {
     expect(paramOf({ ...base, max_tokens: null, stop: null, user: null, tools: null, tool_choice: null })).toBeNull();
   });
 
+  it('structured outputs carry over both ways: a JSON schema is held to on the other side; json_object and effort are not sent', () => {
+    const schema = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false };
+    const chat: ChatCompletionCreateParams = {
+      model: 'm',
+      messages: [{ role: 'user', content: 'where?' }],
+      response_format: { type: 'json_schema', json_schema: { name: 'place', schema, strict: true } },
+    };
+    const wantAnthropic: MessageCreateParams['output_config'] = { format: { type: 'json_schema', schema } };
+    expect(chatToAnthropicRequest(chat as unknown as Record<string, unknown>).output_config).toEqual(wantAnthropic);
+    for (const type of ['text', 'json_object'] as const) {
+      expect(chatToAnthropicRequest({ ...chat, response_format: { type } }).output_config).toBeUndefined();
+    }
+    const paramOf = (body: Record<string, unknown>) => refusedParam(() => chatToAnthropicRequest(body));
+    expect(paramOf({ ...chat, response_format: { type: 'json_schema', json_schema: { name: 'place' } } })).toBe('response_format.json_schema.schema');
+    expect(paramOf({ ...chat, response_format: { type: 'grammar' } })).toBe('response_format.type');
+    expect(paramOf({ ...chat, response_format: 'json' })).toBe('response_format');
+
+    const messages: MessageCreateParams = {
+      model: 'm',
+      max_tokens: 50,
+      messages: [{ role: 'user', content: 'where?' }],
+      output_config: { effort: 'low', format: { type: 'json_schema', schema } },
+    };
+    const toChat = anthropicToChatRequest(messages as unknown as Record<string, unknown>);
+    const wantChat: ChatCompletionCreateParams['response_format'] = { type: 'json_schema', json_schema: { name: 'output', schema, strict: true } };
+    expect(toChat.response_format).toEqual(wantChat);
+    expect(toChat).not.toHaveProperty('reasoning_effort');
+    expect(anthropicToChatRequest({ ...messages, output_config: { effort: 'high' } })).not.toHaveProperty('response_format');
+    expect(refusedParam(() => anthropicToChatRequest({ ...messages, output_config: { format: { type: 'json_schema' } } }))).toBe('output_config.format');
+  });
+
   it('refuses Anthropic fields of the wrong type on the way to chat', () => {
     const paramOf = (body: Record<string, unknown>) => refusedParam(() => anthropicToChatRequest(body));
     const base = { model: 'm', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] };

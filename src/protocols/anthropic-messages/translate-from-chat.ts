@@ -25,6 +25,7 @@ const TRANSLATED_FIELDS: Readonly<Record<string, FieldKind>> = {
   n: 'positive integer',
   tools: 'array',
   parallel_tool_calls: 'boolean',
+  response_format: 'object',
 };
 
 export function chatToAnthropicRequest(body: Json): Json {
@@ -81,8 +82,25 @@ export function chatToAnthropicRequest(body: Json): Json {
   if (Array.isArray(body.tools) && body.tools.length > 0) out.tools = body.tools.map((t, i) => anthropicTool(t, `tools[${i}]`));
   const choice = anthropicToolChoice(body.tool_choice, body.parallel_tool_calls);
   if (choice && out.tools) out.tool_choice = choice;
+  const format = anthropicOutputFormat(body.response_format);
+  if (format) out.output_config = { format };
   if (body.stream === true) out.stream = true;
   return out;
+}
+
+/**
+ * chat's `response_format` as Anthropic's structured outputs (`output_config.format`): a JSON schema
+ * carries over, so the reply is held to it as the caller asked. `json_object` (any JSON) has no
+ * Anthropic counterpart and, like `text`, is not sent.
+ */
+function anthropicOutputFormat(rf: unknown): Json | null {
+  if (!isObject(rf) || rf.type === 'text' || rf.type === 'json_object') return null;
+  if (rf.type !== 'json_schema') throw bad('`response_format.type` must be "text", "json_object" or "json_schema".', 'response_format.type');
+  const schema = isObject(rf.json_schema) ? rf.json_schema.schema : undefined;
+  if (!isObject(schema)) {
+    throw bad('`response_format.json_schema.schema` must be an object (a JSON schema) for an Anthropic provider.', 'response_format.json_schema.schema');
+  }
+  return { type: 'json_schema', schema };
 }
 
 function textBlocks(content: unknown, at: string): Json[] {

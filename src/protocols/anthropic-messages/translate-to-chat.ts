@@ -22,6 +22,7 @@ const TRANSLATED_FIELDS: Readonly<Record<string, FieldKind>> = {
   metadata: 'object',
   tools: 'array',
   tool_choice: 'object',
+  output_config: 'object',
 };
 
 export function anthropicToChatRequest(body: Json): Json {
@@ -44,12 +45,28 @@ export function anthropicToChatRequest(body: Json): Json {
   if (isObject(body.metadata) && typeof body.metadata.user_id === 'string') out.user = body.metadata.user_id;
   if (Array.isArray(body.tools) && body.tools.length > 0) out.tools = body.tools.map((t, i) => chatTool(t, `tools[${i}]`));
   if (isObject(body.tool_choice)) Object.assign(out, chatToolChoice(body.tool_choice, out.tools !== undefined));
+  const format = chatResponseFormat(body.output_config);
+  if (format) out.response_format = format;
   if (body.stream === true) {
     out.stream = true;
     // Anthropic streams always end with usage; OpenAI sends it only when asked.
     out.stream_options = { include_usage: true };
   }
   return out;
+}
+
+/**
+ * Anthropic's structured outputs (`output_config.format`) as chat's `response_format`, strict as
+ * Anthropic's are. `output_config.effort` only tunes the answer (and chat models without reasoning
+ * refuse `reasoning_effort`): not sent.
+ */
+function chatResponseFormat(config: unknown): Json | null {
+  if (!isObject(config) || config.format === undefined || config.format === null) return null;
+  const f = config.format;
+  if (!isObject(f) || f.type !== 'json_schema' || !isObject(f.schema)) {
+    throw bad('`output_config.format` must be {"type":"json_schema","schema":{…}}.', 'output_config.format');
+  }
+  return { type: 'json_schema', json_schema: { name: 'output', schema: f.schema, strict: true } };
 }
 
 /**
