@@ -14,7 +14,7 @@ export function register(program: Command): void {
   const sessions = program.command('sessions').description('sessions and their checkpoints');
 
   sessions
-    .command('list')
+    .command('list', { isDefault: true }) // `ibex sessions --agent x` is what people type
     .option('--agent <name>', 'only this agent')
     .option('--limit <n>', 'at most N sessions (default 50)')
     .option('--json', 'print JSON')

@@ -12,7 +12,7 @@ export function register(program: Command): void {
   const traces = program.command('traces').description('request traces (timings, status, tokens; never prompt text)');
 
   traces
-    .command('list')
+    .command('list', { isDefault: true }) // `ibex traces --agent x` is what people type
     .description('recent traces, most recent first')
     .option('--agent <name>', 'only this agent')
     .option('--session <id>', 'only this session')

@@ -16,9 +16,11 @@ export function printTable(rows: Record<string, unknown>[], columns: string[]): 
     return;
   }
   const cells = rows.map((r) => columns.map((c) => formatCell(r[c])));
-  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)));
+  // A field's words as its heading: `totalTokens` → TOTAL TOKENS, `updatedAt` → UPDATED AT.
+  const headings = columns.map((c) => c.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toUpperCase());
+  const widths = headings.map((h, i) => Math.max(h.length, ...cells.map((row) => row[i]!.length)));
   const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
-  process.stdout.write(line(columns.map((c) => c.toUpperCase())) + '\n');
+  process.stdout.write(line(headings) + '\n');
   for (const row of cells) process.stdout.write(line(row) + '\n');
 }
 

@@ -253,6 +253,17 @@ describe('--json output', () => {
     for (const v of [...agents, ...pats, ...dirs].map((r) => r.createdAt).concat(migrations.map((m) => m.appliedAt))) expect(v).toMatch(ISO);
   });
 
+  it('`ibex sessions` and `ibex traces` list without `list`; table headings are words (UPDATED AT, not UPDATEDAT)', async () => {
+    const bare = await run(['sessions', '--agent', 'times']);
+    expect(bare.exitCode).toBe(0);
+    expect(bare.stdout).toBe((await run(['sessions', 'list', '--agent', 'times'])).stdout);
+    expect(bare.stdout.split('\n')[0]).toMatch(/^ID +AGENT +TURNS +TOTAL TOKENS +STATUS +UPDATED AT$/);
+    expect(bare.stdout).toContain(sessionId);
+    const traces = await run(['traces', '--agent', 'times', '--json']);
+    expect(traces.exitCode).toBe(0);
+    expect(JSON.parse(traces.stdout)).toEqual([]);
+  });
+
   it('an error with --json stays plain text on stderr, nothing on stdout', async () => {
     const r = await run(['sessions', 'show', 'sess_nope', '--json']);
     expect(r.exitCode).toBe(1);
