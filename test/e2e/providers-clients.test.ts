@@ -272,6 +272,9 @@ retries: { perTarget: 0 }
       expect(claude.stats.lastRequest!.body!.output_config).toEqual({ format: { type: 'json_schema', schema } });
       await anthropic.messages.create({ model: 'mini', max_tokens: 50, messages: [{ role: 'user', content: 'structured messages' }], output_config: { format: { type: 'json_schema', schema } } });
       expect(oai.stats.lastRequest!.body!.response_format).toEqual({ type: 'json_schema', json_schema: { name: 'output', schema, strict: true } });
+      // OpenAI's reasoning models refuse max_tokens: the Messages caller's limit goes as max_completion_tokens
+      expect(oai.stats.lastRequest!.body!.max_completion_tokens).toBe(50);
+      expect(oai.stats.lastRequest!.body).not.toHaveProperty('max_tokens');
     });
 
     it('a continuation of stored state is refused with a 400 naming the parameter, not sent', async () => {

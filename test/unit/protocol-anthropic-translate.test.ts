@@ -106,7 +106,7 @@ describe('anthropicToChatRequest', () => {
         { role: 'tool', tool_call_id: 'toolu_2', content: 'Error: 14:00' },
         { role: 'user', content: [{ type: 'text', text: 'Thanks' }] },
       ],
-      max_tokens: 512,
+      max_completion_tokens: 512,
       stop: ['END'],
       temperature: 0.3,
       top_p: 0.9,

@@ -38,7 +38,9 @@ export function anthropicToChatRequest(body: Json): Json {
   });
 
   const out: Json = { model: body.model, messages };
-  if (typeof body.max_tokens === 'number') out.max_tokens = body.max_tokens;
+  // OpenAI's current field (as for Responses callers): its reasoning models (o-series, gpt-5) refuse
+  // `max_tokens`, so Claude Code pointed at one through ibex would get a 400 for every request.
+  if (typeof body.max_tokens === 'number') out.max_completion_tokens = body.max_tokens;
   if (Array.isArray(body.stop_sequences) && body.stop_sequences.length > 0) out.stop = body.stop_sequences;
   if (body.temperature !== undefined) out.temperature = body.temperature;
   if (body.top_p !== undefined) out.top_p = body.top_p;
