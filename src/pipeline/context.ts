@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import type { Agent, Directive, Usage } from '../stores/ports.js';
 import type { Principal } from '../auth/principal.js';
 import { replayOfHeader } from '../ledger/replay-headers.js';
-import type { StreamFilter } from '../protocols/types.js';
+import type { ReplyFacts, StreamFilter } from '../protocols/types.js';
 
 export type StageName = 'auth' | 'agent' | 'rate_limit' | 'validate' | 'session' | 'directive' | 'policy' | 'cache' | 'inject' | 'route' | 'respond';
 
@@ -50,6 +50,8 @@ export class RequestContext {
   status = 200;
   errorCode: string | null = null;
   reply: string | null = null;
+  /** The reply's text and tool calls apart (`reply` keeps the tool calls only when there is no text) */
+  replyParts: Pick<ReplyFacts, 'text' | 'toolCalls'> | null = null;
   finishReason: string | null = null;
   usage: Usage | null = null;
   /** USD of the request at its served model's price (src/usage); null when unknown */

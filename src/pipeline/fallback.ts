@@ -26,19 +26,23 @@ export function errorCodeOf(err: unknown): string {
   return 'internal_error';
 }
 
-/** The body, path and translation for one target; null when the target cannot take the protocol. */
+/**
+ * The body, path and translation for one target; null when the target cannot take the protocol.
+ * `history`: what a translated continuation sends before its input (see translation()).
+ */
 export function upstreamCall(
   protocol: InboundProtocol,
   placed: Record<string, unknown>,
   requestedModel: string,
   provider: Provider,
   model: string,
+  history?: unknown[],
 ): UpstreamCall | null {
   const withModel = model === requestedModel || !model ? placed : { ...placed, model };
   if (provider.speaks(protocol.name)) {
     return { path: protocol.upstreamPath, body: serialiseOutgoing(withModel), model, translation: null };
   }
-  const t = translation(protocol.name, provider.kind.wire, withModel);
+  const t = translation(protocol.name, provider.kind.wire, withModel, history);
   if (!t) return null;
   return {
     path: provider.kind.wire === 'openai-chat' ? '/chat/completions' : '/messages',

@@ -242,6 +242,7 @@ function parseObject(buf: Buffer): object | null {
 /** What the checkpoint keeps of a reply: its text, or its tool calls when it has no text. */
 function recordFacts(ctx: RequestContext, f: ReplyFacts): void {
   ctx.reply = f.text !== null ? f.text : f.toolCalls.length ? JSON.stringify({ tool_calls: f.toolCalls }) : null;
+  ctx.replyParts = { text: f.text, toolCalls: f.toolCalls };
   ctx.finishReason = f.finishReason;
   ctx.usage = f.usage;
   ctx.responseId = f.responseId;

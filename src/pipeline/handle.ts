@@ -23,6 +23,7 @@ import { passthroughHeaders } from './passthrough-headers.js';
 import { callerHeaders } from './caller-headers.js';
 import type { ResponseSessions } from '../sessions/response-links.js';
 import { ResponseAffinity } from '../providers/affinity.js';
+import { TranslatedTurns } from './translated-turns.js';
 import { pinnedTarget } from './fallback.js';
 import { buildCheckpoint, buildTrace, cutByShutdown, markCutByShutdown, type Recorders } from './record.js';
 // [issue 17] policies, response cache, OpenTelemetry
@@ -65,6 +66,8 @@ export interface PipelineDeps {
   telemetry?: Telemetry | null;
   /** Which provider and key hold a response's state (`previous_response_id`, `conversation`) */
   responseAffinity?: ResponseAffinity;
+  /** The turns ibex keeps for continuations of translated Responses (translated-turns.ts) */
+  translatedTurns?: TranslatedTurns;
 }
 
 const HEADER_SAFE = /^[\x21-\x7e]{1,256}$/;
@@ -78,6 +81,7 @@ export function newSessionId(): string {
 export function createProtocolHandler(deps: PipelineDeps, protocol: InboundProtocol<never>) {
   // Tests may build deps without one; every protocol handler must then share the same map.
   deps.responseAffinity ??= new ResponseAffinity();
+  deps.translatedTurns ??= new TranslatedTurns();
   return function handle(req: FastifyRequest, reply: FastifyReply): Promise<void> {
     const p = run(deps, protocol as unknown as InboundProtocol, req, reply);
     deps.inflight.add(p);
@@ -189,6 +193,8 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
     const link = protocol.sessionLink?.(body) ?? null;
     const pin = link ? pinnedTarget(registry, targets, deps.responseAffinity?.get(link)) : null;
     if (pin) targets = [pin.target];
+    // A continuation of a turn ibex translated: the earlier turns go before its input (the provider keeps none)
+    const history = link && protocol.turnItems ? deps.translatedTurns?.history(link) : undefined;
     ctx.end('route');
 
     let placed = protocol.placeDirective ? protocol.placeDirective(body, directive?.text ?? null) : body;
@@ -198,7 +204,7 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
     ctx.end('inject');
 
     // The first target's call serves the cache key too (the request as it would go upstream).
-    const firstCall = upstreamCall(protocol, placed, parsed.model, targets[0]!.provider, targets[0]!.model);
+    const firstCall = upstreamCall(protocol, placed, parsed.model, targets[0]!.provider, targets[0]!.model, history);
     // The ledger keeps the request in the caller's protocol, as the first target takes it (exact
     // replay); a fallback below replaces it with the next target's.
     ctx.sent(protocol, firstCall && !firstCall.translation ? firstCall.body : serialiseOutgoing(placed), req.headers);
@@ -221,7 +227,7 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
     let served: { provider: string; translated: boolean } | undefined;
     for (let i = 0; ; i++) {
       const target = targets[i]!;
-      const call = i === 0 ? firstCall : upstreamCall(protocol, placed, parsed.model, target.provider, target.model);
+      const call = i === 0 ? firstCall : upstreamCall(protocol, placed, parsed.model, target.provider, target.model, history);
       if (call && pin) call.keyIndex = pin.keyIndex;
       if (!call) {
         ctx.attempts.push({ provider: target.provider.id, model: target.model, error: 'unsupported_protocol' });
@@ -282,6 +288,11 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
       const affinity = { provider: served!.provider, keyIndex: result.keyIndex };
       if (ctx.responseId) deps.responseAffinity?.set(ctx.responseId, affinity);
       if (link && !pin) deps.responseAffinity?.set(link, affinity);
+    }
+    // ...and a translated one lives here: this turn's items, for a continuation of it
+    if (protocol.turnItems && served!.translated && ctx.responseId && ctx.replyParts && !ctx.errorCode) {
+      const items = protocol.turnItems(body, ctx.replyParts);
+      if (items) deps.translatedTurns?.record(ctx.responseId, history ? link : null, items);
     }
 
     if (result.json) {

@@ -26,12 +26,16 @@ export interface Translation {
   stream(): StreamTranslator;
 }
 
-/** How a caller protocol reaches a provider wire; null when no translation exists (e.g. embeddings → Anthropic). */
-export function translation(from: string, to: WireFormat, callerBody: Json): Translation | null {
+/**
+ * How a caller protocol reaches a provider wire; null when no translation exists (e.g. embeddings →
+ * Anthropic). `history`: the earlier turns' items of a Responses continuation (previous_response_id),
+ * which a provider of another wire has no state for (pipeline/translated-turns.ts).
+ */
+export function translation(from: string, to: WireFormat, callerBody: Json, history?: unknown[]): Translation | null {
   if (from === to) return null;
   const model = typeof callerBody.model === 'string' ? callerBody.model : undefined;
   const includeUsage = (callerBody.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
-  const toChat = intoChat(from, callerBody, model);
+  const toChat = intoChat(from, callerBody, model, history);
   if (!toChat) return null;
   if (to === 'openai-chat') return toChat;
   if (to === 'anthropic-messages') {
@@ -47,7 +51,7 @@ export function translation(from: string, to: WireFormat, callerBody: Json): Tra
 }
 
 /** The caller's protocol to and from OpenAI chat (identity for chat callers). */
-function intoChat(from: string, callerBody: Json, model: string | undefined): Translation | null {
+function intoChat(from: string, callerBody: Json, model: string | undefined, history: unknown[] | undefined): Translation | null {
   switch (from) {
     case 'openai-chat':
       return { request: (body) => body, response: (json) => json, stream: passthrough };
@@ -59,7 +63,7 @@ function intoChat(from: string, callerBody: Json, model: string | undefined): Tr
       };
     case 'openai-responses':
       return {
-        request: (body) => responsesToChatRequest(body as ResponsesBody),
+        request: (body) => responsesToChatRequest(body as ResponsesBody, history ? { history } : {}),
         response: (json) => chatToResponsesResponse(json, callerBody as ResponsesBody),
         stream: () => createChatToResponsesStream(callerBody as ResponsesBody),
       };

@@ -127,6 +127,13 @@ export interface InboundProtocol<B = Record<string, unknown>> {
   /** An id in the body that continues an earlier exchange (`previous_response_id`, `conversation`) */
   sessionLink?(body: B): string | null;
   /**
+   * The items of this turn that a later one continuing it by id needs: its input, then the reply's
+   * output. ibex keeps them for a turn it translated (the provider keeps no state,
+   * pipeline/translated-turns.ts); null when the caller asked that nothing be stored. Absent: the
+   * protocol has no such continuation.
+   */
+  turnItems?(body: B, reply: Pick<ReplyFacts, 'text' | 'toolCalls'>): unknown[] | null;
+  /**
    * Changes the validated body before it is forwarded so the reply carries what ibex needs (usage on
    * every stream); absent: the body goes as the caller sent it. A new filter per call.
    */

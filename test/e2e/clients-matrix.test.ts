@@ -5,7 +5,10 @@
 // echo of a conversation, the agent's directive must be the first thing the upstream received.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { provision, startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startMockUpstream, type MockUpstream } from '../../src/mock/server.js';
 import { firstInstruction, NEEDS_NODE22, NODE22, runClient, upstreamSaw, type CheckLine, type ClientName } from '../helpers/clients.js';
 
 // Checks whose route or mock behaviour has not landed yet, as `client:check`. They are reported as
@@ -86,6 +89,17 @@ function expectDirectiveFirst(line: CheckLine, expectation: Expectation): void {
   }
 }
 
+/**
+ * The OpenAI-speaking clients with every model served by an Anthropic provider: what they send is
+ * translated to Messages and the replies back (issue 11). Left out: what has no Anthropic
+ * counterpart and is refused with a 400 by design (embeddings, legacy completions).
+ */
+const OPENAI_CLIENTS_ON_ANTHROPIC: Partial<Record<ClientName, Record<string, Expectation>>> = {
+  'openai-sdk': Object.fromEntries(Object.entries(MATRIX['openai-sdk']).filter(([check]) => !/^(embeddings|completions)/.test(check))),
+  'ai-sdk': MATRIX['ai-sdk'],
+  'openai-agents': MATRIX['openai-agents'],
+};
+
 describe('real clients → ibex serve → mock upstream', () => {
   let gw: TestGateway;
   let token: string;
@@ -99,7 +113,51 @@ describe('real clients → ibex serve → mock upstream', () => {
     await gw?.stop();
   });
 
-  for (const [client, checks] of Object.entries(MATRIX) as [ClientName, Record<string, Expectation>][]) {
+  clientChecks(MATRIX, () => ({ url: gw.url, token }));
+});
+
+describe('real OpenAI clients → ibex serve → an Anthropic provider (translated)', () => {
+  let gw: TestGateway;
+  let token: string;
+  let claude: MockUpstream;
+  let dir: string;
+
+  beforeAll(async () => {
+    claude = await startMockUpstream({ port: 0, protocol: 'anthropic' });
+    dir = mkdtempSync(join(tmpdir(), 'ibex-matrix-anthropic-'));
+    // The only provider: every model name the clients default to is served by it.
+    // gpt-4o-mini (the OpenAI SDK's checks) by name, as a deployment would list it; the rest by the first provider
+    const yaml = [
+      'providers:',
+      `  claude: { kind: anthropic, baseUrl: "${claude.url.replace(/\/v1$/, '')}", keys: ["\${MATRIX_ANTHROPIC_KEY}"] }`,
+      'models:',
+      '  gpt-4o-mini: claude/claude-sonnet-4-5',
+      '',
+    ].join('\n');
+    writeFileSync(join(dir, 'ibex.yaml'), yaml);
+    gw = await startTestGateway({ mock: false, env: { IBEX_CONFIG: join(dir, 'ibex.yaml'), MATRIX_ANTHROPIC_KEY: 'sk-ant-matrix' } });
+    ({ token } = await provision(gw, AGENT, { directive: DIRECTIVE }));
+  });
+
+  afterAll(async () => {
+    await gw?.stop();
+    await claude?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  clientChecks(OPENAI_CLIENTS_ON_ANTHROPIC, () => ({ url: gw.url, token }));
+
+  it('every model call of the clients reached the Anthropic provider as Messages', () => {
+    const calls = claude.stats.recent.filter((r) => r.path === '/v1/messages');
+    expect(calls.length).toBeGreaterThan(20);
+    // the OpenAI SDK's gpt-4o-mini went by its ibex.yaml name to the Claude model it names
+    expect(calls.some((r) => r.body?.model === 'claude-sonnet-4-5')).toBe(true);
+  });
+});
+
+/** One describe per client of `matrix`, its checks run once (one child process) against the gateway `target()` names. */
+function clientChecks(matrix: Partial<Record<ClientName, Record<string, Expectation>>>, target: () => { url: string; token: string }): void {
+  for (const [client, checks] of Object.entries(matrix) as [ClientName, Record<string, Expectation>][]) {
     // The Node-22 clients live in their own install (test/clients): missing locally → skipped with the
     // reason; in CI (.ci/run installs them) a missing install fails.
     const missing = NEEDS_NODE22.has(client) && !existsSync(NODE22) ? `${NODE22} is missing: npm ci --prefix test/clients` : null;
@@ -113,7 +171,8 @@ describe('real clients → ibex serve → mock upstream', () => {
 
       beforeAll(async () => {
         if (active.length === 0) return;
-        lines = await runClient(client, { BASE_URL: gw.url, API_KEY: token, IBEX_AGENT: AGENT, CHECKS: active.join(',') });
+        const { url, token } = target();
+        lines = await runClient(client, { BASE_URL: url, API_KEY: token, IBEX_AGENT: AGENT, CHECKS: active.join(',') });
       }, 120_000);
 
       if (active.length > 0) {
@@ -135,4 +194,4 @@ describe('real clients → ibex serve → mock upstream', () => {
       }
     });
   }
-});
+}

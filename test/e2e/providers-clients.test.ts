@@ -277,6 +277,37 @@ retries: { perTarget: 0 }
       expect(oai.stats.lastRequest!.body).not.toHaveProperty('max_tokens');
     });
 
+    it('previous_response_id continues a translated conversation: ibex sends the earlier turns (tool round trip, streamed too)', async () => {
+      const tools: OpenAI.Responses.Tool[] = [{ type: 'function', name: WEATHER.name, description: WEATHER.description, parameters: WEATHER.parameters, strict: false }];
+      const first = await openai.responses.create({ model: 'sonnet', input: 'call:get_weather {"city":"Paris"}', tools });
+      const call = first.output.find((i): i is OpenAI.Responses.ResponseFunctionToolCall => i.type === 'function_call');
+      expect(call).toMatchObject({ name: 'get_weather', arguments: '{"city":"Paris"}' });
+      const second = await openai.responses.create({
+        model: 'sonnet',
+        previous_response_id: first.id,
+        input: [{ type: 'function_call_output', call_id: call!.call_id, output: 'sunny-21C' }],
+        tools,
+      });
+      expect(second.output_text).toContain('sunny-21C');
+      // what Claude got: the first turn (user, tool_use), then the result
+      const sent = claude.stats.lastRequest!.body!.messages as { role: string; content: unknown }[];
+      expect(sent.map((m) => m.role)).toEqual(['user', 'assistant', 'user']);
+      expect(JSON.stringify(sent[1]!.content)).toContain('"type":"tool_use"');
+      expect(JSON.stringify(sent[2]!.content)).toContain('"tool_result"');
+      // a third turn, streamed, continues the second: all three turns go
+      const stream = openai.responses.stream({ model: 'sonnet', previous_response_id: second.id, input: 'and tomorrow?' });
+      const third = await stream.finalResponse();
+      expect(third.status).toBe('completed');
+      expect((claude.stats.lastRequest!.body!.messages as unknown[]).length).toBe(5);
+      // and a fourth continues the streamed one
+      await openai.responses.create({ model: 'sonnet', previous_response_id: third.id, input: 'thanks' });
+      expect((claude.stats.lastRequest!.body!.messages as unknown[]).length).toBe(7);
+      // a turn stored with store: false cannot be continued (as at OpenAI)
+      const unstored = await openai.responses.create({ model: 'sonnet', input: 'forget me', store: false });
+      const err = await openai.responses.create({ model: 'sonnet', input: 'again', previous_response_id: unstored.id }).catch((e: unknown) => e);
+      expect((err as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('previous_response_id');
+    });
+
     it('a continuation of stored state is refused with a 400 naming the parameter, not sent', async () => {
       const before = claude.stats.requests;
       const err = await openai.responses.create({ model: 'sonnet', input: 'again', previous_response_id: 'resp_unknown' }).catch((e: unknown) => e);

@@ -100,6 +100,8 @@ describe('responsesToChatRequest', () => {
   it('a continued conversation needs the earlier turns from ibex, prepended after the instructions', () => {
     expect(param(() => responsesToChatRequest({ model: 'm', input: 'and now?', previous_response_id: 'resp_1' }))).toBe('previous_response_id');
     expect(param(() => responsesToChatRequest({ model: 'm', input: 'and now?', conversation: 'conv_1' }))).toBe('conversation');
+    // a conversation object lives at OpenAI: no history of ibex's stands in for it
+    expect(param(() => responsesToChatRequest({ model: 'm', input: 'and now?', conversation: 'conv_1' }, { history: [] }))).toBe('conversation');
     const history = [
       { type: 'message', role: 'user', content: 'first' },
       { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'one', annotations: [] }] },

@@ -3,7 +3,7 @@
 import type { InboundProtocol } from '../types.js';
 import { parseRequest, sessionLink, type ResponsesBody } from './parse.js';
 import { placeDirective } from './directive.js';
-import { recordedInput } from './record.js';
+import { recordedInput, turnItems } from './record.js';
 import { summarise } from './summarise.js';
 import { createReassembler } from './reassemble.js';
 import { renderError, streamErrorEvent } from './errors.js';
@@ -22,6 +22,7 @@ export const openAIResponses: InboundProtocol<ResponsesBody> = {
     return r.instructions ? [{ role: 'system', content: r.instructions }, ...r.input] : r.input;
   },
   sessionLink,
+  turnItems,
   summarise,
   createReassembler,
   renderError,

@@ -1,6 +1,7 @@
 // What a checkpoint stores of a Responses request: the instructions as sent (directive included) and
 // the input as a list of items. The output items and usage come from the reply (summarise / the
 // reassembler), so a checkpoint holds the whole turn even though the provider keeps the context.
+import type { ReplyFacts } from '../types.js';
 import type { ResponsesBody } from './parse.js';
 
 export interface RecordedResponsesInput {
@@ -17,4 +18,17 @@ export function recordedInput(body: ResponsesBody): RecordedResponsesInput {
   const instructions = typeof body.instructions === 'string' ? body.instructions : null;
   if (typeof body.input === 'string') return { instructions, input: [{ type: 'message', role: 'user', content: body.input }] };
   return { instructions, input: Array.isArray(body.input) ? body.input : [] };
+}
+
+/**
+ * One turn as a later turn's history: its input items, then the reply as output items (its text as
+ * an assistant message, each tool call as a function_call), as OpenAI lists a stored response's
+ * conversation. null when the caller set `store: false` (a continuation of it is refused, as OpenAI does).
+ */
+export function turnItems(body: ResponsesBody, reply: Pick<ReplyFacts, 'text' | 'toolCalls'>): unknown[] | null {
+  if (body.store === false) return null;
+  const items = [...recordedInput(body).input];
+  if (reply.text) items.push({ type: 'message', role: 'assistant', content: [{ type: 'output_text', text: reply.text }] });
+  for (const call of reply.toolCalls) items.push({ type: 'function_call', call_id: call.id, name: call.name, arguments: call.arguments });
+  return items;
 }

@@ -36,10 +36,15 @@ const TRANSLATED_FIELDS: Readonly<Record<string, FieldKind>> = {
 };
 
 export function responsesToChatRequest(body: ResponsesBody, opts: ChatRequestOptions = {}): Obj {
-  const continues = (typeof body.previous_response_id === 'string' && body.previous_response_id !== '') || (body.conversation ?? null) !== null;
+  if ((body.conversation ?? null) !== null) {
+    throw bad('`conversation` cannot be used with a model served through chat completions: send the whole conversation in `input`.', 'conversation');
+  }
+  const continues = typeof body.previous_response_id === 'string' && body.previous_response_id !== '';
   if (continues && opts.history === undefined) {
-    const param = body.previous_response_id ? 'previous_response_id' : 'conversation';
-    throw bad(`\`${param}\` cannot be used with a model served through chat completions: send the whole conversation in \`input\`.`, param);
+    throw bad(
+      `\`previous_response_id\` ${JSON.stringify(body.previous_response_id)} is not a response this gateway keeps for a model served through chat completions (turns are kept in memory, per gateway process): send the whole conversation in \`input\`.`,
+      'previous_response_id',
+    );
   }
   if (body.prompt !== undefined && body.prompt !== null) throw bad('`prompt` (a stored prompt) cannot be used with a model served through chat completions.', 'prompt');
   if (body.background === true) throw bad('`background` cannot be used with a model served through chat completions.', 'background');
