@@ -292,7 +292,7 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
     // ...and a translated one lives here: this turn's items, for a continuation of it
     if (protocol.turnItems && served!.translated && ctx.responseId && ctx.replyParts && !ctx.errorCode) {
       const items = protocol.turnItems(body, ctx.replyParts);
-      if (items) deps.translatedTurns?.record(ctx.responseId, history ? link : null, items);
+      if (items) deps.translatedTurns?.record(ctx.responseId, history ? link : null, items, ctx.bytesIn + ctx.bytesOut);
     }
 
     if (result.json) {

@@ -18,6 +18,8 @@ const MAX_TURNS = 10_000;
 interface Turn {
   previous: string | null;
   items: unknown[];
+  /** What the turn weighs against the bound: the caller's estimate (its request and reply sizes) */
+  bytes: number;
 }
 
 export class TranslatedTurns {
@@ -25,12 +27,16 @@ export class TranslatedTurns {
 
   constructor(maxBytes = TRANSLATED_TURNS_MAX_BYTES) {
     // A turn larger than the whole bound is not kept: its continuation gets the 400.
-    this.turns = new LRUCache<string, Turn>({ maxSize: maxBytes, sizeCalculation: (t) => Math.max(1, JSON.stringify(t.items).length) });
+    this.turns = new LRUCache<string, Turn>({ maxSize: maxBytes, sizeCalculation: (t) => Math.max(1, t.bytes) });
   }
 
-  /** Keeps the turn that `responseId` answered: it continued `previous` (null: it began the conversation). */
-  record(responseId: string, previous: string | null, items: unknown[]): void {
-    this.turns.set(responseId, { previous, items });
+  /**
+   * Keeps the turn that `responseId` answered: it continued `previous` (null: it began the
+   * conversation). `bytes`: its weight, e.g. the request body's size plus the reply's (measuring the
+   * items again would cost a serialisation of every translated turn, most of which nobody continues).
+   */
+  record(responseId: string, previous: string | null, items: unknown[], bytes: number): void {
+    this.turns.set(responseId, { previous, items, bytes });
   }
 
   /** Every item of the conversation up to and including `responseId`'s turn, oldest first; undefined when a turn of it is not known here. */

@@ -7,11 +7,11 @@ const user = (text: string) => ({ type: 'message', role: 'user', content: text }
 describe('TranslatedTurns', () => {
   it('gives a conversation back from its last turn, oldest items first, each turn held once', () => {
     const turns = new TranslatedTurns();
-    turns.record('resp_1', null, [user('one'), { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'a' }] }]);
-    turns.record('resp_2', 'resp_1', [user('two')]);
-    turns.record('resp_3', 'resp_2', [user('three')]);
+    turns.record('resp_1', null, [user('one'), { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'a' }] }], 100);
+    turns.record('resp_2', 'resp_1', [user('two')], 50);
+    turns.record('resp_3', 'resp_2', [user('three')], 50);
     // a branch: another continuation of the first turn
-    turns.record('resp_2b', 'resp_1', [user('two, again')]);
+    turns.record('resp_2b', 'resp_1', [user('two, again')], 50);
     expect(turns.history('resp_3')!.map((i) => (i as { content: unknown }).content)).toEqual(['one', [{ type: 'output_text', text: 'a' }], 'two', 'three']);
     expect(turns.history('resp_2b')!.map((i) => (i as { content: unknown }).content)).toEqual(['one', [{ type: 'output_text', text: 'a' }], 'two, again']);
     expect(turns.history('resp_unknown')).toBeUndefined();
@@ -19,13 +19,13 @@ describe('TranslatedTurns', () => {
 
   it('a conversation one of whose turns was let go is unknown as a whole, not sent with a hole', () => {
     const turns = new TranslatedTurns(400);
-    turns.record('resp_1', null, [user('x'.repeat(150))]);
-    turns.record('resp_2', 'resp_1', [user('y'.repeat(150))]);
-    turns.record('resp_3', 'resp_2', [user('z'.repeat(150))]); // over the bound: the oldest goes
+    turns.record('resp_1', null, [user('x')], 190);
+    turns.record('resp_2', 'resp_1', [user('y')], 190);
+    turns.record('resp_3', 'resp_2', [user('z')], 190); // over the bound: the oldest goes
     expect(turns.history('resp_3')).toBeUndefined();
     expect(turns.history('resp_2')).toBeUndefined();
     // a turn larger than the whole bound is not kept at all
-    turns.record('resp_big', null, [user('w'.repeat(1_000))]);
+    turns.record('resp_big', null, [user('w')], 1_000);
     expect(turns.history('resp_big')).toBeUndefined();
   });
 });
