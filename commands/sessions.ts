@@ -55,8 +55,8 @@ export function register(program: Command): void {
           );
           // what the agent's policies did and the cache's answer, when there is something to say
           for (const line of policyCacheLines(c, false)) process.stdout.write(`  ${line}\n`);
-          const last = c.messages[c.messages.length - 1] as { content?: unknown } | undefined;
-          if (last) process.stdout.write(`  > ${printable(String(typeof last.content === 'string' ? last.content : JSON.stringify(last.content)).slice(0, 200))}\n`);
+          const last = c.messages[c.messages.length - 1];
+          if (last !== undefined) process.stdout.write(`  > ${printable(inputLine(last).slice(0, 200))}\n`);
           if (c.reply !== null) process.stdout.write(`  < ${printable(c.reply.slice(0, 200))}\n`);
         }
       });
@@ -166,4 +166,11 @@ async function showTurn(id: string, turn: number, opts: { json?: boolean; upstre
     out(v.translated ? `body (exact bytes before translation to the provider's ${v.upstreamPath} API):` : 'body (exact bytes sent upstream):');
     out(v.body ?? '(not recorded)');
   });
+}
+
+/** The last input of a turn as one line: its text, its content parts, or the whole item when it has no content (a Responses `function_call_output`). */
+function inputLine(message: unknown): string {
+  const content = (message as { content?: unknown } | null)?.content;
+  if (typeof content === 'string') return content;
+  return JSON.stringify(content ?? message) ?? String(message);
 }

@@ -264,6 +264,24 @@ describe('--json output', () => {
     expect(JSON.parse(traces.stdout)).toEqual([]);
   });
 
+  it('sessions show prints a turn whose input is a tool result item (no content) as the item, not "undefined"', async () => {
+    const [pat] = JSON.parse((await run(['pat', 'list', '--json'])).stdout) as { id: string }[];
+    const stores = await openSqliteStores(join(home, 'ibex.db'));
+    const id = `sess_${randomBytes(6).toString('hex')}`;
+    try {
+      const output = { type: 'function_call_output', call_id: 'call_1', output: 'sunny-21C' };
+      await stores.sessions.appendCheckpoints([
+        { sessionId: id, agent: 'times', patId: pat!.id, requestId: 'req_tool_output', clientRequestId: null, model: 'm', directiveVersion: null,
+          messages: [output], reply: 'Sunny.', finishReason: 'stop', usage: null, costUsd: null, status: 'ok', errorCode: null, stream: false, createdAt: Date.now() },
+      ]);
+    } finally {
+      await stores.close();
+    }
+    const shown = await run(['sessions', 'show', id]);
+    expect(shown.stdout).toContain('  > {"type":"function_call_output","call_id":"call_1","output":"sunny-21C"}');
+    expect(shown.stdout).not.toContain('undefined');
+  });
+
   it('an error with --json stays plain text on stderr, nothing on stdout', async () => {
     const r = await run(['sessions', 'show', 'sess_nope', '--json']);
     expect(r.exitCode).toBe(1);
