@@ -220,6 +220,31 @@ describe.skipIf(skip !== null)('dashboard in Chromium', { timeout: 60_000 }, () 
       await shot('06b-session-policies');
     });
 
+    it('sessions: a Responses tool round trip shows the call and its result by kind, not as empty messages', async (ctx) => {
+      await needsRoute(ctx, '/sessions');
+      const post = async (body: Record<string, unknown>) => {
+        const res = await fetch(`${gw.url}/v1/responses`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${pat.token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'dash-model', ...body }),
+        });
+        expect(res.status).toBe(200);
+        return { json: (await res.json()) as { id: string; output: { type: string; call_id?: string }[] }, sessionId: res.headers.get('x-ibex-session')! };
+      };
+      const tools = [{ type: 'function', name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } }];
+      const first = await post({ input: 'call:get_weather {"city":"Paris"}', tools });
+      const call = first.json.output.find((o) => o.type === 'function_call')!;
+      const second = await post({ previous_response_id: first.json.id, input: [{ type: 'function_call_output', call_id: call.call_id, output: 'sunny-21C' }], tools });
+      expect(second.sessionId).toBe(first.sessionId);
+      await untilAdminHas(`/sessions/${first.sessionId}`, 'sunny-21C');
+      await page.goto(url(`#/sessions/${encodeURIComponent(first.sessionId)}`));
+      const result = page.locator('[data-testid=checkpoint] .msg.function_call_output');
+      await result.waitFor();
+      expect(await result.textContent()).toContain('sunny-21C');
+      expect(await result.textContent()).toContain(call.call_id!);
+      await shot('06c-session-responses-tools');
+    });
+
     it('agents & PATs: revoking a PAT in the UI makes the API refuse it', async (ctx) => {
       await needsRoute(ctx, '/pats');
       const victim = JSON.parse((await gw.cli(['pat', 'create', '--agent', AGENT, '--name', 'to-revoke', '--json'])).stdout) as { token: string; id: string };

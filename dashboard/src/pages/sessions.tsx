@@ -156,11 +156,17 @@ function SessionView({ id }: { id: string }) {
 }
 
 interface Message {
+  /** A Responses input item's kind (`message`, `function_call`, `function_call_output`…) */
+  type?: string;
   role?: string;
   content?: unknown;
   name?: string;
   tool_calls?: { id?: string; function?: { name?: string; arguments?: string } }[];
   tool_call_id?: string;
+  /** Responses `function_call` / `function_call_output` items */
+  call_id?: string;
+  arguments?: string;
+  output?: unknown;
 }
 
 function CheckpointView({ cp, previous }: { cp: Checkpoint; previous: Checkpoint | undefined }) {
@@ -225,15 +231,18 @@ function CheckpointView({ cp, previous }: { cp: Checkpoint; previous: Checkpoint
 }
 
 function MessageView({ m }: { m: Message }) {
-  const role = m.role ?? 'message';
+  // Responses items without a role (a tool call, a tool result) are shown by their kind
+  const role = m.role ?? m.type ?? 'message';
   return (
     <div class={`msg ${role}`}>
       <div class="role">
         {role}
         {m.name ? ` (${m.name})` : ''}
-        {m.tool_call_id ? <span class="muted"> for <Mono>{m.tool_call_id}</Mono></span> : null}
+        {m.tool_call_id ?? m.call_id ? <span class="muted"> for <Mono>{m.tool_call_id ?? m.call_id}</Mono></span> : null}
       </div>
       {m.content !== undefined && m.content !== null && <pre>{textOf(m.content)}</pre>}
+      {m.role === undefined && m.arguments !== undefined && <pre>{m.arguments}</pre>}
+      {m.role === undefined && m.output !== undefined && <pre>{textOf(m.output)}</pre>}
       {m.tool_calls?.map((c) => (
         <div class="tool-call">
           <span class="muted">tool call</span> <Mono>{c.function?.name ?? '?'}</Mono> {c.id && <span class="muted">{c.id}</span>}
