@@ -30,7 +30,7 @@ import { buildCheckpoint, buildTrace, cutByShutdown, markCutByShutdown, type Rec
 import { policyTransform, runRequestPolicies, runResponsePolicies, type PolicyStage } from './policy-stage.js';
 import { cacheCapture, cacheLookup, cacheStore, replayCached, type CacheStage } from './cache-stage.js';
 import type { Telemetry } from '../otel/index.js';
-import { pinnedDirective, replayDirectiveVersion } from '../ledger/replay-headers.js';
+import { pinnedDirective, replayDirectiveVersion, replayOfHeader } from '../ledger/replay-headers.js';
 import type { SpendGuard, SpendHold } from '../usage/guard.js';
 
 export interface PipelineDeps {
@@ -151,7 +151,10 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
     let generatedSession = true;
     if (conversation) {
       const sessionHeader = req.headers['x-ibex-session'];
-      const linked = typeof sessionHeader === 'string' ? null : protocol.sessionLink?.(body);
+      // A replay is a session of its own (tagged with the turn it replays), even when the turn it
+      // replays continued an earlier response: it must not add a turn to the session it came from.
+      const replay = replayOfHeader(req.headers) !== null;
+      const linked = typeof sessionHeader === 'string' || replay ? null : protocol.sessionLink?.(body);
       const named = typeof sessionHeader === 'string' ? validateSessionId(sessionHeader) : linked ? deps.responseSessions.get(linked) : undefined;
       if (named !== undefined) {
         generatedSession = false;

@@ -117,6 +117,35 @@ retries: { perTarget: 0 }
     expect(JSON.stringify(lastPost(oai).body)).toBe(JSON.stringify(original));
   });
 
+  it('a replayed turn that continued an earlier response is a new session: the original keeps its turns (native and translated)', async () => {
+    const postJson = async (body: object) => {
+      const res = await fetch(`${gw.url}/v1/responses`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      expect(res.status).toBe(200);
+      return { id: ((await res.json()) as { id: string }).id, session: res.headers.get('x-ibex-session')! };
+    };
+    for (const model of ['mini', 'sonnet']) {
+      const first = await postJson({ model, input: `first turn (${model})` });
+      const second = await postJson({ model, input: `second turn (${model})`, previous_response_id: first.id });
+      expect(second.session).toBe(first.session);
+      const turns = async () => {
+        const shown = await gw.cli(['sessions', 'show', first.session, '--json'], { reject: false });
+        return shown.exitCode === 0 ? (JSON.parse(shown.stdout) as { session: { turns: number } }).session.turns : 0;
+      };
+      await expect.poll(turns, { timeout: 5_000, interval: 50 }).toBe(2);
+      const r = await gw.cli(['sessions', 'replay', first.session, '--turn', '2', '--url', gw.url, '--token', token, '--json']);
+      const replayed = JSON.parse(r.stdout) as { status: number; session: string };
+      expect(replayed.status).toBe(200);
+      expect(replayed.session).not.toBe(first.session);
+      // the replay's checkpoint lands in its own session; the original keeps its two turns
+      await expect.poll(async () => (await gw.cli(['sessions', 'show', replayed.session], { reject: false })).exitCode, { timeout: 5_000, interval: 50 }).toBe(0);
+      expect(await turns()).toBe(2);
+    }
+  });
+
   it('a fallback: the view is the body of the target that served, not of the one that failed', async () => {
     const { session } = await post('/v1/chat/completions', { model: 'chain', messages: [{ role: 'user', content: 'fall back' }] });
     const served = lastPost(oai).body!;
