@@ -146,6 +146,17 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
     ctx.stream = parsed.stream;
     ctx.end('validate');
 
+    // A continuation of another agent's response would hand this agent that one's context (at the
+    // provider, or in ibex's translated turns): refused, whatever session the caller names.
+    const link = protocol.sessionLink?.(body) ?? null;
+    const linkedTo = link ? deps.responseSessions.get(link) : undefined;
+    if (linkedTo && linkedTo.agent !== agent.name) {
+      throw new IbexError('IBEX_ERR_AGENT_FORBIDDEN', {
+        message: 'This request continues a response of another agent (previous_response_id or conversation); start a new conversation.',
+        param: null,
+      });
+    }
+
     // Only conversations (protocols whose turns are checkpointed) have sessions.
     const conversation = protocol.recordedMessages !== undefined;
     let generatedSession = true;
@@ -154,8 +165,7 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
       // A replay is a session of its own (tagged with the turn it replays), even when the turn it
       // replays continued an earlier response: it must not add a turn to the session it came from.
       const replay = replayOfHeader(req.headers) !== null;
-      const linked = typeof sessionHeader === 'string' || replay ? null : protocol.sessionLink?.(body);
-      const named = typeof sessionHeader === 'string' ? validateSessionId(sessionHeader) : linked ? deps.responseSessions.get(linked) : undefined;
+      const named = typeof sessionHeader === 'string' ? validateSessionId(sessionHeader) : replay ? undefined : linkedTo?.sessionId;
       if (named !== undefined) {
         generatedSession = false;
         ctx.sessionId = named;
@@ -193,11 +203,10 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
     const registry = deps.providers;
     let targets = registry.targets(parsed.model);
     // A continuation of upstream state goes to the provider (and key) holding it, with no fallback.
-    const link = protocol.sessionLink?.(body) ?? null;
     const pin = link ? pinnedTarget(registry, targets, deps.responseAffinity?.get(link)) : null;
     if (pin) targets = [pin.target];
     // A continuation of a turn ibex translated: the earlier turns go before its input (the provider keeps none)
-    const history = link && protocol.turnItems ? deps.translatedTurns?.history(link) : undefined;
+    const history = link && protocol.turnItems ? deps.translatedTurns?.history(link, agent.name) : undefined;
     ctx.end('route');
 
     let placed = protocol.placeDirective ? protocol.placeDirective(body, directive?.text ?? null) : body;
@@ -295,7 +304,7 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
     // ...and a translated one lives here: this turn's items, for a continuation of it
     if (protocol.turnItems && served!.translated && ctx.responseId && ctx.replyParts && !ctx.errorCode) {
       const items = protocol.turnItems(body, ctx.replyParts);
-      if (items) deps.translatedTurns?.record(ctx.responseId, history ? link : null, items, ctx.bytesIn + ctx.bytesOut);
+      if (items) deps.translatedTurns?.record(ctx.responseId, history ? link : null, items, ctx.bytesIn + ctx.bytesOut, agent.name);
     }
 
     if (result.json) {
@@ -315,7 +324,7 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
   } finally {
     reply.raw.off('close', onClose);
     // Only a protocol whose requests can name an earlier reply (Responses' previous_response_id) reads it back.
-    if (protocol.sessionLink && ctx.responseId && ctx.sessionId) deps.responseSessions.set(ctx.responseId, ctx.sessionId);
+    if (protocol.sessionLink && ctx.responseId && ctx.sessionId && ctx.agent) deps.responseSessions.set(ctx.responseId, { sessionId: ctx.sessionId, agent: ctx.agent.name });
     finish(deps, ctx, hold);
   }
 }

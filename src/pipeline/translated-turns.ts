@@ -16,6 +16,8 @@ export const TRANSLATED_TURNS_MAX_BYTES = 64 * 1024 * 1024;
 const MAX_TURNS = 10_000;
 
 interface Turn {
+  /** The agent whose conversation it is: no other agent's request continues it */
+  agent: string;
   previous: string | null;
   items: unknown[];
   /** What the turn weighs against the bound: the caller's estimate (its request and reply sizes) */
@@ -35,16 +37,19 @@ export class TranslatedTurns {
    * conversation). `bytes`: its weight, e.g. the request body's size plus the reply's (measuring the
    * items again would cost a serialisation of every translated turn, most of which nobody continues).
    */
-  record(responseId: string, previous: string | null, items: unknown[], bytes: number): void {
-    this.turns.set(responseId, { previous, items, bytes });
+  record(responseId: string, previous: string | null, items: unknown[], bytes: number, agent: string): void {
+    this.turns.set(responseId, { agent, previous, items, bytes });
   }
 
-  /** Every item of the conversation up to and including `responseId`'s turn, oldest first; undefined when a turn of it is not known here. */
-  history(responseId: string): unknown[] | undefined {
+  /**
+   * Every item of `agent`'s conversation up to and including `responseId`'s turn, oldest first;
+   * undefined when a turn of it is not known here, or is another agent's.
+   */
+  history(responseId: string, agent: string): unknown[] | undefined {
     const chain: unknown[][] = [];
     for (let id: string | null = responseId; id !== null; ) {
       const turn = this.turns.get(id);
-      if (!turn || chain.length >= MAX_TURNS) return undefined;
+      if (!turn || turn.agent !== agent || chain.length >= MAX_TURNS) return undefined;
       chain.push(turn.items);
       id = turn.previous;
     }

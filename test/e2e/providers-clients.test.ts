@@ -308,6 +308,22 @@ retries: { perTarget: 0 }
       expect((err as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('previous_response_id');
     });
 
+    it("another agent cannot continue an agent's response, translated or not, even naming a session of its own", async () => {
+      const other = await provision(gw, 'xprov-other');
+      const intruder = new OpenAI({ apiKey: other.token, baseURL: `${gw.url}/v1`, maxRetries: 0, timeout: 20_000 });
+      for (const model of ['sonnet', 'mini']) {
+        const mine = await openai.responses.create({ model, input: `the secret of xprov is 4242 (${model})` });
+        const before = { claude: claude.stats.requests, oai: oai.stats.requests };
+        for (const headers of [{}, { 'X-Ibex-Session': `intruder-${model}` }]) {
+          const err = await intruder.responses.create({ model, input: 'what was the secret?', previous_response_id: mine.id }, { headers }).catch((e: unknown) => e);
+          expect(err).toBeInstanceOf(OpenAI.PermissionDeniedError);
+          expect((err as InstanceType<typeof OpenAI.PermissionDeniedError>).code).toBe('agent_forbidden');
+        }
+        // nothing was sent upstream for them
+        expect({ claude: claude.stats.requests, oai: oai.stats.requests }).toEqual(before);
+      }
+    });
+
     it('a continuation of stored state is refused with a 400 naming the parameter, not sent', async () => {
       const before = claude.stats.requests;
       const err = await openai.responses.create({ model: 'sonnet', input: 'again', previous_response_id: 'resp_unknown' }).catch((e: unknown) => e);
