@@ -21,7 +21,9 @@ import { AbortEmitter } from '../util/abort-emitter.js';
 const FORWARDED_REQUEST_HEADERS = ['content-type', 'openai-beta', 'accept'];
 const ERROR_BODY_MAX = 64 * 1024;
 
-export function createRelayHandler(deps: Pick<PipelineDeps, 'verifyAgent' | 'rateLimiter' | 'providers' | 'recorders' | 'inflight' | 'logError' | 'responseAffinity'>) {
+export function createRelayHandler(
+  deps: Pick<PipelineDeps, 'verifyAgent' | 'rateLimiter' | 'providers' | 'recorders' | 'inflight' | 'logError' | 'responseAffinity' | 'responseSessions'>,
+) {
   return function relay(req: FastifyRequest, reply: FastifyReply): Promise<void> {
     const p = run(deps, req, reply);
     deps.inflight.add(p);
@@ -58,7 +60,13 @@ async function run(deps: Parameters<typeof createRelayHandler>[0], req: FastifyR
     // A stored Response lives in the upstream account that created it (docs/providers.md, stateful
     // continuations): its routes go to that provider, with that key. Anything else, or an id this
     // process does not know, goes to the first provider.
-    const pin = storedResponseAffinity(deps, req);
+    const id = storedResponseId(req);
+    // Another agent's stored Response (its content, its input items) is not this agent's to read or delete.
+    const owner = id ? deps.responseSessions.get(id)?.agent : undefined;
+    if (owner !== undefined && owner !== agent.name) {
+      throw new IbexError('IBEX_ERR_AGENT_FORBIDDEN', { message: 'This response belongs to another agent.', param: null });
+    }
+    const pin = id ? storedResponseAffinity(deps, id) : null;
     const provider = pin?.provider ?? deps.providers.default;
     ctx.provider = provider.id;
     headers['x-ibex-provider'] = provider.id;
@@ -118,14 +126,15 @@ async function run(deps: Parameters<typeof createRelayHandler>[0], req: FastifyR
   }
 }
 
-/** The provider (and key) that created the Response a `/v1/responses/{id}…` route names, when known. */
-function storedResponseAffinity(
-  deps: Pick<PipelineDeps, 'providers' | 'responseAffinity'>,
-  req: FastifyRequest,
-): { provider: Provider; keyIndex: number | null } | null {
+/** The id a `/v1/responses/{id}…` route names; null on any other route. */
+function storedResponseId(req: FastifyRequest): string | null {
   if (!req.routeOptions.url?.startsWith('/v1/responses/:id')) return null;
-  const id = (req.params as { id?: string }).id;
-  const affinity = id ? deps.responseAffinity?.get(id) : undefined;
+  return (req.params as { id?: string }).id || null;
+}
+
+/** The provider (and key) that created the stored Response `id`, when known. */
+function storedResponseAffinity(deps: Pick<PipelineDeps, 'providers' | 'responseAffinity'>, id: string): { provider: Provider; keyIndex: number | null } | null {
+  const affinity = deps.responseAffinity?.get(id);
   const provider = affinity ? deps.providers.get(affinity.provider) : undefined;
   return provider ? { provider, keyIndex: affinity!.keyIndex } : null;
 }

@@ -322,6 +322,16 @@ retries: { perTarget: 0 }
         // nothing was sent upstream for them
         expect({ claude: claude.stats.requests, oai: oai.stats.requests }).toEqual(before);
       }
+      // nor can it read, list the input of, cancel or delete the stored one
+      const stored = await openai.responses.create({ model: 'mini', input: 'stored secret of xprov' });
+      const reads = [
+        () => intruder.responses.retrieve(stored.id),
+        () => intruder.responses.inputItems.list(stored.id),
+        () => intruder.responses.cancel(stored.id),
+        () => intruder.responses.delete(stored.id),
+      ];
+      for (const read of reads) expect(await read().catch((e: unknown) => e)).toBeInstanceOf(OpenAI.PermissionDeniedError);
+      expect((await openai.responses.retrieve(stored.id)).id).toBe(stored.id);
     });
 
     it('a continuation of stored state is refused with a 400 naming the parameter, not sent', async () => {
