@@ -191,8 +191,11 @@ describe('slow reading client', () => {
 
       const growthMB = (peak - baseline) / MB;
       // Over the whole ~110 MB stream: socket buffers, garbage not yet collected, and the checkpoint
-      // copy (capped at 8 MiB, parsed once at the end of the stream, which is the peak). Generous bound.
-      expect(growthMB, `gateway RSS growth (plateau upstream at ${plateauMB.toFixed(1)} MB)`).toBeLessThan(100);
+      // copy (capped at 8 MiB, parsed once at the end of the stream, which is the peak). Measured +72
+      // to +78 MB alone and +104 MB under the full suite's load (V8 collects later when the CPU is
+      // busy), so this bound only catches the stream being held more than once; phase 1 above is
+      // what proves the backpressure.
+      expect(growthMB, `gateway RSS growth (plateau upstream at ${plateauMB.toFixed(1)} MB)`).toBeLessThan(140);
       console.log(
         `slow client: stream ${(producer.total / MB).toFixed(1)} MB, upstream stalled at ${plateauMB.toFixed(1)} MB, ` +
           `${producer.drains} drain waits, gateway RSS ${(baseline / MB).toFixed(0)} MB, +${pausedGrowthMB.toFixed(1)} MB while paused, ` +
