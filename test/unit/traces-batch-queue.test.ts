@@ -204,7 +204,10 @@ describe('BatchQueue with a failing sink', () => {
       if (id % 25 === 24) await sleep(5);
     }
     await waitFor(() => q.stats().queued === 0, 5_000, 'memory to drain to the spool');
-    await sleep(50); // let the last spill finish its fsyncs
+    // Let the last spill finish (its file is written before the queue counts it: on a busy machine
+    // 50 ms was not always enough, and the count read one short of the files).
+    await waitFor(() => spoolFiles(dir).length === q.stats().spooledBatches, 5_000, 'the last spill to be counted');
+    await sleep(50);
     const down = q.stats();
     expect(down.failures).toBeGreaterThan(0);
     expect(down.spooledBatches).toBeGreaterThan(1);
