@@ -24,6 +24,7 @@ import { callerHeaders } from './caller-headers.js';
 import type { ResponseSessions } from '../sessions/response-links.js';
 import { ResponseAffinity } from '../providers/affinity.js';
 import { TranslatedTurns } from './translated-turns.js';
+import type { ResponseLink } from '../sessions/response-links.js';
 import { pinnedTarget } from './fallback.js';
 import { buildCheckpoint, buildTrace, cutByShutdown, markCutByShutdown, type Recorders } from './record.js';
 // [issue 17] policies, response cache, OpenTelemetry
@@ -105,6 +106,10 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
   };
   reply.raw.once('close', onClose);
   let hold: SpendHold | null = null;
+  // The earlier reply or conversation the request continues, and whose it is when this process knows
+  let link: string | null = null;
+  let linkedTo: ResponseLink | undefined;
+  let replay = false;
 
   try {
     // The auth hook (src/server/auth-hook.ts) authenticated the caller before the body was read.
@@ -148,8 +153,8 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
 
     // A continuation of another agent's response would hand this agent that one's context (at the
     // provider, or in ibex's translated turns): refused, whatever session the caller names.
-    const link = protocol.sessionLink?.(body) ?? null;
-    const linkedTo = link ? deps.responseSessions.get(link) : undefined;
+    link = protocol.sessionLink?.(body) ?? null;
+    linkedTo = link ? deps.responseSessions.get(link) : undefined;
     if (linkedTo && linkedTo.agent !== agent.name) {
       throw new IbexError('IBEX_ERR_AGENT_FORBIDDEN', {
         message: 'This request continues a response of another agent (previous_response_id or conversation); start a new conversation.',
@@ -164,7 +169,7 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
       const sessionHeader = req.headers['x-ibex-session'];
       // A replay is a session of its own (tagged with the turn it replays), even when the turn it
       // replays continued an earlier response: it must not add a turn to the session it came from.
-      const replay = replayOfHeader(req.headers) !== null;
+      replay = replayOfHeader(req.headers) !== null;
       const named = typeof sessionHeader === 'string' ? validateSessionId(sessionHeader) : replay ? undefined : linkedTo?.sessionId;
       if (named !== undefined) {
         generatedSession = false;
@@ -324,7 +329,14 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
   } finally {
     reply.raw.off('close', onClose);
     // Only a protocol whose requests can name an earlier reply (Responses' previous_response_id) reads it back.
-    if (protocol.sessionLink && ctx.responseId && ctx.sessionId && ctx.agent) deps.responseSessions.set(ctx.responseId, { sessionId: ctx.sessionId, agent: ctx.agent.name });
+    if (protocol.sessionLink && ctx.sessionId && ctx.agent) {
+      const to = { sessionId: ctx.sessionId, agent: ctx.agent.name };
+      if (ctx.responseId) deps.responseSessions.set(ctx.responseId, to);
+      // A conversation id (or a response id this process had not seen) is this agent's from now on:
+      // its next turns join this session, and no other agent continues it.
+      // (Not from a replay: that is a session of its own.)
+      if (link && !linkedTo && !replay) deps.responseSessions.set(link, to);
+    }
     finish(deps, ctx, hold);
   }
 }

@@ -322,6 +322,12 @@ retries: { perTarget: 0 }
         // nothing was sent upstream for them
         expect({ claude: claude.stats.requests, oai: oai.stats.requests }).toEqual(before);
       }
+      // a conversation: its turns share a session, and it is the agent's that used it first
+      const turn = async (client: OpenAI) =>
+        client.responses.create({ model: 'mini', input: 'in the conversation', conversation: 'conv_xprov_1' }).withResponse();
+      const [t1, t2] = [await turn(openai), await turn(openai)];
+      expect(t2.response.headers.get('x-ibex-session')).toBe(t1.response.headers.get('x-ibex-session'));
+      expect(await turn(intruder).catch((e: unknown) => e)).toBeInstanceOf(OpenAI.PermissionDeniedError);
       // nor can it read, list the input of, cancel or delete the stored one
       const stored = await openai.responses.create({ model: 'mini', input: 'stored secret of xprov' });
       const reads = [
