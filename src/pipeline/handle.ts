@@ -309,7 +309,12 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
     // ...and a translated one lives here: this turn's items, for a continuation of it
     if (protocol.turnItems && served!.translated && ctx.responseId && ctx.replyParts && !ctx.errorCode) {
       const items = protocol.turnItems(body, ctx.replyParts);
-      if (items) deps.translatedTurns?.record(ctx.responseId, history ? link : null, items, ctx.bytesIn + ctx.bytesOut, agent.name);
+      if (items) {
+        // Its weight: the body's declared size, unless it was chunked or compressed (then measured)
+        const declared = req.headers['content-length'] !== undefined && req.headers['content-encoding'] === undefined;
+        const weight = (declared ? ctx.bytesIn : JSON.stringify(items).length) + ctx.bytesOut;
+        deps.translatedTurns?.record(ctx.responseId, history ? link : null, items, weight, agent.name);
+      }
     }
 
     if (result.json) {
