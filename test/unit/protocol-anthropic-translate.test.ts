@@ -262,6 +262,11 @@ describe('chatToAnthropicRequest', () => {
     };
     expect(() => chatToAnthropicRequest(badArgs)).toThrow(IbexError);
     expect(() => chatToAnthropicRequest({ model: 'm', n: 2, messages: [{ role: 'user', content: 'hi' }] })).toThrow(/`n`/);
+    const base = { model: 'm', messages: [{ role: 'user', content: 'hi' }] };
+    expect(refusedParam(() => chatToAnthropicRequest({ ...base, modalities: ['text', 'audio'], audio: { voice: 'alloy', format: 'mp3' } }))).toBe('audio');
+    expect(refusedParam(() => chatToAnthropicRequest({ ...base, modalities: ['text', 'audio'] }))).toBe('modalities');
+    expect(refusedParam(() => chatToAnthropicRequest({ ...base, web_search_options: {} }))).toBe('web_search_options');
+    expect(refusedParam(() => chatToAnthropicRequest({ ...base, modalities: ['text'], audio: null, web_search_options: null }))).toBeNull();
     expect(() => chatToAnthropicRequest({ model: 'm', messages: [{ role: 'system', content: 'only' }] })).toThrow(IbexError);
   });
 

@@ -79,6 +79,11 @@ export function chatToAnthropicRequest(body: Json): Json {
   // lists sampling parameters, and a deprecated field must not turn a caller's request into a 400.
   if (typeof body.user === 'string') out.metadata = { user_id: body.user };
   if (typeof body.n === 'number' && body.n > 1) throw bad('`n` > 1 cannot be sent to an Anthropic provider.', 'n');
+  // What the caller asks the model to do, not how: dropped, the reply would silently lack it.
+  if ((body.audio ?? null) !== null || (Array.isArray(body.modalities) && body.modalities.includes('audio'))) {
+    throw bad('Audio output cannot be asked of an Anthropic provider.', (body.audio ?? null) !== null ? 'audio' : 'modalities');
+  }
+  if ((body.web_search_options ?? null) !== null) throw bad('`web_search_options` (web search) cannot be sent to an Anthropic provider.', 'web_search_options');
   if (Array.isArray(body.tools) && body.tools.length > 0) out.tools = body.tools.map((t, i) => anthropicTool(t, `tools[${i}]`));
   const choice = anthropicToolChoice(body.tool_choice, body.parallel_tool_calls);
   if (choice && out.tools) out.tool_choice = choice;
