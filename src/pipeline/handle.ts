@@ -21,10 +21,9 @@ import { errorCodeOf, retrySafe, serialiseOutgoing, unsupported, upstreamCall } 
 import type { InboundProtocol, ProtocolErrorInput } from '../protocols/types.js';
 import { passthroughHeaders } from './passthrough-headers.js';
 import { callerHeaders } from './caller-headers.js';
-import type { ResponseSessions } from '../sessions/response-links.js';
+import type { ResponseLink, ResponseSessions } from '../sessions/response-links.js';
 import { ResponseAffinity } from '../providers/affinity.js';
 import { TranslatedTurns } from './translated-turns.js';
-import type { ResponseLink } from '../sessions/response-links.js';
 import { pinnedTarget } from './fallback.js';
 import { buildCheckpoint, buildTrace, cutByShutdown, markCutByShutdown, type Recorders } from './record.js';
 // [issue 17] policies, response cache, OpenTelemetry
