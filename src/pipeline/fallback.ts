@@ -40,7 +40,9 @@ export function upstreamCall(
 ): UpstreamCall | null {
   const withModel = model === requestedModel || !model ? placed : { ...placed, model };
   if (provider.speaks(protocol.name)) {
-    return { path: protocol.upstreamPath, body: serialiseOutgoing(withModel), model, translation: null };
+    // It never saw the turns ibex kept for the id: they go by value
+    const sent = history && protocol.withHistory ? protocol.withHistory(withModel, history) : withModel;
+    return { path: protocol.upstreamPath, body: serialiseOutgoing(sent), model, translation: null };
   }
   const t = translation(protocol.name, provider.kind.wire, withModel, history);
   if (!t) return null;

@@ -134,6 +134,12 @@ export interface InboundProtocol<B = Record<string, unknown>> {
    */
   turnItems?(body: B, reply: Pick<ReplyFacts, 'text' | 'toolCalls'>): unknown[] | null;
   /**
+   * The body with the earlier turns' items (kept by ibex, see turnItems) in place of the id it
+   * continues: how a continuation of a translated turn reaches a provider that takes the protocol as
+   * it is (a fallback target, or a model moved to another provider), which never saw those turns.
+   */
+  withHistory?(body: B, history: unknown[]): B;
+  /**
    * Changes the validated body before it is forwarded so the reply carries what ibex needs (usage on
    * every stream); absent: the body goes as the caller sent it. A new filter per call.
    */

@@ -302,6 +302,16 @@ retries: { perTarget: 0 }
       // and a fourth continues the streamed one
       await openai.responses.create({ model: 'sonnet', previous_response_id: third.id, input: 'thanks' });
       expect((claude.stats.lastRequest!.body!.messages as unknown[]).length).toBe(7);
+      // continued on a model OpenAI serves as it is (a fallback, or a model moved): the turns go by value
+      const native = await openai.responses.create({ model: 'mini', previous_response_id: third.id, input: 'over to OpenAI' });
+      expect(native.status).toBe('completed');
+      const got = oai.stats.lastRequest!.body!;
+      expect(got).not.toHaveProperty('previous_response_id');
+      // turns 1–3 (user, function_call, function_call_output, text, user, text), then this input
+      expect((got.input as { type?: string }[]).map((i) => i.type)).toEqual(['message', 'function_call', 'function_call_output', 'message', 'message', 'message', 'message']);
+      // and that native response continues natively
+      await openai.responses.create({ model: 'mini', previous_response_id: native.id, input: 'still there?' });
+      expect(oai.stats.lastRequest!.body!.previous_response_id).toBe(native.id);
       // a turn stored with store: false cannot be continued (as at OpenAI)
       const unstored = await openai.responses.create({ model: 'sonnet', input: 'forget me', store: false });
       const err = await openai.responses.create({ model: 'sonnet', input: 'again', previous_response_id: unstored.id }).catch((e: unknown) => e);

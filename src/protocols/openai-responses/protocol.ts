@@ -3,7 +3,7 @@
 import type { InboundProtocol } from '../types.js';
 import { parseRequest, sessionLink, type ResponsesBody } from './parse.js';
 import { placeDirective } from './directive.js';
-import { recordedInput, turnItems } from './record.js';
+import { recordedInput, turnItems, withHistory } from './record.js';
 import { summarise } from './summarise.js';
 import { createReassembler } from './reassemble.js';
 import { renderError, streamErrorEvent } from './errors.js';
@@ -23,6 +23,7 @@ export const openAIResponses: InboundProtocol<ResponsesBody> = {
   },
   sessionLink,
   turnItems,
+  withHistory,
   summarise,
   createReassembler,
   renderError,

@@ -32,3 +32,9 @@ export function turnItems(body: ResponsesBody, reply: Pick<ReplyFacts, 'text' | 
   for (const call of reply.toolCalls) items.push({ type: 'function_call', call_id: call.id, name: call.name, arguments: call.arguments });
   return items;
 }
+
+/** The body continuing its earlier turns by value: `history` then its own input, no `previous_response_id`. */
+export function withHistory(body: ResponsesBody, history: unknown[]): ResponsesBody {
+  const { previous_response_id: _continued, ...rest } = body;
+  return { ...rest, input: [...history, ...recordedInput(body).input] as Record<string, unknown>[] };
+}
