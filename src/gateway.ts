@@ -23,6 +23,7 @@ import { createCountTokensHandler } from './pipeline/count-tokens.js';
 import { errorBodyFor } from './server/route-protocol.js';
 import { ResponseSessions } from './sessions/response-links.js';
 import { ResponseAffinity } from './providers/affinity.js';
+import { TranslatedTurns } from './pipeline/translated-turns.js';
 import { buildApp } from './server/app.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { BatchQueue } from './traces/batch-queue.js';
@@ -272,6 +273,7 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
     },
     log: (level, message) => log[level](message),
   });
+  const translatedTurns = new TranslatedTurns();
   const pipeline: PipelineDeps = {
     verifyAgent: (principal, requested) => verifyAgent(principal, requested, auth.agentCache),
     rateLimiter: stores.rateLimiter,
@@ -302,7 +304,9 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
     cache: cacheStage,
     telemetry,
     responseAffinity: new ResponseAffinity(),
+    translatedTurns,
   };
+  metrics.registerTranslatedTurns(() => translatedTurns.bytes);
 
   const inflightBodies = new InflightBodies(config.maxInflightBodyBytes, () => metrics.recordServerBusy());
   const app = buildApp({

@@ -265,6 +265,11 @@ export function createMetrics(opts: MetricsOptions = {}) {
     labelNames: ['provider'] as const,
     registers: [registry],
   });
+  const translatedTurnsBytes = new Gauge({
+    name: 'ibex_translated_turns_bytes',
+    help: 'Size of the Responses turns kept for continuations of translated replies (bounded at 64 MiB; read at scrape time)',
+    registers: [registry],
+  });
   const revocationPropagation = new Histogram({
     name: 'ibex_revocation_propagation_seconds',
     help: 'Time from a revocation being recorded to this process applying it',
@@ -334,6 +339,11 @@ export function createMetrics(opts: MetricsOptions = {}) {
         providerOpenCircuits.reset();
         for (const p of read()) providerOpenCircuits.labels(p.id).set(p.openCircuits);
       });
+    },
+
+    /** The size of the translated turns kept (pipeline/translated-turns.ts), read at each scrape. */
+    registerTranslatedTurns(read: () => number): () => void {
+      return addCollector(() => translatedTurnsBytes.set(read()));
     },
 
     /** Records one finished request (pass the Trace): count, total time, overhead, upstream TTFB. */

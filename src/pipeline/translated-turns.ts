@@ -32,6 +32,11 @@ export class TranslatedTurns {
     this.turns = new LRUCache<string, Turn>({ maxSize: maxBytes, sizeCalculation: (t) => Math.max(1, t.bytes) });
   }
 
+  /** What the kept turns weigh in all (against the bound) */
+  get bytes(): number {
+    return this.turns.calculatedSize;
+  }
+
   /**
    * Keeps the turn that `responseId` answered: it continued `previous` (null: it began the
    * conversation). `bytes`: its weight, e.g. the request body's size plus the reply's (measuring the

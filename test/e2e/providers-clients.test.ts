@@ -312,6 +312,9 @@ retries: { perTarget: 0 }
       // and that native response continues natively
       await openai.responses.create({ model: 'mini', previous_response_id: native.id, input: 'still there?' });
       expect(oai.stats.lastRequest!.body!.previous_response_id).toBe(native.id);
+      // what is kept shows on /metrics
+      const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+      expect(Number(/^ibex_translated_turns_bytes (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
       // a turn stored with store: false cannot be continued (as at OpenAI)
       const unstored = await openai.responses.create({ model: 'sonnet', input: 'forget me', store: false });
       const err = await openai.responses.create({ model: 'sonnet', input: 'again', previous_response_id: unstored.id }).catch((e: unknown) => e);
