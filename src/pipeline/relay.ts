@@ -16,6 +16,7 @@ import { buildTrace } from './record.js';
 import type { PipelineDeps } from './handle.js';
 import type { Provider } from '../providers/types.js';
 import { AbortEmitter } from '../util/abort-emitter.js';
+import { callerHeaders } from './caller-headers.js';
 
 /** Caller headers that describe the body or select API behaviour; everything else stays here. */
 const FORWARDED_REQUEST_HEADERS = ['content-type', 'openai-beta', 'accept'];
@@ -70,11 +71,7 @@ async function run(deps: Parameters<typeof createRelayHandler>[0], req: FastifyR
     const provider = pin?.provider ?? deps.providers.default;
     ctx.provider = provider.id;
     headers['x-ibex-provider'] = provider.id;
-    const forwarded: Record<string, string> = {};
-    for (const h of FORWARDED_REQUEST_HEADERS) {
-      const v = req.headers[h];
-      if (typeof v === 'string') forwarded[h] = v;
-    }
+    const forwarded = callerHeaders(FORWARDED_REQUEST_HEADERS, req.headers) ?? undefined;
     const hasBody = req.method !== 'GET' && req.method !== 'DELETE' && req.body !== undefined;
     ctx.upstreamStart = performance.now();
     let res;
