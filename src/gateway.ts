@@ -274,6 +274,15 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
     log: (level, message) => log[level](message),
   });
   const translatedTurns = new TranslatedTurns();
+  // Responses continuations: held in memory, and read from the session store by a process that does not hold them
+  const responseAffinity = new ResponseAffinity();
+  const linkErrors = new ThrottledLog((level, msg) => log[level](msg), 10_000);
+  const responseSessions = new ResponseSessions({
+    store: stores.sessions,
+    affinity: responseAffinity,
+    onLookupError: (err) =>
+      linkErrors.hit('warn', 1, (n) => `sessions: ${n} response link lookup(s) failed, continuations refused with 503 (the session store did not answer): ${err.message}`),
+  });
   const pipeline: PipelineDeps = {
     verifyAgent: (principal, requested) => verifyAgent(principal, requested, auth.agentCache),
     rateLimiter: stores.rateLimiter,
@@ -298,12 +307,12 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
         }
       },
     },
-    responseSessions: new ResponseSessions(),
+    responseSessions,
     // [issue 17]
     policies: policyStage,
     cache: cacheStage,
     telemetry,
-    responseAffinity: new ResponseAffinity(),
+    responseAffinity,
     translatedTurns,
   };
   metrics.registerTranslatedTurns(() => translatedTurns.bytes);

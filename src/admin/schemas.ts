@@ -308,8 +308,15 @@ export const Checkpoint = record(
     replayOf: nullable(str),
     policyDecisions: PolicyDecisions,
     cacheStatus: CacheStatus,
+    responseId: { ...nullable(str), description: 'the Responses reply id this turn created' },
+    continuedId: { ...nullable(str), description: 'the conversation (or outside response id) this turn was the first to continue' },
+    stateAt: {
+      ...record({ provider: str, keyIndex: nullable(int) }),
+      type: ['object', 'null'],
+      description: "the provider and key index holding the reply's state; absent when ibex translated the turn",
+    },
   },
-  ['servedModel', 'provider', 'attempts', 'cachedTokens', 'reasoningTokens', 'costUsd', 'protocol', 'upstreamPath', 'upstreamTemplate', 'contentMode', 'messageCount', 'replayOf', 'policyDecisions', 'cacheStatus'],
+  ['servedModel', 'provider', 'attempts', 'cachedTokens', 'reasoningTokens', 'costUsd', 'protocol', 'upstreamPath', 'upstreamTemplate', 'contentMode', 'messageCount', 'replayOf', 'policyDecisions', 'cacheStatus', 'responseId', 'continuedId', 'stateAt'],
 );
 
 export const SessionDetail = record({ ...sessionFields, checkpoints: { type: 'array', items: Checkpoint } }, SESSION_OPTIONAL);

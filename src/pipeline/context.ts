@@ -1,7 +1,7 @@
 // Per-request state carried through the pipeline. Each stage records its own duration; overhead
 // (total − provider time) is computed once at the end.
 import { performance } from 'node:perf_hooks';
-import type { Agent, Directive, Usage } from '../stores/ports.js';
+import type { Agent, CheckpointFields, Directive, Usage } from '../stores/ports.js';
 import type { Principal } from '../auth/principal.js';
 import { replayOfHeader } from '../ledger/replay-headers.js';
 import type { ReplyFacts, StreamFilter } from '../protocols/types.js';
@@ -60,6 +60,8 @@ export class RequestContext {
   streamFilter: StreamFilter | null = null;
   /** The provider's id of the reply (`resp_…` links a later `previous_response_id` to this session) */
   responseId: string | null = null;
+  /** What the checkpoint keeps so other processes can resolve this turn's ids (Responses only; sessions/response-links.ts) */
+  responseLink: Pick<CheckpointFields, 'responseId' | 'continuedId' | 'stateAt'> | null = null;
   /** The model the provider served (after alias resolution and fallback) */
   servedModel: string | null = null;
   /** Fallback attempts that failed before the one that served (provider, model, error code) */

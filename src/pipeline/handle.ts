@@ -22,13 +22,13 @@ import type { InboundProtocol, ProtocolErrorInput } from '../protocols/types.js'
 import { passthroughHeaders } from './passthrough-headers.js';
 import { callerHeaders } from './caller-headers.js';
 import type { ResponseLink, ResponseSessions } from '../sessions/response-links.js';
-import { ResponseAffinity } from '../providers/affinity.js';
+import { ResponseAffinity, type Affinity } from '../providers/affinity.js';
 import { TranslatedTurns } from './translated-turns.js';
 import { pinnedTarget } from './fallback.js';
 import { buildCheckpoint, buildTrace, cutByShutdown, markCutByShutdown, type Recorders } from './record.js';
 // [issue 17] policies, response cache, OpenTelemetry
 import { policyTransform, runRequestPolicies, runResponsePolicies, type PolicyStage } from './policy-stage.js';
-import { cacheCapture, cacheLookup, cacheStore, replayCached, type CacheStage } from './cache-stage.js';
+import { cacheCapture, cacheLookup, cacheStatusOf, cacheStore, replayCached, type CacheStage } from './cache-stage.js';
 import type { Telemetry } from '../otel/index.js';
 import { pinnedDirective, replayDirectiveVersion, replayOfHeader } from '../ledger/replay-headers.js';
 import type { SpendGuard, SpendHold } from '../usage/guard.js';
@@ -109,6 +109,7 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
   let link: string | null = null;
   let linkedTo: ResponseLink | undefined;
   let replay = false;
+  let stateAt: Affinity | null = null;
 
   try {
     // The auth hook (src/server/auth-hook.ts) authenticated the caller before the body was read.
@@ -153,7 +154,10 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
     // A continuation of another agent's response would hand this agent that one's context (at the
     // provider, or in ibex's translated turns): refused, whatever session the caller names.
     link = protocol.sessionLink?.(body) ?? null;
-    linkedTo = link ? deps.responseSessions.get(link) : undefined;
+    if (link) {
+      const known = deps.responseSessions.resolve(link);
+      linkedTo = known instanceof Promise ? await known : known;
+    }
     if (linkedTo && linkedTo.agent !== agent.name) {
       throw new IbexError('IBEX_ERR_AGENT_FORBIDDEN', {
         message: 'This request continues a response of another agent (previous_response_id or conversation); start a new conversation.',
@@ -302,6 +306,7 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
     // The state this reply created lives in the account that served it (a translated call keeps none).
     if (protocol.sessionLink && !served!.translated) {
       const affinity = { provider: served!.provider, keyIndex: result.keyIndex };
+      stateAt = affinity;
       if (ctx.responseId) deps.responseAffinity?.set(ctx.responseId, affinity);
       if (link && !pin) deps.responseAffinity?.set(link, affinity);
     }
@@ -340,6 +345,10 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
       // its next turns join this session, and no other agent continues it.
       // (Not from a replay: that is a session of its own.)
       if (link && !linkedTo && !replay) deps.responseSessions.set(link, to);
+      // ...and the same, for processes that do not hold it, on the turn's checkpoint (a cache hit
+      // repeats an earlier reply's id: the turn that created it keeps it).
+      const responseId = cacheStatusOf(ctx) === 'hit' ? null : ctx.responseId;
+      ctx.responseLink = { responseId, continuedId: link && !linkedTo && !replay ? link : null, stateAt: responseId ? stateAt : null };
     }
     finish(deps, ctx, hold);
   }

@@ -129,5 +129,6 @@ export function buildCheckpoint(ctx: RequestContext): CheckpointInput | null {
     upstreamTemplate: content.upstreamTemplate,
     ...(mode === 'full' ? {} : { contentMode: mode, messageCount: content.messageCount }),
     replayOf: ctx.replayOf,
+    ...ctx.responseLink,
   };
 }

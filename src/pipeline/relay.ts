@@ -60,10 +60,11 @@ async function run(deps: Parameters<typeof createRelayHandler>[0], req: FastifyR
 
     // A stored Response lives in the upstream account that created it (docs/providers.md, stateful
     // continuations): its routes go to that provider, with that key. Anything else, or an id this
-    // process does not know, goes to the first provider.
+    // process does not know (nor the session store), goes to the first provider.
     const id = storedResponseId(req);
     // Another agent's stored Response (its content, its input items) is not this agent's to read or delete.
-    const owner = id ? deps.responseSessions.get(id)?.agent : undefined;
+    const known = id ? deps.responseSessions.resolve(id) : undefined;
+    const owner = (known instanceof Promise ? await known : known)?.agent;
     if (owner !== undefined && owner !== agent.name) {
       throw new IbexError('IBEX_ERR_AGENT_FORBIDDEN', { message: 'This response belongs to another agent.', param: null });
     }

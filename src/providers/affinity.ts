@@ -5,12 +5,10 @@
 // served it. In-process and bounded, like sessions/response-links.ts: a continuation that reaches
 // another replica, or comes after this process forgot the id, is routed by the model's chain.
 import { LRUCache } from 'lru-cache';
+import type { ResponseStateAt } from '../stores/ports.js';
 
-export interface Affinity {
-  provider: string;
-  /** Index in the provider's key pool; null when the provider has no key */
-  keyIndex: number | null;
-}
+/** The provider and key holding a reply's state (the same shape is stored on its checkpoint). */
+export type Affinity = ResponseStateAt;
 
 export class ResponseAffinity {
   private readonly links = new LRUCache<string, Affinity>({ max: 50_000 });

@@ -1,23 +1,88 @@
 // Which ibex session (and so which agent) a provider reply id belongs to, so a Responses call that
 // continues with `previous_response_id` (and no X-Ibex-Session) lands in the session of the turn it
 // continues, and a call of another agent cannot continue it (its context is that agent's).
-// In-process and bounded: a continuation that reaches another replica, or comes after this
-// process forgot the id, starts a new session (docs/directives-and-sessions.md says so).
+//
+// Held in memory (bounded) and, for any gateway process that does not hold an id (another replica,
+// a restart, an evicted entry), read back from the session store: each Responses turn's checkpoint
+// names the reply id it created, the id it continued when nothing here had created that one (a
+// `conversation`), and where the reply's state lives upstream (stores/ports.ts, findResponseLink).
+// The store is asked once per id per process; what it answers fills the provider-affinity map too.
+// A continuation that arrives before the checkpoint of the turn it continues is written (the
+// write-behind's delay, 50 ms) is not found and starts a new session, as every one did before.
 import { LRUCache } from 'lru-cache';
+import { IbexError } from '../errors.js';
+import type { StoredResponseLink } from '../stores/ports.js';
+import type { ResponseAffinity } from '../providers/affinity.js';
 
 export interface ResponseLink {
   sessionId: string;
   agent: string;
 }
 
+export interface ResponseLinkStore {
+  findResponseLink(id: string): Promise<StoredResponseLink | null>;
+}
+
+export interface ResponseSessionsOptions {
+  /** Where an id this process does not hold is looked up; absent: memory only */
+  store?: ResponseLinkStore;
+  /** Filled with the stored state's provider and key when the store answers */
+  affinity?: ResponseAffinity;
+  /** The store did not answer a lookup (the request was refused with 503) */
+  onLookupError?: (err: Error) => void;
+}
+
 export class ResponseSessions {
   private readonly links = new LRUCache<string, ResponseLink>({ max: 50_000 });
+  /** Lookups in flight, so concurrent first continuations of one id share one query */
+  private readonly pending = new Map<string, Promise<ResponseLink | undefined>>();
 
+  constructor(private readonly opts: ResponseSessionsOptions = {}) {}
+
+  /** The link this process holds (memory only). */
   get(responseId: string): ResponseLink | undefined {
     return this.links.get(responseId);
   }
 
   set(responseId: string, link: ResponseLink): void {
     this.links.set(responseId, link);
+  }
+
+  /**
+   * The link of `id`: from memory, else from the store (then held). Undefined when nobody recorded
+   * one. Throws 503 service_unavailable when the store cannot answer: whose the id is cannot be
+   * checked, and forwarding it could hand one agent another's conversation.
+   */
+  resolve(id: string): ResponseLink | undefined | Promise<ResponseLink | undefined> {
+    const held = this.links.get(id);
+    if (held !== undefined || !this.opts.store) return held;
+    let p = this.pending.get(id);
+    if (!p) {
+      p = this.lookup(this.opts.store, id);
+      this.pending.set(id, p);
+      const settled = () => this.pending.delete(id);
+      p.then(settled, settled);
+    }
+    return p;
+  }
+
+  private async lookup(store: ResponseLinkStore, id: string): Promise<ResponseLink | undefined> {
+    let stored: StoredResponseLink | null;
+    try {
+      stored = await store.findResponseLink(id);
+    } catch (err) {
+      this.opts.onLookupError?.(err as Error);
+      throw new IbexError('IBEX_ERR_SERVICE_UNAVAILABLE', {
+        message: 'The session store did not answer, so whose this previous_response_id (or conversation) is cannot be checked; retry shortly.',
+        param: 'previous_response_id',
+        cause: err,
+      });
+    }
+    if (!stored) return undefined;
+    const link = { sessionId: stored.sessionId, agent: stored.agent };
+    // A link learnt while this process recorded one of its own keeps the newer (memory) one.
+    if (!this.links.has(id)) this.links.set(id, link);
+    if (stored.stateAt && !this.opts.affinity?.get(id)) this.opts.affinity?.set(id, stored.stateAt);
+    return this.links.get(id);
   }
 }

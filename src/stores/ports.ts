@@ -314,6 +314,27 @@ export interface CheckpointFields {
   policyDecisions?: PolicyDecisionRecord[] | null;
   /** `hit`: the turn was answered from the response cache; absent or null when the agent has none */
   cacheStatus?: CacheStatus | null;
+  // ---- Responses continuations (migration 0013; src/sessions/response-links.ts) ----
+  /** The provider reply id this turn created (`resp_…`); absent on other protocols and cache hits */
+  responseId?: string | null;
+  /** The id this turn continued (`conversation`, or a response made outside ibex) when nothing here had created it */
+  continuedId?: string | null;
+  /** The provider and key holding the reply's state; absent when ibex translated the turn (no state upstream) */
+  stateAt?: ResponseStateAt | null;
+}
+
+/** Where a Responses reply's state lives upstream: the provider (its ibex.yaml name) and the index of the key that created it. */
+export interface ResponseStateAt {
+  provider: string;
+  /** Index in the provider's key pool; null when the provider has no key */
+  keyIndex: number | null;
+}
+
+/** Whose a Responses reply (or conversation) id is, as the checkpoints of its turns say. */
+export interface StoredResponseLink {
+  sessionId: string;
+  agent: string;
+  stateAt: ResponseStateAt | null;
 }
 
 /**
@@ -424,6 +445,12 @@ export interface SessionStore {
    */
   pageSessions(filter?: SessionPageFilter): Promise<Session[]>;
   checkpoints(sessionId: string): Promise<Checkpoint[]>;
+  /**
+   * The session, agent and upstream state of a Responses reply or conversation id: the checkpoint
+   * that created the reply (`responseId`), else the first one that continued the id (`continuedId`);
+   * null when no stored turn names it (never seen, pruned, or its checkpoint not written yet).
+   */
+  findResponseLink(id: string): Promise<StoredResponseLink | null>;
   /**
    * Every checkpoint matching the filter, oldest first, as a stream: read in pages by keyset
    * (created_at, request_id), so memory stays bounded by the page whatever the total. `seq` is

@@ -272,5 +272,32 @@ export function sessionStoreContract(name: string, open: OpenRelational): void {
         [b.requestId, null],
       ]);
     });
+
+    it('findResponseLink: the turn that created a reply id, else the first that continued an id; null for an unknown one', async () => {
+      const s1 = uid('sess');
+      const s2 = uid('sess');
+      const other = uid('agent');
+      const resp = uid('resp');
+      const conv = uid('conv');
+      const stateAt = { provider: 'oai', keyIndex: 1 };
+      await h.stores.sessions.appendCheckpoints([
+        cp(s1, 1, { protocol: 'openai-responses', responseId: resp, continuedId: conv, stateAt }),
+        // A later turn (another session) continuing the same conversation: the first one owns it.
+        { ...cp(s2, 5, { protocol: 'openai-responses', responseId: uid('resp'), continuedId: conv, stateAt: null }), agent: other },
+      ]);
+      expect(await h.stores.sessions.findResponseLink(resp)).toEqual({ sessionId: s1, agent, stateAt });
+      expect(await h.stores.sessions.findResponseLink(conv)).toEqual({ sessionId: s1, agent, stateAt });
+      expect(await h.stores.sessions.findResponseLink(uid('resp'))).toBeNull();
+      // A translated turn: no state upstream, and the key index may be null (a provider with no key)
+      const translated = uid('resp');
+      const keyless = uid('resp');
+      await h.stores.sessions.appendCheckpoints([cp(s1, 2, { responseId: translated }), cp(s1, 3, { responseId: keyless, stateAt: { provider: 'local', keyIndex: null } })]);
+      expect(await h.stores.sessions.findResponseLink(translated)).toEqual({ sessionId: s1, agent, stateAt: null });
+      expect((await h.stores.sessions.findResponseLink(keyless))?.stateAt).toEqual({ provider: 'local', keyIndex: null });
+      // The fields read back as written; absent when not stored
+      const [first, , third] = await h.stores.sessions.checkpoints(s1);
+      expect([first!.responseId, first!.continuedId, first!.stateAt]).toEqual([resp, conv, stateAt]);
+      expect([third!.responseId, third!.continuedId]).toEqual([keyless, undefined]);
+    });
   });
 }

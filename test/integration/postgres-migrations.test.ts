@@ -13,7 +13,7 @@ import { loadMigrations, migrationsDir } from '../../src/stores/migrations.js';
 import { openPostgresStores } from '../../src/stores/postgres/index.js';
 import { createTestDatabase, describeWithPostgres, POSTGRES_ADMIN_URL, type TestDatabase } from '../helpers/postgres.js';
 
-const SHIPPED = ['0001_identity', '0002_directives', '0003_sessions', '0004_traces', '0005_client_request_id', '0006_usage_cost', '0007_ledger', '0008_directive_deploys', '0010_served_model_attempts', '0011_policy_decisions', '0012_traces_partitioned'];
+const SHIPPED = ['0001_identity', '0002_directives', '0003_sessions', '0004_traces', '0005_client_request_id', '0006_usage_cost', '0007_ledger', '0008_directive_deploys', '0010_served_model_attempts', '0011_policy_decisions', '0012_traces_partitioned', '0013_response_links'];
 
 describe('postgres: offline behaviour', () => {
   it('ships the postgres migration files in order, directives and sessions in their own files', () => {

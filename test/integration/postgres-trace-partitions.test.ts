@@ -190,7 +190,7 @@ describeWithPostgres('postgres: migrating traces to day partitions', () => {
 
       const stores = await openPostgresStores(database.url);
       try {
-        expect(await stores.migrate()).toEqual(['0012_traces_partitioned']);
+        expect(await stores.migrate()).toEqual(['0012_traces_partitioned', '0013_response_links']);
         expect(await stores.traces.list({ agent: 'parts', limit: 100 })).toEqual(before);
         expect(await placement(database.url, rows.map((t) => t.requestId))).toEqual(
           Object.fromEntries(rows.map((t) => [t.requestId, partitionName(t.startedAt)])),

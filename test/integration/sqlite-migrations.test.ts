@@ -9,7 +9,7 @@ import { loadMigrations, migrationsDir } from '../../src/stores/migrations.js';
 import { SqliteDb } from '../../src/stores/sqlite/db.js';
 import { openSqliteStores } from '../../src/stores/sqlite/index.js';
 
-const SHIPPED = ['0001_identity', '0002_directives', '0003_sessions', '0004_traces', '0005_client_request_id', '0006_usage_cost', '0007_ledger', '0008_directive_deploys', '0010_served_model_attempts', '0011_policy_decisions', '0012_traces_client_request_partial'];
+const SHIPPED = ['0001_identity', '0002_directives', '0003_sessions', '0004_traces', '0005_client_request_id', '0006_usage_cost', '0007_ledger', '0008_directive_deploys', '0010_served_model_attempts', '0011_policy_decisions', '0012_traces_client_request_partial', '0013_response_links'];
 
 describe('sqlite: opening, migrations, settings', () => {
   let dir: string;

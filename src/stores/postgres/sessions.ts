@@ -1,9 +1,12 @@
-import type { AppendResult, Checkpoint, CheckpointInput, RefusedCheckpoint, Session, SessionPageFilter, SessionStore } from '../ports.js';
+import type { AppendResult, Checkpoint, CheckpointInput, RefusedCheckpoint, Session, SessionPageFilter, SessionStore, StoredResponseLink } from '../ports.js';
 import { checkpointsBySession, listLimit } from '../relational.js';
 import {
   CHECKPOINT_COLS,
   CHECKPOINT_READ_COLS,
   checkpointParams,
+  responseLinkSql,
+  toResponseLink,
+  type ResponseLinkRow,
   SESSION_COLS,
   SESSION_READ_COLS,
   sessionPageSql,
@@ -39,6 +42,8 @@ const INSERT_CHECKPOINT = `INSERT INTO checkpoints (${CHECKPOINT_COLS})
     .map((col, i) => `$${i + 1}${col === 'messages' ? '::json' : col === 'message_refs' ? '::bigint[]' : ''}`)
     .join(', ')})
   ON CONFLICT (request_id, created_at) DO NOTHING`;
+
+const RESPONSE_LINK = responseLinkSql('$1');
 
 /** A lost race answers on the next try; more tries than this mean something else is wrong. */
 const CLAIM_TRIES = 3;
@@ -155,6 +160,14 @@ export class PgSessionStore implements SessionStore {
     );
     const bodies = await messageBodies(this.db.pool, rows.flatMap((r) => refsOf(r) ?? []));
     return rows.map((r) => toCheckpoint(r, pgDecode, bodies));
+  }
+
+  async findResponseLink(id: string): Promise<StoredResponseLink | null> {
+    for (const sql of RESPONSE_LINK) {
+      const rows = await this.db.query<ResponseLinkRow>(sql, [id]);
+      if (rows[0]) return toResponseLink(rows[0]);
+    }
+    return null;
   }
 
   exportCheckpoints(filter: ExportFilter = {}): AsyncIterable<Checkpoint> {

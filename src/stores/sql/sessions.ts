@@ -1,4 +1,4 @@
-import type { Checkpoint, CheckpointInput, CheckpointStatus, Session, SessionPageFilter } from '../ports.js';
+import type { Checkpoint, CheckpointInput, CheckpointStatus, ResponseStateAt, Session, SessionPageFilter, StoredResponseLink } from '../ports.js';
 import { storeTextOrNull as text } from '../store-text.js';
 import { attemptsOf, attemptsText, decisionsOf, decisionsText, storedCacheStatus } from './traces.js';
 import type { ParamEncode, RowDecode } from './decode.js';
@@ -55,6 +55,11 @@ export interface CheckpointRow<Json, Bool> {
   /** JSON text of the policy decisions (migration 0011); NULL when no policy acted */
   policy_decisions: string | null;
   cache_status: string | null;
+  /** Responses continuations (migration 0013) */
+  response_id: string | null;
+  continued_id: string | null;
+  /** JSON text of a ResponseStateAt */
+  state_at: string | null;
 }
 
 /** The columns a new session row is written with (its cost starts NULL: no priced turn yet). */
@@ -65,7 +70,8 @@ export const SESSION_READ_COLS = SESSION_COLS + ', cost_usd';
 export const CHECKPOINT_COLS =
   'session_id, seq, request_id, agent, pat_id, model, directive_version, messages, reply, finish_reason, ' +
   'prompt_tokens, completion_tokens, total_tokens, status, error_code, stream, created_at, client_request_id, ' +
-  'message_refs, message_count, protocol, upstream_path, provider, served_model, upstream_template, content_mode, replay_of, attempts, cached_tokens, reasoning_tokens, cost_usd, policy_decisions, cache_status';
+  'message_refs, message_count, protocol, upstream_path, provider, served_model, upstream_template, content_mode, replay_of, attempts, cached_tokens, reasoning_tokens, cost_usd, policy_decisions, cache_status, ' +
+  'response_id, continued_id, state_at';
 /** `?, ?, …`: one positional placeholder per checkpoint column (SQLite). */
 export const CHECKPOINT_PLACEHOLDERS = CHECKPOINT_COLS.split(', ')
   .map(() => '?')
@@ -116,6 +122,9 @@ export const toCheckpoint = <J, B>(r: CheckpointRow<J, B>, d: RowDecode<J, B>, b
   ...(r.attempts ? { attempts: attemptsOf(r.attempts) } : {}),
   ...(r.policy_decisions ? { policyDecisions: decisionsOf(r.policy_decisions) } : {}),
   ...(r.cache_status ? { cacheStatus: storedCacheStatus(r.cache_status) } : {}),
+  ...(r.response_id ? { responseId: r.response_id } : {}),
+  ...(r.continued_id ? { continuedId: r.continued_id } : {}),
+  ...(r.state_at ? { stateAt: stateAtOf(r.state_at) } : {}),
 });
 
 function rebuild(refs: number[], bodies: ReadonlyMap<number, string>): unknown[] {
@@ -212,7 +221,42 @@ export const checkpointParams = (
   c.costUsd ?? null,
   decisionsText(c.policyDecisions),
   text(c.cacheStatus),
+  text(c.responseId),
+  text(c.continuedId),
+  c.stateAt ? JSON.stringify(c.stateAt) : null,
 ];
+
+/**
+ * SessionStore.findResponseLink's two lookups, each on its partial index: the turn that created the
+ * reply, else the first turn that continued the id. Parameters: the id (`?` or `$1`).
+ */
+export const responseLinkSql = (param: string): [byResponse: string, byContinued: string] => [
+  `SELECT session_id, agent, state_at FROM checkpoints WHERE response_id = ${param} ORDER BY created_at LIMIT 1`,
+  `SELECT session_id, agent, state_at FROM checkpoints WHERE continued_id = ${param} ORDER BY created_at LIMIT 1`,
+];
+
+export interface ResponseLinkRow {
+  session_id: string;
+  agent: string;
+  state_at: string | null;
+}
+
+export const toResponseLink = (r: ResponseLinkRow): StoredResponseLink => ({
+  sessionId: r.session_id,
+  agent: r.agent,
+  stateAt: r.state_at ? stateAtOf(r.state_at) : null,
+});
+
+/** A stored state_at, or null when it is not one (read leniently: a bad row only loses the key pin). */
+function stateAtOf(text: string): ResponseStateAt | null {
+  try {
+    const v = JSON.parse(text) as Partial<ResponseStateAt>;
+    if (typeof v.provider !== 'string') return null;
+    return { provider: v.provider, keyIndex: typeof v.keyIndex === 'number' ? v.keyIndex : null };
+  } catch {
+    return null;
+  }
+}
 
 /**
  * SessionStore.pageSessions as SQL for either engine: newest created first, continuing after

@@ -1,10 +1,13 @@
-import type { AppendResult, Checkpoint, CheckpointInput, RefusedCheckpoint, Session, SessionPageFilter, SessionStore } from '../ports.js';
+import type { AppendResult, Checkpoint, CheckpointInput, RefusedCheckpoint, Session, SessionPageFilter, SessionStore, StoredResponseLink } from '../ports.js';
 import { checkpointsBySession, listLimit } from '../relational.js';
 import {
   CHECKPOINT_COLS,
   CHECKPOINT_PLACEHOLDERS,
   CHECKPOINT_READ_COLS,
   checkpointParams,
+  responseLinkSql,
+  toResponseLink,
+  type ResponseLinkRow,
   SESSION_COLS,
   SESSION_READ_COLS,
   sessionPageSql,
@@ -45,6 +48,7 @@ const UPSERT_SESSION = `INSERT INTO sessions (${SESSION_COLS}, directive_version
   WHERE sessions.agent = excluded.agent
   RETURNING turns`;
 const SESSION_OWNER = 'SELECT agent FROM sessions WHERE id = ?';
+const RESPONSE_LINK = responseLinkSql('?');
 const INSERT_CHECKPOINT = `INSERT INTO checkpoints (${CHECKPOINT_COLS}) VALUES (${CHECKPOINT_PLACEHOLDERS})`;
 const CLAIM_SESSION = `INSERT INTO sessions (${SESSION_COLS}) VALUES (?, ?, ?, ?, ?, 0, 0, 0, 0, 'active')
   ON CONFLICT (id) DO NOTHING`;
@@ -133,6 +137,11 @@ export class SqliteSessionStore implements SessionStore {
     const rows = this.db.all<CheckpointRow>(`SELECT ${CHECKPOINT_READ_COLS} FROM checkpoints WHERE session_id = ? ORDER BY seq`, sessionId);
     const bodies = messageBodies(this.db, rows.flatMap((r) => refsOf(r) ?? []));
     return rows.map((r) => toCheckpoint(r, sqliteDecode, bodies));
+  }
+
+  async findResponseLink(id: string): Promise<StoredResponseLink | null> {
+    const row = this.db.get<ResponseLinkRow>(RESPONSE_LINK[0], id) ?? this.db.get<ResponseLinkRow>(RESPONSE_LINK[1], id);
+    return row ? toResponseLink(row) : null;
   }
 
   exportCheckpoints(filter: ExportFilter = {}): AsyncIterable<Checkpoint> {

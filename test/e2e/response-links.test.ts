@@ -1,0 +1,125 @@
+// Responses continuations reaching a gateway process that did not serve the turn they continue: a
+// restarted embedded gateway, and a second production replica. The session store answers whose the
+// reply (or conversation) id is: its owner's continuation joins the same session and goes to the
+// provider key that holds the state; another agent's is refused, as on the process that served it.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { request } from 'undici';
+import { provision, startTestGateway, UPSTREAM_KEY, type TestGateway } from '../helpers/gateway.js';
+import { startMockUpstream, type MockUpstream } from '../../src/mock/server.js';
+import { createTestDatabase, describeWithPostgres, type TestDatabase } from '../helpers/postgres.js';
+import { deleteKeys, REDIS_TEST_URL, uniquePrefix } from '../helpers/redis.js';
+import { openPostgresStores } from '../../src/stores/postgres/index.js';
+import type { RelationalStores } from '../../src/stores/relational.js';
+
+interface Answer {
+  status: number;
+  session: string | undefined;
+  body: { id?: string; error?: { code?: string; param?: string | null } };
+}
+
+async function respond(gw: TestGateway, token: string, body: Record<string, unknown>): Promise<Answer> {
+  const r = await request(`${gw.url}/v1/responses`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'gpt-4o-mini', ...body }),
+  });
+  return { status: r.statusCode, session: r.headers['x-ibex-session'] as string | undefined, body: (await r.body.json()) as Answer['body'] };
+}
+
+async function retrieve(gw: TestGateway, token: string, id: string): Promise<number> {
+  const r = await request(`${gw.url}/v1/responses/${id}`, { headers: { authorization: `Bearer ${token}` } });
+  await r.body.dump();
+  return r.statusCode;
+}
+
+/** The checks every process that did not serve turn 1 must pass. */
+async function expectKnown(gw: TestGateway, mock: MockUpstream, t: { alice: string; bob: string }, first: { id: string; session: string }, conv: { id: string; session: string }) {
+  // Another agent: refused, whatever it names, for the reply and for the conversation
+  const bob = await respond(gw, t.bob, { input: 'what did alice say?', previous_response_id: first.id });
+  expect([bob.status, bob.body.error?.code]).toEqual([403, 'agent_forbidden']);
+  expect(await retrieve(gw, t.bob, first.id)).toBe(403);
+  const bobConv = await respond(gw, t.bob, { input: 'and here?', conversation: conv.id });
+  expect([bobConv.status, bobConv.body.error?.code]).toEqual([403, 'agent_forbidden']);
+  // The owner: the same session, and the provider got the continuation
+  const next = await respond(gw, t.alice, { input: 'go on', previous_response_id: first.id });
+  expect(next.status).toBe(200);
+  expect(next.session).toBe(first.session);
+  expect(mock.stats.lastRequest!.body!.previous_response_id).toBe(first.id);
+  const convNext = await respond(gw, t.alice, { input: 'more', conversation: conv.id });
+  expect([convNext.status, convNext.session]).toEqual([200, conv.session]);
+  expect(await retrieve(gw, t.alice, first.id)).toBe(200);
+}
+
+describe('embedded: a restarted gateway knows the continuations of the turns before it', () => {
+  let mock: MockUpstream;
+  let gw: TestGateway | undefined;
+  const home = mkdtempSync(join(tmpdir(), 'ibex-links-'));
+
+  beforeAll(async () => {
+    mock = await startMockUpstream({ port: 0 });
+  });
+  afterAll(async () => {
+    await gw?.stop();
+    await mock?.close();
+  });
+
+  it('after a restart: the owner continues in its session, another agent gets 403', async () => {
+    const start = () => startTestGateway({ mock: false, home, env: { IBEX_UPSTREAM_URL: mock.url } });
+    gw = await start();
+    const alice = await provision(gw, 'alice');
+    const bob = await provision(gw, 'bob');
+    const first = await respond(gw, alice.token, { input: 'the secret is 42' });
+    const conv = await respond(gw, alice.token, { input: 'hello', conversation: 'conv_links_1' });
+    expect([first.status, conv.status]).toEqual([200, 200]);
+    // A clean stop drains the write-behind: the checkpoints are in the store
+    await gw.stop();
+    gw = await start();
+    await expectKnown(gw, mock, { alice: alice.token, bob: bob.token }, { id: first.body.id!, session: first.session! }, { id: 'conv_links_1', session: conv.session! });
+  }, 60_000);
+});
+
+describeWithPostgres('production: a second replica knows the continuations the first one served', () => {
+  let pg: TestDatabase;
+  let prefix: string;
+  let mock: MockUpstream;
+  let a: TestGateway;
+  let b: TestGateway;
+  let store: RelationalStores;
+
+  beforeAll(async () => {
+    pg = await createTestDatabase('links');
+    prefix = uniquePrefix('links');
+    mock = await startMockUpstream({ port: 0 });
+    // Both replicas on one upstream account (the mock keeps the responses), as production would be
+    const env = { IBEX_DATABASE_URL: pg.url, IBEX_REDIS_URL: REDIS_TEST_URL, IBEX_REDIS_PREFIX: prefix, IBEX_UPSTREAM_URL: mock.url, OPENAI_API_KEY: UPSTREAM_KEY };
+    a = await startTestGateway({ mock: false, env, home: mkdtempSync(join(tmpdir(), 'ibex-links-a-')) });
+    b = await startTestGateway({ mock: false, env, home: mkdtempSync(join(tmpdir(), 'ibex-links-b-')) });
+    store = await openPostgresStores(pg.url);
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+    await store?.close();
+    await mock?.close();
+    await pg?.drop();
+    if (prefix) await deleteKeys(prefix);
+  });
+
+  it('turns served by replica A are continued on replica B in the same session; another agent gets 403 there', async () => {
+    const alice = await provision(a, 'alice');
+    const bob = await provision(a, 'bob');
+    const first = await respond(a, alice.token, { input: 'the secret is 42' });
+    const conv = await respond(a, alice.token, { input: 'hello', conversation: 'conv_links_2' });
+    expect([first.status, conv.status]).toEqual([200, 200]);
+    // The write-behind lands the checkpoints within its delay
+    const deadline = Date.now() + 10_000;
+    while (!(await store.sessions.findResponseLink('conv_links_2')) || !(await store.sessions.findResponseLink(first.body.id!))) {
+      if (Date.now() > deadline) throw new Error('checkpoints not written in 10 s');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await expectKnown(b, mock, { alice: alice.token, bob: bob.token }, { id: first.body.id!, session: first.session! }, { id: 'conv_links_2', session: conv.session! });
+  }, 60_000);
+});
