@@ -49,7 +49,7 @@ export function register(program: Command): void {
           process.stdout.write(
             '\n' +
               printable(
-                `#${c.seq} ${isoTime(c.createdAt)} ${c.status}${c.errorCode ? ` (${c.errorCode})` : ''} model=${c.model} directive=v${c.directiveVersion ?? '-'} stream=${c.stream} request=${c.requestId}`,
+                `#${c.seq} ${isoTime(c.createdAt)} ${c.status}${c.errorCode ? ` (${c.errorCode})` : ''} model=${c.model} directive=v${c.directiveVersion ?? '-'} stream=${c.stream} request=${c.requestId}${c.responseId ? ` response=${c.responseId}` : ''}`,
               ) +
               '\n',
           );

@@ -78,6 +78,9 @@ describe('embedded: a restarted gateway knows the continuations of the turns bef
     await gw.stop();
     gw = await start();
     await expectKnown(gw, mock, { alice: alice.token, bob: bob.token }, { id: first.body.id!, session: first.session! }, { id: 'conv_links_1', session: conv.session! });
+    // An operator finds the turn a client's response id came from
+    const shown = (await gw.cli(['sessions', 'show', first.session!])).stdout;
+    expect(shown).toMatch(new RegExp(`#1 .* response=${first.body.id}\n`));
   }, 60_000);
 });
 
