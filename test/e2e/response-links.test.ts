@@ -2,7 +2,7 @@
 // restarted embedded gateway, and a second production replica. The session store answers whose the
 // reply (or conversation) id is: its owner's continuation joins the same session and goes to the
 // provider key that holds the state; another agent's is refused, as on the process that served it.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -81,6 +81,44 @@ describe('embedded: a restarted gateway knows the continuations of the turns bef
     // An operator finds the turn a client's response id came from
     const shown = (await gw.cli(['sessions', 'show', first.session!])).stdout;
     expect(shown).toMatch(new RegExp(`#1 .* response=${first.body.id}\n`));
+  }, 60_000);
+});
+
+describe('embedded: a restarted gateway sends a continuation with the key that created the response', () => {
+  let pool: MockUpstream;
+  let gw: TestGateway | undefined;
+  const KEYS = { K_A: 'sk-pool-key-a-0123456789', K_B: 'sk-pool-key-b-0123456789' };
+
+  beforeAll(async () => {
+    pool = await startMockUpstream({ port: 0 });
+  });
+  afterAll(async () => {
+    await gw?.stop();
+    await pool?.close();
+  });
+
+  it('the response was created with the second key: after the restart, round robin would start at the first; the stored key is used', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'ibex-links-keys-'));
+    writeFileSync(
+      join(home, 'ibex.yaml'),
+      `providers:\n  pool: { kind: openai, baseUrl: "${pool.url}", keys: ["\${K_A}", "\${K_B}"], keyStrategy: round_robin }\nmodels:\n  pooled: pool/gpt-4o-mini\n`,
+    );
+    const start = () => startTestGateway({ home, mock: false, env: { OPENAI_API_KEY: '', ...KEYS } });
+    const keyOf = () => (String(pool.stats.lastRequest!.headers.authorization) === `Bearer ${KEYS.K_A}` ? 'a' : 'b');
+    gw = await start();
+    const { token } = await provision(gw, 'keyed');
+    // The second key creates the response (round robin: a, then b); a new process starts at a
+    expect((await respond(gw, token, { model: 'pooled', input: 'zero' })).status).toBe(200);
+    const first = await respond(gw, token, { model: 'pooled', input: 'one' });
+    expect([first.status, keyOf()]).toEqual([200, 'b']);
+    await gw.stop();
+    gw = await start();
+    const used: string[] = [];
+    for (const input of ['two', 'three']) {
+      expect((await respond(gw, token, { model: 'pooled', input, previous_response_id: first.body.id })).status).toBe(200);
+      used.push(keyOf());
+    }
+    expect(used).toEqual(['b', 'b']);
   }, 60_000);
 });
 
