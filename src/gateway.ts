@@ -23,7 +23,7 @@ import { createCountTokensHandler } from './pipeline/count-tokens.js';
 import { errorBodyFor } from './server/route-protocol.js';
 import { ResponseSessions } from './sessions/response-links.js';
 import { ResponseAffinity } from './providers/affinity.js';
-import { TranslatedTurns } from './pipeline/translated-turns.js';
+import { TRANSLATED_TURNS_MAX_BYTES, TranslatedTurns } from './pipeline/translated-turns.js';
 import { buildApp } from './server/app.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { BatchQueue } from './traces/batch-queue.js';
@@ -273,7 +273,7 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
     },
     log: (level, message) => log[level](message),
   });
-  const translatedTurns = new TranslatedTurns();
+  const translatedTurns = new TranslatedTurns(TRANSLATED_TURNS_MAX_BYTES, stores.sessions);
   // Responses continuations: held in memory, and read from the session store by a process that does not hold them
   const responseAffinity = new ResponseAffinity();
   const linkErrors = new ThrottledLog((level, msg) => log[level](msg), 10_000);

@@ -6,10 +6,14 @@
 --                 `conversation`, or a response made outside ibex): its first user owns it
 --   state_at      JSON {"provider","keyIndex"}: the provider and key holding the reply's state;
 --                 NULL when ibex translated the turn (the provider keeps none)
+--   translated_turn  JSON {"previous","items"} of a turn ibex translated (the provider keeps no
+--                 state, so ibex sends the earlier turns again): the response id it continued and
+--                 its input and output items; NULL otherwise, and for agents not in `full` content mode
 -- Partial indexes: a turn without these ids (every chat completion) writes no index entry.
 
 ALTER TABLE checkpoints ADD COLUMN response_id TEXT;
 ALTER TABLE checkpoints ADD COLUMN continued_id TEXT;
 ALTER TABLE checkpoints ADD COLUMN state_at TEXT;
+ALTER TABLE checkpoints ADD COLUMN translated_turn TEXT;
 CREATE INDEX checkpoints_response ON checkpoints (response_id) WHERE response_id IS NOT NULL;
 CREATE INDEX checkpoints_continued ON checkpoints (continued_id) WHERE continued_id IS NOT NULL;

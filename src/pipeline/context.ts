@@ -61,7 +61,7 @@ export class RequestContext {
   /** The provider's id of the reply (`resp_…` links a later `previous_response_id` to this session) */
   responseId: string | null = null;
   /** What the checkpoint keeps so other processes can resolve this turn's ids (Responses only; sessions/response-links.ts) */
-  responseLink: Pick<CheckpointFields, 'responseId' | 'continuedId' | 'stateAt'> | null = null;
+  responseLink: Pick<CheckpointFields, 'responseId' | 'continuedId' | 'stateAt' | 'translatedTurn'> | null = null;
   /** The model the provider served (after alias resolution and fallback) */
   servedModel: string | null = null;
   /** Fallback attempts that failed before the one that served (provider, model, error code) */

@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { IbexError, UpstreamPassthroughError } from '../errors.js';
 import type { Principal } from '../auth/principal.js';
-import type { Agent, Directive, RateLimiter } from '../stores/ports.js';
+import type { Agent, Directive, RateLimiter, TranslatedTurnRecord } from '../stores/ports.js';
 import type { ServedDirective } from '../directives/resolver.js';
 import type { ProviderRegistry } from '../providers/index.js';
 import { RequestContext } from './context.js';
@@ -110,6 +110,7 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
   let linkedTo: ResponseLink | undefined;
   let replay = false;
   let stateAt: Affinity | null = null;
+  let translatedTurn: TranslatedTurnRecord | null = null;
 
   try {
     // The auth hook (src/server/auth-hook.ts) authenticated the caller before the body was read.
@@ -214,7 +215,9 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
     const pin = link ? pinnedTarget(registry, targets, deps.responseAffinity?.get(link)) : null;
     if (pin) targets = [pin.target];
     // A continuation of a turn ibex translated: the earlier turns go before its input (the provider keeps none)
-    const history = link && protocol.turnItems ? deps.translatedTurns?.history(link, agent.name) : undefined;
+    // (not for a continuation pinned to the provider holding its state: that one has no turns here)
+    const kept = link && protocol.turnItems && !pin ? deps.translatedTurns?.history(link, agent.name) : undefined;
+    const history = kept instanceof Promise ? await kept : kept;
     ctx.end('route');
 
     let placed = protocol.placeDirective ? protocol.placeDirective(body, directive?.text ?? null) : body;
@@ -317,7 +320,10 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
         // Its weight: the body's declared size, unless it was chunked or compressed (then measured)
         const declared = req.headers['content-length'] !== undefined && req.headers['content-encoding'] === undefined;
         const weight = (declared ? ctx.bytesIn : JSON.stringify(items).length) + ctx.bytesOut;
-        deps.translatedTurns?.record(ctx.responseId, history ? link : null, items, weight, agent.name);
+        const previous = history ? link : null;
+        deps.translatedTurns?.record(ctx.responseId, previous, items, weight, agent.name);
+        // ...and on its checkpoint, for the processes that do not hold it (not in another content mode: the turn is its content)
+        if ((agent.contentMode ?? 'full') === 'full') translatedTurn = { previous, items };
       }
     }
 
@@ -348,7 +354,12 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
       // ...and the same, for processes that do not hold it, on the turn's checkpoint (a cache hit
       // repeats an earlier reply's id: the turn that created it keeps it).
       const responseId = cacheStatusOf(ctx) === 'hit' ? null : ctx.responseId;
-      ctx.responseLink = { responseId, continuedId: link && !linkedTo && !replay ? link : null, stateAt: responseId ? stateAt : null };
+      ctx.responseLink = {
+        responseId,
+        continuedId: link && !linkedTo && !replay ? link : null,
+        stateAt: responseId ? stateAt : null,
+        translatedTurn: responseId ? translatedTurn : null,
+      };
     }
     finish(deps, ctx, hold);
   }

@@ -5,10 +5,18 @@
 // earlier turns in front of its input. Each turn names the one it continued, so a conversation of N
 // turns is held once, not N times.
 //
-// In-process and bounded by size, like the affinity and session links (providers/affinity.ts,
-// sessions/response-links.ts): a continuation that reaches another replica, or comes after this
-// process let an earlier turn go, is refused with the 400 that names previous_response_id.
+// Held in memory, bounded by size; each turn is also on its checkpoint (agents in `full` content
+// mode), so a process that does not hold a turn (another replica, a restart, evicted) reads it from
+// the session store, then holds it. A continuation whose turns are in neither (another content mode,
+// `store: false`, pruned, or a checkpoint not written yet: the write-behind's delay) is refused with
+// the 400 that names previous_response_id.
 import { LRUCache } from 'lru-cache';
+import { IbexError } from '../errors.js';
+import type { StoredTranslatedTurn } from '../stores/ports.js';
+
+export interface TranslatedTurnStore {
+  findTranslatedTurn(responseId: string): Promise<StoredTranslatedTurn | null>;
+}
 
 /** What the turns of all conversations may hold at once (JSON text of their items, roughly). */
 export const TRANSLATED_TURNS_MAX_BYTES = 64 * 1024 * 1024;
@@ -27,7 +35,11 @@ interface Turn {
 export class TranslatedTurns {
   private readonly turns: LRUCache<string, Turn>;
 
-  constructor(maxBytes = TRANSLATED_TURNS_MAX_BYTES) {
+  constructor(
+    maxBytes = TRANSLATED_TURNS_MAX_BYTES,
+    /** Where a turn this process does not hold is looked up; absent: memory only */
+    private readonly store?: TranslatedTurnStore,
+  ) {
     // A turn larger than the whole bound is not kept: its continuation gets the 400.
     this.turns = new LRUCache<string, Turn>({ maxSize: maxBytes, sizeCalculation: (t) => Math.max(1, t.bytes) });
   }
@@ -50,11 +62,35 @@ export class TranslatedTurns {
    * Every item of `agent`'s conversation up to and including `responseId`'s turn, oldest first;
    * undefined when a turn of it is not known here, or is another agent's.
    */
-  history(responseId: string, agent: string): unknown[] | undefined {
+  history(responseId: string, agent: string): unknown[] | undefined | Promise<unknown[] | undefined> {
     const chain: unknown[][] = [];
     for (let id: string | null = responseId; id !== null; ) {
       const turn = this.turns.get(id);
-      if (!turn || turn.agent !== agent || chain.length >= MAX_TURNS) return undefined;
+      if (!turn) return this.store ? this.historyFromStore(this.store, id, agent, chain) : undefined;
+      if (turn.agent !== agent || chain.length >= MAX_TURNS) return undefined;
+      chain.push(turn.items);
+      id = turn.previous;
+    }
+    return chain.reverse().flat();
+  }
+
+  /** history() from `id` on, reading each turn memory does not hold from the store (and keeping it). */
+  private async historyFromStore(store: TranslatedTurnStore, from: string, agent: string, chain: unknown[][]): Promise<unknown[] | undefined> {
+    for (let id: string | null = from; id !== null; ) {
+      let turn = this.turns.get(id);
+      if (!turn) {
+        const stored: StoredTranslatedTurn | null = await store.findTranslatedTurn(id).catch((err: unknown) => {
+          throw new IbexError('IBEX_ERR_SERVICE_UNAVAILABLE', {
+            message: 'The session store did not answer, so the earlier turns of this previous_response_id cannot be read; retry shortly.',
+            param: 'previous_response_id',
+            cause: err,
+          });
+        });
+        if (!stored) return undefined;
+        turn = { agent: stored.agent, previous: stored.previous, items: stored.items, bytes: stored.bytes };
+        this.turns.set(id, turn);
+      }
+      if (turn.agent !== agent || chain.length >= MAX_TURNS) return undefined;
       chain.push(turn.items);
       id = turn.previous;
     }

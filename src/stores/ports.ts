@@ -321,6 +321,22 @@ export interface CheckpointFields {
   continuedId?: string | null;
   /** The provider and key holding the reply's state; absent when ibex translated the turn (no state upstream) */
   stateAt?: ResponseStateAt | null;
+  /** A turn ibex translated, as a continuation of it sends it again (content mode `full` only) */
+  translatedTurn?: TranslatedTurnRecord | null;
+}
+
+/** One translated Responses turn as later turns resend it (pipeline/translated-turns.ts). */
+export interface TranslatedTurnRecord {
+  /** The response id this turn continued; null when it began the conversation */
+  previous: string | null;
+  /** Its input items, then its reply as output items */
+  items: unknown[];
+}
+
+/** A stored translated turn, with the agent whose it is and the size of its stored text. */
+export interface StoredTranslatedTurn extends TranslatedTurnRecord {
+  agent: string;
+  bytes: number;
 }
 
 /** Where a Responses reply's state lives upstream: the provider (its ibex.yaml name) and the index of the key that created it. */
@@ -451,6 +467,8 @@ export interface SessionStore {
    * null when no stored turn names it (never seen, pruned, or its checkpoint not written yet).
    */
   findResponseLink(id: string): Promise<StoredResponseLink | null>;
+  /** The translated turn that created reply `responseId`; null when none is stored. */
+  findTranslatedTurn(responseId: string): Promise<StoredTranslatedTurn | null>;
   /**
    * Every checkpoint matching the filter, oldest first, as a stream: read in pages by keyset
    * (created_at, request_id), so memory stays bounded by the page whatever the total. `seq` is

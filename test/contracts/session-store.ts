@@ -299,5 +299,25 @@ export function sessionStoreContract(name: string, open: OpenRelational): void {
       expect([first!.responseId, first!.continuedId, first!.stateAt]).toEqual([resp, conv, stateAt]);
       expect([third!.responseId, third!.continuedId]).toEqual([keyless, undefined]);
     });
+
+    it('findTranslatedTurn: the turn items and the id it continued of a translated reply; null for a native one', async () => {
+      const s1 = uid('sess');
+      const native = uid('resp');
+      const first = uid('resp');
+      const second = uid('resp');
+      const items = [{ type: 'message', role: 'user', content: 'weather in Paris? \u00e9\u{1F600}' }, { type: 'function_call', call_id: 'c1', name: 'weather', arguments: '{"city":"Paris"}' }];
+      await h.stores.sessions.appendCheckpoints([
+        cp(s1, 1, { responseId: native, stateAt: { provider: 'oai', keyIndex: 0 } }),
+        cp(s1, 2, { responseId: first, translatedTurn: { previous: null, items } }),
+        cp(s1, 3, { responseId: second, translatedTurn: { previous: first, items: [{ type: 'function_call_output', call_id: 'c1', output: '18C' }] } }),
+      ]);
+      const got = await h.stores.sessions.findTranslatedTurn(first);
+      expect(got).toMatchObject({ agent, previous: null, items });
+      expect(got!.bytes).toBeGreaterThan(50);
+      expect(await h.stores.sessions.findTranslatedTurn(second)).toMatchObject({ agent, previous: first });
+      expect(await h.stores.sessions.findTranslatedTurn(native)).toBeNull();
+      expect(await h.stores.sessions.findTranslatedTurn(uid('resp'))).toBeNull();
+      expect((await h.stores.sessions.checkpoints(s1))[1]!.translatedTurn).toEqual({ previous: null, items });
+    });
   });
 }

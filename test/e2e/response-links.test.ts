@@ -122,6 +122,41 @@ describe('embedded: a restarted gateway sends a continuation with the key that c
   }, 60_000);
 });
 
+describe('embedded: a restarted gateway continues a Responses conversation it translated for Anthropic', () => {
+  let claude: MockUpstream;
+  let gw: TestGateway | undefined;
+
+  beforeAll(async () => {
+    claude = await startMockUpstream({ port: 0, protocol: 'anthropic' });
+  });
+  afterAll(async () => {
+    await gw?.stop();
+    await claude?.close();
+  });
+
+  it('the earlier turns are read from the store and sent again; another agent gets 403', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'ibex-links-translated-'));
+    writeFileSync(join(home, 'ibex.yaml'), `providers:\n  claude: { kind: anthropic, baseUrl: "${claude.url}", keys: ["\${K_CLAUDE}"] }\nmodels:\n  sonnet: claude/claude-sonnet-4-5\n`);
+    const start = () => startTestGateway({ home, mock: false, env: { OPENAI_API_KEY: '', K_CLAUDE: 'sk-ant-test-0123456789' } });
+    gw = await start();
+    const alice = await provision(gw, 'alice');
+    const bob = await provision(gw, 'bob');
+    const one = await respond(gw, alice.token, { model: 'sonnet', input: 'turn one' });
+    const two = await respond(gw, alice.token, { model: 'sonnet', input: 'turn two', previous_response_id: one.body.id });
+    expect([one.status, two.status]).toEqual([200, 200]);
+    await gw.stop();
+    gw = await start();
+    expect((await respond(gw, bob.token, { model: 'sonnet', input: 'and?', previous_response_id: two.body.id })).status).toBe(403);
+    const three = await respond(gw, alice.token, { model: 'sonnet', input: 'turn three', previous_response_id: two.body.id });
+    expect([three.status, three.session]).toEqual([200, one.session]);
+    const sent = claude.stats.lastRequest!.body as { messages: { role: string; content: unknown }[] };
+    const texts = sent.messages.map((m) => `${m.role}:${typeof m.content === 'string' ? m.content : JSON.stringify(m.content)}`);
+    expect(texts).toHaveLength(5);
+    expect(texts.filter((t) => t.startsWith('user:')).map((t) => /turn (one|two|three)/.exec(t)?.[0])).toEqual(['turn one', 'turn two', 'turn three']);
+    expect(sent.messages.map((m) => m.role)).toEqual(['user', 'assistant', 'user', 'assistant', 'user']);
+  }, 60_000);
+});
+
 describeWithPostgres('production: a second replica knows the continuations the first one served', () => {
   let pg: TestDatabase;
   let prefix: string;

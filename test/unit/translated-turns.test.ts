@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { TranslatedTurns } from '../../src/pipeline/translated-turns.js';
 import { turnItems } from '../../src/protocols/openai-responses/record.js';
+import { IbexError } from '../../src/errors.js';
+import type { StoredTranslatedTurn } from '../../src/stores/ports.js';
 
 const user = (text: string) => ({ type: 'message', role: 'user', content: text });
 
@@ -12,8 +14,8 @@ describe('TranslatedTurns', () => {
     turns.record('resp_3', 'resp_2', [user('three')], 50, 'a');
     // a branch: another continuation of the first turn
     turns.record('resp_2b', 'resp_1', [user('two, again')], 50, 'a');
-    expect(turns.history('resp_3', 'a')!.map((i) => (i as { content: unknown }).content)).toEqual(['one', [{ type: 'output_text', text: 'a' }], 'two', 'three']);
-    expect(turns.history('resp_2b', 'a')!.map((i) => (i as { content: unknown }).content)).toEqual(['one', [{ type: 'output_text', text: 'a' }], 'two, again']);
+    expect((turns.history('resp_3', 'a') as unknown[]).map((i) => (i as { content: unknown }).content)).toEqual(['one', [{ type: 'output_text', text: 'a' }], 'two', 'three']);
+    expect((turns.history('resp_2b', 'a') as unknown[]).map((i) => (i as { content: unknown }).content)).toEqual(['one', [{ type: 'output_text', text: 'a' }], 'two, again']);
     expect(turns.history('resp_unknown', 'a')).toBeUndefined();
     // another agent's request does not get this conversation
     expect(turns.history('resp_3', 'b')).toBeUndefined();
@@ -49,5 +51,47 @@ describe('turnItems (Responses)', () => {
 
   it('keeps nothing of a turn the caller asked not to store', () => {
     expect(turnItems({ model: 'm', input: 'secret', store: false }, { text: 'ok', toolCalls: [] })).toBeNull();
+  });
+
+  describe('with a session store (turns another process served)', () => {
+    // A stand-in counting lookups; the stores' own findTranslatedTurn is in test/contracts/session-store.ts
+    function storeOf(turns: Record<string, StoredTranslatedTurn>, fail = false) {
+      const asked: string[] = [];
+      return {
+        asked,
+        async findTranslatedTurn(id: string) {
+          asked.push(id);
+          if (fail) throw new Error('connect ECONNREFUSED');
+          return turns[id] ?? null;
+        },
+      };
+    }
+    const stored = (previous: string | null, text: string, agent = 'a'): StoredTranslatedTurn => ({ agent, previous, items: [user(text)], bytes: 40 });
+
+    it('reads the turns memory does not hold, once, and joins them with those it does', async () => {
+      const store = storeOf({ resp_1: stored(null, 'one'), resp_2: stored('resp_1', 'two') });
+      const turns = new TranslatedTurns(1_000_000, store);
+      turns.record('resp_3', 'resp_2', [user('three')], 50, 'a');
+      const texts = (h: unknown[] | undefined) => h?.map((i) => (i as { content: unknown }).content);
+      expect(texts(await turns.history('resp_3', 'a'))).toEqual(['one', 'two', 'three']);
+      expect(store.asked).toEqual(['resp_2', 'resp_1']);
+      // now held: no promise, no lookup
+      expect(texts(turns.history('resp_3', 'a') as unknown[])).toEqual(['one', 'two', 'three']);
+      expect(store.asked).toHaveLength(2);
+    });
+
+    it("another agent's stored turn, or a missing one, is no history", async () => {
+      const store = storeOf({ resp_1: stored(null, 'one', 'b'), resp_2: stored('resp_gone', 'two') });
+      const turns = new TranslatedTurns(1_000_000, store);
+      expect(await turns.history('resp_1', 'a')).toBeUndefined();
+      expect(await turns.history('resp_2', 'a')).toBeUndefined();
+    });
+
+    it('a store that cannot answer is a 503 naming previous_response_id', async () => {
+      const turns = new TranslatedTurns(1_000_000, storeOf({}, true));
+      const err = await (turns.history('resp_1', 'a') as Promise<unknown>).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(IbexError);
+      expect([(err as IbexError).status, (err as IbexError).param]).toEqual([503, 'previous_response_id']);
+    });
   });
 });

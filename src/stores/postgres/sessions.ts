@@ -1,4 +1,4 @@
-import type { AppendResult, Checkpoint, CheckpointInput, RefusedCheckpoint, Session, SessionPageFilter, SessionStore, StoredResponseLink } from '../ports.js';
+import type { AppendResult, Checkpoint, CheckpointInput, RefusedCheckpoint, Session, SessionPageFilter, SessionStore, StoredResponseLink, StoredTranslatedTurn } from '../ports.js';
 import { checkpointsBySession, listLimit } from '../relational.js';
 import {
   CHECKPOINT_COLS,
@@ -6,6 +6,8 @@ import {
   checkpointParams,
   responseLinkSql,
   toResponseLink,
+  toTranslatedTurn,
+  translatedTurnSql,
   type ResponseLinkRow,
   SESSION_COLS,
   SESSION_READ_COLS,
@@ -44,6 +46,7 @@ const INSERT_CHECKPOINT = `INSERT INTO checkpoints (${CHECKPOINT_COLS})
   ON CONFLICT (request_id, created_at) DO NOTHING`;
 
 const RESPONSE_LINK = responseLinkSql('$1');
+const TRANSLATED_TURN = translatedTurnSql('$1');
 
 /** A lost race answers on the next try; more tries than this mean something else is wrong. */
 const CLAIM_TRIES = 3;
@@ -168,6 +171,11 @@ export class PgSessionStore implements SessionStore {
       if (rows[0]) return toResponseLink(rows[0]);
     }
     return null;
+  }
+
+  async findTranslatedTurn(responseId: string): Promise<StoredTranslatedTurn | null> {
+    const rows = await this.db.query<{ agent: string; translated_turn: string }>(TRANSLATED_TURN, [responseId]);
+    return rows[0] ? toTranslatedTurn(rows[0]) : null;
   }
 
   exportCheckpoints(filter: ExportFilter = {}): AsyncIterable<Checkpoint> {

@@ -1,4 +1,4 @@
-import type { Checkpoint, CheckpointInput, CheckpointStatus, ResponseStateAt, Session, SessionPageFilter, StoredResponseLink } from '../ports.js';
+import type { Checkpoint, CheckpointInput, CheckpointStatus, ResponseStateAt, Session, SessionPageFilter, StoredResponseLink, StoredTranslatedTurn, TranslatedTurnRecord } from '../ports.js';
 import { storeTextOrNull as text } from '../store-text.js';
 import { attemptsOf, attemptsText, decisionsOf, decisionsText, storedCacheStatus } from './traces.js';
 import type { ParamEncode, RowDecode } from './decode.js';
@@ -60,6 +60,8 @@ export interface CheckpointRow<Json, Bool> {
   continued_id: string | null;
   /** JSON text of a ResponseStateAt */
   state_at: string | null;
+  /** JSON text of a TranslatedTurnRecord */
+  translated_turn: string | null;
 }
 
 /** The columns a new session row is written with (its cost starts NULL: no priced turn yet). */
@@ -71,7 +73,7 @@ export const CHECKPOINT_COLS =
   'session_id, seq, request_id, agent, pat_id, model, directive_version, messages, reply, finish_reason, ' +
   'prompt_tokens, completion_tokens, total_tokens, status, error_code, stream, created_at, client_request_id, ' +
   'message_refs, message_count, protocol, upstream_path, provider, served_model, upstream_template, content_mode, replay_of, attempts, cached_tokens, reasoning_tokens, cost_usd, policy_decisions, cache_status, ' +
-  'response_id, continued_id, state_at';
+  'response_id, continued_id, state_at, translated_turn';
 /** `?, ?, …`: one positional placeholder per checkpoint column (SQLite). */
 export const CHECKPOINT_PLACEHOLDERS = CHECKPOINT_COLS.split(', ')
   .map(() => '?')
@@ -125,6 +127,7 @@ export const toCheckpoint = <J, B>(r: CheckpointRow<J, B>, d: RowDecode<J, B>, b
   ...(r.response_id ? { responseId: r.response_id } : {}),
   ...(r.continued_id ? { continuedId: r.continued_id } : {}),
   ...(r.state_at ? { stateAt: stateAtOf(r.state_at) } : {}),
+  ...(r.translated_turn ? { translatedTurn: translatedTurnOf(r.translated_turn) } : {}),
 });
 
 function rebuild(refs: number[], bodies: ReadonlyMap<number, string>): unknown[] {
@@ -224,6 +227,7 @@ export const checkpointParams = (
   text(c.responseId),
   text(c.continuedId),
   c.stateAt ? JSON.stringify(c.stateAt) : null,
+  c.translatedTurn ? text(JSON.stringify(c.translatedTurn)) : null,
 ];
 
 /**
@@ -234,6 +238,26 @@ export const responseLinkSql = (param: string): [byResponse: string, byContinued
   `SELECT session_id, agent, state_at FROM checkpoints WHERE response_id = ${param} ORDER BY created_at LIMIT 1`,
   `SELECT session_id, agent, state_at FROM checkpoints WHERE continued_id = ${param} ORDER BY created_at LIMIT 1`,
 ];
+
+/** SessionStore.findTranslatedTurn's lookup, on the response_id index. Parameter: the id. */
+export const translatedTurnSql = (param: string): string =>
+  `SELECT agent, translated_turn FROM checkpoints WHERE response_id = ${param} AND translated_turn IS NOT NULL ORDER BY created_at LIMIT 1`;
+
+export const toTranslatedTurn = (r: { agent: string; translated_turn: string }): StoredTranslatedTurn | null => {
+  const turn = translatedTurnOf(r.translated_turn);
+  return turn ? { agent: r.agent, ...turn, bytes: r.translated_turn.length } : null;
+};
+
+/** A stored translated_turn, or null when it is not one (a bad row: its continuation gets the 400). */
+function translatedTurnOf(text: string): TranslatedTurnRecord | null {
+  try {
+    const v = JSON.parse(text) as Partial<TranslatedTurnRecord>;
+    if (!Array.isArray(v.items)) return null;
+    return { previous: typeof v.previous === 'string' ? v.previous : null, items: v.items };
+  } catch {
+    return null;
+  }
+}
 
 export interface ResponseLinkRow {
   session_id: string;

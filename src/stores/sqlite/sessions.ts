@@ -1,4 +1,4 @@
-import type { AppendResult, Checkpoint, CheckpointInput, RefusedCheckpoint, Session, SessionPageFilter, SessionStore, StoredResponseLink } from '../ports.js';
+import type { AppendResult, Checkpoint, CheckpointInput, RefusedCheckpoint, Session, SessionPageFilter, SessionStore, StoredResponseLink, StoredTranslatedTurn } from '../ports.js';
 import { checkpointsBySession, listLimit } from '../relational.js';
 import {
   CHECKPOINT_COLS,
@@ -7,6 +7,8 @@ import {
   checkpointParams,
   responseLinkSql,
   toResponseLink,
+  toTranslatedTurn,
+  translatedTurnSql,
   type ResponseLinkRow,
   SESSION_COLS,
   SESSION_READ_COLS,
@@ -49,6 +51,7 @@ const UPSERT_SESSION = `INSERT INTO sessions (${SESSION_COLS}, directive_version
   RETURNING turns`;
 const SESSION_OWNER = 'SELECT agent FROM sessions WHERE id = ?';
 const RESPONSE_LINK = responseLinkSql('?');
+const TRANSLATED_TURN = translatedTurnSql('?');
 const INSERT_CHECKPOINT = `INSERT INTO checkpoints (${CHECKPOINT_COLS}) VALUES (${CHECKPOINT_PLACEHOLDERS})`;
 const CLAIM_SESSION = `INSERT INTO sessions (${SESSION_COLS}) VALUES (?, ?, ?, ?, ?, 0, 0, 0, 0, 'active')
   ON CONFLICT (id) DO NOTHING`;
@@ -142,6 +145,11 @@ export class SqliteSessionStore implements SessionStore {
   async findResponseLink(id: string): Promise<StoredResponseLink | null> {
     const row = this.db.get<ResponseLinkRow>(RESPONSE_LINK[0], id) ?? this.db.get<ResponseLinkRow>(RESPONSE_LINK[1], id);
     return row ? toResponseLink(row) : null;
+  }
+
+  async findTranslatedTurn(responseId: string): Promise<StoredTranslatedTurn | null> {
+    const row = this.db.get<{ agent: string; translated_turn: string }>(TRANSLATED_TURN, responseId);
+    return row ? toTranslatedTurn(row) : null;
   }
 
   exportCheckpoints(filter: ExportFilter = {}): AsyncIterable<Checkpoint> {
