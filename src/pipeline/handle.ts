@@ -156,7 +156,11 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
     // provider, or in ibex's translated turns): refused, whatever session the caller names.
     link = protocol.sessionLink?.(body) ?? null;
     if (link) {
-      const known = deps.responseSessions.resolve(link);
+      // A continuation only ibex can serve (the model's provider keeps no Responses state) may name a
+      // turn another replica served a moment ago, still in that one's write-behind: looked for again
+      // before it is treated as unknown (which would be the 400).
+      const late = protocol.turnItems !== undefined && !deps.responseAffinity?.get(link) && !deps.providers.route(parsed.model).provider.speaks(protocol.name);
+      const known = deps.responseSessions.resolve(link, { late });
       linkedTo = known instanceof Promise ? await known : known;
     }
     if (linkedTo && linkedTo.agent !== agent.name) {

@@ -9,6 +9,7 @@
 // The store is asked once per id per process; what it answers fills the provider-affinity map too.
 // A continuation that arrives before the checkpoint of the turn it continues is written (the
 // write-behind's delay, 50 ms) is not found and starts a new session, as every one did before.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { LRUCache } from 'lru-cache';
 import { IbexError } from '../errors.js';
 import type { StoredResponseLink } from '../stores/ports.js';
@@ -23,6 +24,12 @@ export interface ResponseLinkStore {
   findResponseLink(id: string): Promise<StoredResponseLink | null>;
 }
 
+/**
+ * How long a lookup that must not miss a turn another replica just served waits for its checkpoint
+ * before each new try (ms): the write-behind writes within its 50 ms batch age plus one write.
+ */
+export const LATE_LINK_WAITS_MS: readonly number[] = [50, 100, 200];
+
 export interface ResponseSessionsOptions {
   /** Where an id this process does not hold is looked up; absent: memory only */
   store?: ResponseLinkStore;
@@ -30,6 +37,8 @@ export interface ResponseSessionsOptions {
   affinity?: ResponseAffinity;
   /** The store did not answer a lookup (the request was refused with 503) */
   onLookupError?: (err: Error) => void;
+  /** resolve(id, { late: true })'s waits; default LATE_LINK_WAITS_MS */
+  lateWaitsMs?: readonly number[];
 }
 
 export class ResponseSessions {
@@ -53,12 +62,31 @@ export class ResponseSessions {
    * one. Throws 503 service_unavailable when the store cannot answer: whose the id is cannot be
    * checked, and forwarding it could hand one agent another's conversation.
    */
-  resolve(id: string): ResponseLink | undefined | Promise<ResponseLink | undefined> {
+  resolve(id: string, opts: { late?: boolean } = {}): ResponseLink | undefined | Promise<ResponseLink | undefined> {
     const held = this.links.get(id);
     if (held !== undefined || !this.opts.store) return held;
+    return opts.late ? this.resolveLate(this.opts.store, id) : this.lookupOnce(this.opts.store, id);
+  }
+
+  /**
+   * For a continuation that cannot be served without its link (a turn ibex translated): when the
+   * store has nothing yet, the turn may be in another replica's write-behind, so it is asked again
+   * after each wait before the caller is refused (a miss then costs ~350 ms before its 400).
+   */
+  private async resolveLate(store: ResponseLinkStore, id: string): Promise<ResponseLink | undefined> {
+    let link = await this.lookupOnce(store, id);
+    for (const ms of this.opts.lateWaitsMs ?? LATE_LINK_WAITS_MS) {
+      if (link) break;
+      await sleep(ms);
+      link = this.links.get(id) ?? (await this.lookupOnce(store, id));
+    }
+    return link;
+  }
+
+  private lookupOnce(store: ResponseLinkStore, id: string): Promise<ResponseLink | undefined> {
     let p = this.pending.get(id);
     if (!p) {
-      p = this.lookup(this.opts.store, id);
+      p = this.lookup(store, id);
       this.pending.set(id, p);
       const settled = () => this.pending.delete(id);
       p.then(settled, settled);

@@ -161,6 +161,7 @@ describeWithPostgres('production: a second replica knows the continuations the f
   let pg: TestDatabase;
   let prefix: string;
   let mock: MockUpstream;
+  let claude: MockUpstream;
   let a: TestGateway;
   let b: TestGateway;
   let store: RelationalStores;
@@ -169,10 +170,20 @@ describeWithPostgres('production: a second replica knows the continuations the f
     pg = await createTestDatabase('links');
     prefix = uniquePrefix('links');
     mock = await startMockUpstream({ port: 0 });
-    // Both replicas on one upstream account (the mock keeps the responses), as production would be
-    const env = { IBEX_DATABASE_URL: pg.url, IBEX_REDIS_URL: REDIS_TEST_URL, IBEX_REDIS_PREFIX: prefix, IBEX_UPSTREAM_URL: mock.url, OPENAI_API_KEY: UPSTREAM_KEY };
-    a = await startTestGateway({ mock: false, env, home: mkdtempSync(join(tmpdir(), 'ibex-links-a-')) });
-    b = await startTestGateway({ mock: false, env, home: mkdtempSync(join(tmpdir(), 'ibex-links-b-')) });
+    claude = await startMockUpstream({ port: 0, protocol: 'anthropic' });
+    // Both replicas on one upstream account each (the mock keeps the responses), as production would be
+    const yaml =
+      `providers:\n  openai: { kind: openai, baseUrl: "${mock.url}", keys: ["\${OPENAI_API_KEY}"] }\n` +
+      `  claude: { kind: anthropic, baseUrl: "${claude.url}", keys: ["\${K_CLAUDE}"] }\n` +
+      `models:\n  gpt-4o-mini: openai/gpt-4o-mini\n  sonnet: claude/claude-sonnet-4-5\n`;
+    const env = { IBEX_DATABASE_URL: pg.url, IBEX_REDIS_URL: REDIS_TEST_URL, IBEX_REDIS_PREFIX: prefix, OPENAI_API_KEY: UPSTREAM_KEY, K_CLAUDE: 'sk-ant-test-0123456789' };
+    const home = (name: string) => {
+      const dir = mkdtempSync(join(tmpdir(), `ibex-links-${name}-`));
+      writeFileSync(join(dir, 'ibex.yaml'), yaml);
+      return dir;
+    };
+    a = await startTestGateway({ mock: false, env, home: home('a') });
+    b = await startTestGateway({ mock: false, env, home: home('b') });
     store = await openPostgresStores(pg.url);
   }, 60_000);
 
@@ -180,6 +191,7 @@ describeWithPostgres('production: a second replica knows the continuations the f
     await Promise.all([a?.stop(), b?.stop()]);
     await store?.close();
     await mock?.close();
+    await claude?.close();
     await pg?.drop();
     if (prefix) await deleteKeys(prefix);
   });
@@ -197,5 +209,21 @@ describeWithPostgres('production: a second replica knows the continuations the f
       await new Promise((r) => setTimeout(r, 50));
     }
     await expectKnown(b, mock, { alice: alice.token, bob: bob.token }, { id: first.body.id!, session: first.session! }, { id: 'conv_links_2', session: conv.session! });
+  }, 60_000);
+
+  it('a Responses conversation translated for Anthropic goes on at once on the other replica (its turn still in the write-behind)', async () => {
+    const carol = await provision(a, 'carol');
+    let previous: string | undefined;
+    let session: string | undefined;
+    // turns alternate between the replicas, each sent as soon as the one before answered
+    for (const [i, gw] of [a, b, a, b].entries()) {
+      const r = await respond(gw, carol.token, { model: 'sonnet', input: `turn ${i + 1}`, ...(previous ? { previous_response_id: previous } : {}) });
+      expect(r.status).toBe(200);
+      if (session) expect(r.session).toBe(session);
+      session = r.session;
+      previous = r.body.id;
+    }
+    const sent = claude.stats.lastRequest!.body as { messages: { role: string }[] };
+    expect(sent.messages.map((m) => m.role)).toEqual(['user', 'assistant', 'user', 'assistant', 'user', 'assistant', 'user']);
   }, 60_000);
 });

@@ -78,6 +78,20 @@ describe('ResponseSessions', () => {
     expect(errors).toEqual(['connect ECONNREFUSED 127.0.0.1:5432']);
   });
 
+  it('late: a link written a moment after the first lookup (another replica\'s write-behind) is found by a later try', async () => {
+    const links: Record<string, StoredResponseLink> = {};
+    const store = storeOf(links);
+    const sessions = new ResponseSessions({ store, lateWaitsMs: [20, 20] });
+    setTimeout(() => (links.resp_1 = stored), 10);
+    expect(await sessions.resolve('resp_1', { late: true })).toEqual({ sessionId: 'ses_1', agent: 'alice' });
+    expect(store.asked).toEqual(['resp_1', 'resp_1']);
+    // not late: one try
+    expect(await sessions.resolve('resp_2')).toBeUndefined();
+    // late and never written: one try per wait, then undefined
+    expect(await sessions.resolve('resp_3', { late: true })).toBeUndefined();
+    expect(store.asked.filter((id) => id === 'resp_3')).toHaveLength(3);
+  });
+
   it('without a store, memory only (an unknown id is undefined at once)', () => {
     expect(new ResponseSessions().resolve('resp_1')).toBeUndefined();
   });
