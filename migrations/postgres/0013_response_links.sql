@@ -10,6 +10,9 @@
 --                 state, so ibex sends the earlier turns again): the response id it continued and
 --                 its input and output items; NULL otherwise, and for agents not in `full` content mode
 -- Partial indexes: a turn without these ids (every chat completion) writes no index entry.
+-- Adding NULL columns rewrites nothing; building the indexes reads the table once and holds off
+-- checkpoint writes meanwhile (they wait in the write-behind, then the spool): on a large table run
+-- `ibex migrate` ahead of the deploy, at a quiet time.
 
 ALTER TABLE checkpoints ADD COLUMN response_id TEXT;
 ALTER TABLE checkpoints ADD COLUMN continued_id TEXT;
