@@ -21,7 +21,7 @@ import { errorCodeOf, retrySafe, serialiseOutgoing, unsupported, upstreamCall } 
 import type { InboundProtocol, ProtocolErrorInput } from '../protocols/types.js';
 import { passthroughHeaders } from './passthrough-headers.js';
 import { callerHeaders } from './caller-headers.js';
-import type { ResponseLink, ResponseSessions } from '../sessions/response-links.js';
+import { storedLinkId, type ResponseLink, type ResponseSessions } from '../sessions/response-links.js';
 import { ResponseAffinity, type Affinity } from '../providers/affinity.js';
 import { TranslatedTurns } from './translated-turns.js';
 import { pinnedTarget } from './fallback.js';
@@ -357,10 +357,10 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
       if (link && !linkedTo && !replay) deps.responseSessions.set(link, to);
       // ...and the same, for processes that do not hold it, on the turn's checkpoint (a cache hit
       // repeats an earlier reply's id: the turn that created it keeps it).
-      const responseId = cacheStatusOf(ctx) === 'hit' ? null : ctx.responseId;
+      const responseId = cacheStatusOf(ctx) === 'hit' ? null : storedLinkId(ctx.responseId);
       ctx.responseLink = {
         responseId,
-        continuedId: link && !linkedTo && !replay ? link : null,
+        continuedId: link && !linkedTo && !replay ? storedLinkId(link) : null,
         stateAt: responseId ? stateAt : null,
         translatedTurn: responseId ? translatedTurn : null,
       };

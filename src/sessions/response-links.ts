@@ -15,6 +15,16 @@ import { IbexError } from '../errors.js';
 import type { StoredResponseLink } from '../stores/ports.js';
 import type { ResponseAffinity } from '../providers/affinity.js';
 
+/**
+ * The longest id a checkpoint records for lookup. Provider ids are ~60 characters; a caller's
+ * `conversation` or `previous_response_id` is its own text, and an index entry Postgres cannot hold
+ * (over ~2.7 kB) would fail the whole batch of checkpoints it is in.
+ */
+export const MAX_STORED_LINK_ID = 256;
+
+/** `id` when a checkpoint may record it, else null (such an id then lives in memory only). */
+export const storedLinkId = (id: string | null): string | null => (id !== null && id.length <= MAX_STORED_LINK_ID ? id : null);
+
 export interface ResponseLink {
   sessionId: string;
   agent: string;
@@ -64,7 +74,7 @@ export class ResponseSessions {
    */
   resolve(id: string, opts: { late?: boolean } = {}): ResponseLink | undefined | Promise<ResponseLink | undefined> {
     const held = this.links.get(id);
-    if (held !== undefined || !this.opts.store) return held;
+    if (held !== undefined || !this.opts.store || storedLinkId(id) === null) return held;
     return opts.late ? this.resolveLate(this.opts.store, id) : this.lookupOnce(this.opts.store, id);
   }
 

@@ -3,6 +3,7 @@
 // reply (or conversation) id is: its owner's continuation joins the same session and goes to the
 // provider key that holds the state; another agent's is refused, as on the process that served it.
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -225,5 +226,23 @@ describeWithPostgres('production: a second replica knows the continuations the f
     }
     const sent = claude.stats.lastRequest!.body as { messages: { role: string }[] };
     expect(sent.messages.map((m) => m.role)).toEqual(['user', 'assistant', 'user', 'assistant', 'user', 'assistant', 'user']);
+  }, 60_000);
+
+  it("a caller's over-long conversation id is kept out of the index: its checkpoint and the ones after are written", async () => {
+    const dave = await provision(a, 'dave');
+    // random, so Postgres cannot compress the index entry under its ~2.7 kB limit
+    const long = 'conv_' + randomBytes(3000).toString('hex');
+    const first = await respond(a, dave.token, { input: 'long id', conversation: long });
+    const after = await respond(a, dave.token, { input: 'after it' });
+    expect([first.status, after.status]).toEqual([200, 200]);
+    const deadline = Date.now() + 10_000;
+    while (!(await store.sessions.findResponseLink(after.body.id!))) {
+      if (Date.now() > deadline) throw new Error('the checkpoint after the long id was not written in 10 s');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(await store.sessions.checkpoints(first.session!)).toHaveLength(1);
+    // in memory it still links: the same process keeps the conversation in its session
+    const again = await respond(a, dave.token, { input: 'long id again', conversation: long });
+    expect(again.session).toBe(first.session);
   }, 60_000);
 });
