@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { IbexError, UpstreamPassthroughError } from '../errors.js';
 import type { Principal } from '../auth/principal.js';
-import type { Agent, Directive, RateLimiter, TranslatedTurnRecord } from '../stores/ports.js';
+import type { Agent, Directive, RateLimiter } from '../stores/ports.js';
 import type { ServedDirective } from '../directives/resolver.js';
 import type { ProviderRegistry } from '../providers/index.js';
 import { RequestContext } from './context.js';
@@ -21,14 +21,15 @@ import { errorCodeOf, retrySafe, serialiseOutgoing, unsupported, upstreamCall } 
 import type { InboundProtocol, ProtocolErrorInput } from '../protocols/types.js';
 import { passthroughHeaders } from './passthrough-headers.js';
 import { callerHeaders } from './caller-headers.js';
-import { storedLinkId, type ResponseLink, type ResponseSessions } from '../sessions/response-links.js';
-import { ResponseAffinity, type Affinity } from '../providers/affinity.js';
+import type { ResponseSessions } from '../sessions/response-links.js';
+import { ResponseAffinity } from '../providers/affinity.js';
+import { keepReplyState, noContinuation, recordLinks, resolveContinuation } from './continuation.js';
 import { TranslatedTurns } from './translated-turns.js';
 import { pinnedTarget } from './fallback.js';
 import { buildCheckpoint, buildTrace, cutByShutdown, markCutByShutdown, type Recorders } from './record.js';
 // [issue 17] policies, response cache, OpenTelemetry
 import { policyTransform, runRequestPolicies, runResponsePolicies, type PolicyStage } from './policy-stage.js';
-import { cacheCapture, cacheLookup, cacheStatusOf, cacheStore, replayCached, type CacheStage } from './cache-stage.js';
+import { cacheCapture, cacheLookup, cacheStore, replayCached, type CacheStage } from './cache-stage.js';
 import type { Telemetry } from '../otel/index.js';
 import { pinnedDirective, replayDirectiveVersion, replayOfHeader } from '../ledger/replay-headers.js';
 import type { SpendGuard, SpendHold } from '../usage/guard.js';
@@ -105,12 +106,8 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
   };
   reply.raw.once('close', onClose);
   let hold: SpendHold | null = null;
-  // The earlier reply or conversation the request continues, and whose it is when this process knows
-  let link: string | null = null;
-  let linkedTo: ResponseLink | undefined;
-  let replay = false;
-  let stateAt: Affinity | null = null;
-  let translatedTurn: TranslatedTurnRecord | null = null;
+  // The earlier reply or conversation the request continues (continuation.ts)
+  const continuation = noContinuation();
 
   try {
     // The auth hook (src/server/auth-hook.ts) authenticated the caller before the body was read.
@@ -152,23 +149,9 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
     ctx.stream = parsed.stream;
     ctx.end('validate');
 
-    // A continuation of another agent's response would hand this agent that one's context (at the
-    // provider, or in ibex's translated turns): refused, whatever session the caller names.
-    link = protocol.sessionLink?.(body) ?? null;
-    if (link) {
-      // A continuation only ibex can serve (the model's provider keeps no Responses state) may name a
-      // turn another replica served a moment ago, still in that one's write-behind: looked for again
-      // before it is treated as unknown (which would be the 400).
-      const late = protocol.turnItems !== undefined && !deps.responseAffinity?.get(link) && !deps.providers.route(parsed.model).provider.speaks(protocol.name);
-      const known = deps.responseSessions.resolve(link, { late });
-      linkedTo = known instanceof Promise ? await known : known;
-    }
-    if (linkedTo && linkedTo.agent !== agent.name) {
-      throw new IbexError('IBEX_ERR_AGENT_FORBIDDEN', {
-        message: 'This request continues a response of another agent (previous_response_id or conversation); start a new conversation.',
-        param: null,
-      });
-    }
+    // The reply or conversation it continues, and whose (another agent's: 403)
+    if (protocol.sessionLink) await resolveContinuation(deps, protocol, body, parsed.model, agent, continuation);
+    const link = continuation.link;
 
     // Only conversations (protocols whose turns are checkpointed) have sessions.
     const conversation = protocol.recordedMessages !== undefined;
@@ -177,8 +160,8 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
       const sessionHeader = req.headers['x-ibex-session'];
       // A replay is a session of its own (tagged with the turn it replays), even when the turn it
       // replays continued an earlier response: it must not add a turn to the session it came from.
-      replay = replayOfHeader(req.headers) !== null;
-      const named = typeof sessionHeader === 'string' ? validateSessionId(sessionHeader) : replay ? undefined : linkedTo?.sessionId;
+      continuation.replay = replayOfHeader(req.headers) !== null;
+      const named = typeof sessionHeader === 'string' ? validateSessionId(sessionHeader) : continuation.replay ? undefined : continuation.linkedTo?.sessionId;
       if (named !== undefined) {
         generatedSession = false;
         ctx.sessionId = named;
@@ -310,26 +293,8 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
     // [issue 17] policies on a complete reply, then the cache keeps what the caller gets
     if (result.json) result.json = await runResponsePolicies(policyRun, ctx, protocol, result.json);
     cacheStore(deps.cache, cached, ctx, result.json);
-    // The state this reply created lives in the account that served it (a translated call keeps none).
-    if (protocol.sessionLink && !served!.translated) {
-      const affinity = { provider: served!.provider, keyIndex: result.keyIndex };
-      stateAt = affinity;
-      if (ctx.responseId) deps.responseAffinity?.set(ctx.responseId, affinity);
-      if (link && !pin) deps.responseAffinity?.set(link, affinity);
-    }
-    // ...and a translated one lives here: this turn's items, for a continuation of it
-    if (protocol.turnItems && served!.translated && ctx.responseId && ctx.replyParts && !ctx.errorCode) {
-      const items = protocol.turnItems(body, ctx.replyParts);
-      if (items) {
-        // Its weight: the body's declared size, unless it was chunked or compressed (then measured)
-        const declared = req.headers['content-length'] !== undefined && req.headers['content-encoding'] === undefined;
-        const weight = (declared ? ctx.bytesIn : JSON.stringify(items).length) + ctx.bytesOut;
-        const previous = history ? link : null;
-        deps.translatedTurns?.record(ctx.responseId, previous, items, weight, agent.name);
-        // ...and on its checkpoint, for the processes that do not hold it (not in another content mode: the turn is its content)
-        if ((agent.contentMode ?? 'full') === 'full') translatedTurn = { previous, items };
-      }
-    }
+    // Where the state this reply created lives: upstream, or in ibex's translated turns
+    if (protocol.sessionLink) keepReplyState(deps, protocol, ctx, req, continuation, { body, served: served!, keyIndex: result.keyIndex, pinned: pin !== null, history });
 
     if (result.json) {
       ctx.status = 200;
@@ -348,23 +313,7 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
   } finally {
     reply.raw.off('close', onClose);
     // Only a protocol whose requests can name an earlier reply (Responses' previous_response_id) reads it back.
-    if (protocol.sessionLink && ctx.sessionId && ctx.agent) {
-      const to = { sessionId: ctx.sessionId, agent: ctx.agent.name };
-      if (ctx.responseId) deps.responseSessions.set(ctx.responseId, to);
-      // A conversation id (or a response id this process had not seen) is this agent's from now on:
-      // its next turns join this session, and no other agent continues it.
-      // (Not from a replay: that is a session of its own.)
-      if (link && !linkedTo && !replay) deps.responseSessions.set(link, to);
-      // ...and the same, for processes that do not hold it, on the turn's checkpoint (a cache hit
-      // repeats an earlier reply's id: the turn that created it keeps it).
-      const responseId = cacheStatusOf(ctx) === 'hit' ? null : storedLinkId(ctx.responseId);
-      ctx.responseLink = {
-        responseId,
-        continuedId: link && !linkedTo && !replay ? storedLinkId(link) : null,
-        stateAt: responseId ? stateAt : null,
-        translatedTurn: responseId ? translatedTurn : null,
-      };
-    }
+    recordLinks(deps, protocol, ctx, continuation);
     finish(deps, ctx, hold);
   }
 }

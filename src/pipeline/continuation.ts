@@ -1,0 +1,121 @@
+// Responses continuations in the request path (`previous_response_id`, `conversation`): which earlier
+// turn a request continues and whose it is, where the state a reply creates lives, the turn ibex keeps
+// when it translated, and what each turn records so that every gateway process can answer the same
+// (docs/adr/0014-response-links-on-checkpoints.md). handle.ts calls these at its stages; a protocol
+// without `sessionLink` (everything but Responses) never gets here.
+import type { FastifyRequest } from 'fastify';
+import { IbexError } from '../errors.js';
+import type { Agent, TranslatedTurnRecord } from '../stores/ports.js';
+import type { InboundProtocol } from '../protocols/types.js';
+import type { Affinity } from '../providers/affinity.js';
+import { storedLinkId, type ResponseLink } from '../sessions/response-links.js';
+import { cacheStatusOf } from './cache-stage.js';
+import type { RequestContext } from './context.js';
+import type { PipelineDeps } from './handle.js';
+
+/** What one request knows of the conversation it continues, filled in as the stages run. */
+export interface Continuation {
+  /** The earlier reply or conversation id the request names; null when it continues nothing */
+  link: string | null;
+  /** Whose it is, when anyone recorded it */
+  linkedTo: ResponseLink | undefined;
+  /** A replay (`ibex sessions replay`): a session of its own, which claims no link */
+  replay: boolean;
+  /** Where the reply's state lives upstream (a reply ibex did not translate) */
+  stateAt: Affinity | null;
+  /** The turn as its continuations resend it (a reply ibex translated, agents in `full` content mode) */
+  translatedTurn: TranslatedTurnRecord | null;
+}
+
+export const noContinuation = (): Continuation => ({ link: null, linkedTo: undefined, replay: false, stateAt: null, translatedTurn: null });
+
+/**
+ * Reads the id `body` continues and whose it is (memory, else the session store). Throws 403 when it
+ * is another agent's: continuing it would hand this agent that one's context (at the provider, or in
+ * ibex's translated turns), whatever session the caller names.
+ */
+export async function resolveContinuation(
+  deps: Pick<PipelineDeps, 'responseSessions' | 'responseAffinity' | 'providers'>,
+  protocol: InboundProtocol,
+  body: Record<string, unknown>,
+  model: string,
+  agent: Agent,
+  c: Continuation,
+): Promise<void> {
+  c.link = protocol.sessionLink?.(body) ?? null;
+  if (!c.link) return;
+  // A continuation only ibex can serve (the model's provider keeps no Responses state) may name a
+  // turn another replica served a moment ago, still in that one's write-behind: looked for again
+  // before it is treated as unknown (which would be the 400).
+  const late = protocol.turnItems !== undefined && !deps.responseAffinity?.get(c.link) && !deps.providers.route(model).provider.speaks(protocol.name);
+  const known = deps.responseSessions.resolve(c.link, { late });
+  c.linkedTo = known instanceof Promise ? await known : known;
+  if (c.linkedTo && c.linkedTo.agent !== agent.name) {
+    throw new IbexError('IBEX_ERR_AGENT_FORBIDDEN', {
+      message: 'This request continues a response of another agent (previous_response_id or conversation); start a new conversation.',
+      param: null,
+    });
+  }
+}
+
+/**
+ * After a reply: the state it created lives in the account that served it (a translated call keeps
+ * none), and a translated one lives here: the turn's items, for a continuation of it.
+ */
+export function keepReplyState(
+  deps: Pick<PipelineDeps, 'responseAffinity' | 'translatedTurns'>,
+  protocol: InboundProtocol,
+  ctx: RequestContext,
+  req: FastifyRequest,
+  c: Continuation,
+  reply: {
+    body: Record<string, unknown>;
+    served: { provider: string; translated: boolean };
+    keyIndex: number | null;
+    /** Whether the served target was the one holding the continued state */
+    pinned: boolean;
+    /** The earlier turns ibex sent before this one's input (a translated continuation) */
+    history: unknown[] | undefined;
+  },
+): void {
+  const agent = ctx.agent!;
+  if (protocol.sessionLink && !reply.served.translated) {
+    const affinity = { provider: reply.served.provider, keyIndex: reply.keyIndex };
+    c.stateAt = affinity;
+    if (ctx.responseId) deps.responseAffinity?.set(ctx.responseId, affinity);
+    if (c.link && !reply.pinned) deps.responseAffinity?.set(c.link, affinity);
+  }
+  if (protocol.turnItems && reply.served.translated && ctx.responseId && ctx.replyParts && !ctx.errorCode) {
+    const items = protocol.turnItems(reply.body, ctx.replyParts);
+    if (!items) return;
+    // Its weight: the body's declared size, unless it was chunked or compressed (then measured)
+    const declared = req.headers['content-length'] !== undefined && req.headers['content-encoding'] === undefined;
+    const weight = (declared ? ctx.bytesIn : JSON.stringify(items).length) + ctx.bytesOut;
+    const previous = reply.history ? c.link : null;
+    deps.translatedTurns?.record(ctx.responseId, previous, items, weight, agent.name);
+    // ...and on its checkpoint, for the processes that do not hold it (not in another content mode: the turn is its content)
+    if ((agent.contentMode ?? 'full') === 'full') c.translatedTurn = { previous, items };
+  }
+}
+
+/**
+ * When the request is done (whatever its outcome): the links this process answers from memory, and
+ * the same on the turn's checkpoint (ctx.responseLink) for the processes that do not hold them.
+ */
+export function recordLinks(deps: Pick<PipelineDeps, 'responseSessions'>, protocol: InboundProtocol, ctx: RequestContext, c: Continuation): void {
+  if (!protocol.sessionLink || !ctx.sessionId || !ctx.agent) return;
+  const to = { sessionId: ctx.sessionId, agent: ctx.agent.name };
+  if (ctx.responseId) deps.responseSessions.set(ctx.responseId, to);
+  // A conversation id (or a response id nobody had recorded) is this agent's from now on: its next
+  // turns join this session, and no other agent continues it. (Not from a replay.)
+  const claims = c.link !== null && !c.linkedTo && !c.replay;
+  if (claims) deps.responseSessions.set(c.link!, to);
+  // A cache hit repeats an earlier reply's id: the turn that created it keeps it.
+  const responseId = cacheStatusOf(ctx) === 'hit' ? null : storedLinkId(ctx.responseId);
+  ctx.responseLink = {
+    responseId,
+    continuedId: claims ? storedLinkId(c.link) : null,
+    stateAt: responseId ? c.stateAt : null,
+    translatedTurn: responseId ? c.translatedTurn : null,
+  };
+}
