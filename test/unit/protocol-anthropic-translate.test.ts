@@ -158,6 +158,12 @@ describe('anthropicToChatRequest', () => {
       expect((e as IbexError).param).toBe('messages[0].content[0]');
     }
   });
+
+  it('refuses MCP servers (tools Anthropic runs), naming mcp_servers; an empty list is nothing to refuse', () => {
+    const mcp = { model: 'm', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }], mcp_servers: [{ type: 'url', url: 'https://mcp.example', name: 'docs' }] };
+    expect(() => anthropicToChatRequest(mcp)).toThrow(expect.objectContaining({ status: 400, param: 'mcp_servers' }));
+    expect(anthropicToChatRequest({ ...mcp, mcp_servers: [] }).messages).toEqual([{ role: 'user', content: 'hi' }]);
+  });
 });
 
 // ---- OpenAI chat caller → Anthropic provider: the request ----

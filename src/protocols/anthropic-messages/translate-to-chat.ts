@@ -3,7 +3,7 @@
 //
 // What has no counterpart is dropped, not refused, when it only tunes the answer (cache_control,
 // top_k, thinking, citations, container); content the model would need to see and that chat cannot
-// carry (server tools, non-PDF documents, file ids) is refused with a 400 naming the field.
+// carry (server tools and MCP servers, non-PDF documents, file ids) is refused with a 400 naming the field.
 import { IbexError } from '../../errors.js';
 import { anthropicStopReason } from './stop-reasons.js';
 import { anthropicUsageFromChat } from './usage.js';
@@ -27,6 +27,11 @@ const TRANSLATED_FIELDS: Readonly<Record<string, FieldKind>> = {
 
 export function anthropicToChatRequest(body: Json): Json {
   checkTranslatedFields(body, TRANSLATED_FIELDS);
+  // The MCP connector's servers are tools Anthropic runs: without them the model would answer as if
+  // it had none, so they are refused like the other server tools.
+  if (Array.isArray(body.mcp_servers) && body.mcp_servers.length > 0) {
+    throw bad('mcp_servers: the MCP connector cannot be used with a model served through an OpenAI-compatible provider.', 'mcp_servers');
+  }
   const messages: Json[] = [];
   for (const block of systemBlocks(body.system)) messages.push({ role: 'system', content: block });
   const list = Array.isArray(body.messages) ? body.messages : [];
