@@ -228,6 +228,29 @@ describeWithPostgres('production: a second replica knows the continuations the f
     expect(sent.messages.map((m) => m.role)).toEqual(['user', 'assistant', 'user', 'assistant', 'user', 'assistant', 'user']);
   }, 60_000);
 
+  it('20 translated conversations at once, each turn on the other replica: each gets exactly its own turns, in one session', async () => {
+    const erin = await provision(a, 'erin');
+    const outputText = (body: Answer['body']) => ((body as { output?: { content?: { text?: string }[] }[] }).output?.[0]?.content?.[0]?.text ?? '');
+    await Promise.all(
+      Array.from({ length: 20 }, async (_, c) => {
+        let previous: string | undefined;
+        let session: string | undefined;
+        let last: Answer | undefined;
+        for (let t = 0; t < 4; t++) {
+          last = await respond(t % 2 === 0 ? a : b, erin.token, { model: 'sonnet', input: `conv ${c} turn ${t}`, ...(previous ? { previous_response_id: previous } : {}) });
+          expect(last.status).toBe(200);
+          if (session) expect(last.session).toBe(session);
+          session = last.session;
+          previous = last.body.id;
+        }
+        // The mock echoes what it was sent: this conversation's four user turns, no other's
+        const sent = JSON.parse(outputText(last!.body).replace(/^echo:/, '')) as { messages: { role: string; content: unknown }[] };
+        const users = sent.messages.filter((m) => m.role === 'user').map((m) => JSON.stringify(m.content).match(/conv \d+ turn \d/)?.[0]);
+        expect(users).toEqual([0, 1, 2, 3].map((t) => `conv ${c} turn ${t}`));
+      }),
+    );
+  }, 90_000);
+
   it("a caller's over-long conversation id is kept out of the index: its checkpoint and the ones after are written", async () => {
     const dave = await provision(a, 'dave');
     // random, so Postgres cannot compress the index entry under its ~2.7 kB limit
