@@ -21,8 +21,7 @@ import { createRelayHandler } from './pipeline/relay.js';
 import { InflightBodies } from './server/inflight-bodies.js';
 import { createCountTokensHandler } from './pipeline/count-tokens.js';
 import { errorBodyFor } from './server/route-protocol.js';
-import { ResponseSessions } from './sessions/response-links.js';
-import { ResponseAffinity } from './providers/affinity.js';
+import { ResponseLinks } from './sessions/response-links.js';
 import { TRANSLATED_TURNS_MAX_BYTES, TranslatedTurns } from './pipeline/translated-turns.js';
 import { buildApp } from './server/app.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -275,11 +274,9 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
   });
   const translatedTurns = new TranslatedTurns(TRANSLATED_TURNS_MAX_BYTES, stores.sessions);
   // Responses continuations: held in memory, and read from the session store by a process that does not hold them
-  const responseAffinity = new ResponseAffinity();
   const linkErrors = new ThrottledLog((level, msg) => log[level](msg), 10_000);
-  const responseSessions = new ResponseSessions({
+  const responseLinks = new ResponseLinks({
     store: stores.sessions,
-    affinity: responseAffinity,
     onLookupError: (err) =>
       linkErrors.hit('warn', 1, (n) => `sessions: ${n} response link lookup(s) failed, continuations refused with 503 (the session store did not answer): ${err.message}`),
   });
@@ -307,12 +304,11 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
         }
       },
     },
-    responseSessions,
+    responseLinks,
     // [issue 17]
     policies: policyStage,
     cache: cacheStage,
     telemetry,
-    responseAffinity,
     translatedTurns,
   };
   metrics.registerTranslatedTurns(() => translatedTurns.bytes);

@@ -5,9 +5,8 @@
 // without `sessionLink` (everything but Responses) never gets here.
 import type { FastifyRequest } from 'fastify';
 import { IbexError } from '../errors.js';
-import type { Agent, TranslatedTurnRecord } from '../stores/ports.js';
+import type { Agent, ResponseStateAt, TranslatedTurnRecord } from '../stores/ports.js';
 import type { InboundProtocol } from '../protocols/types.js';
-import type { Affinity } from '../providers/affinity.js';
 import { storedLinkId, type ResponseLink } from '../sessions/response-links.js';
 import { cacheStatusOf } from './cache-stage.js';
 import type { RequestContext } from './context.js';
@@ -22,7 +21,7 @@ export interface Continuation {
   /** A replay (`ibex sessions replay`): a session of its own, which claims no link */
   replay: boolean;
   /** Where the reply's state lives upstream (a reply ibex did not translate) */
-  stateAt: Affinity | null;
+  stateAt: ResponseStateAt | null;
   /** The turn as its continuations resend it (a reply ibex translated, agents in `full` content mode) */
   translatedTurn: TranslatedTurnRecord | null;
 }
@@ -35,7 +34,7 @@ export const noContinuation = (): Continuation => ({ link: null, linkedTo: undef
  * ibex's translated turns), whatever session the caller names.
  */
 export async function resolveContinuation(
-  deps: Pick<PipelineDeps, 'responseSessions' | 'responseAffinity' | 'providers'>,
+  deps: Pick<PipelineDeps, 'responseLinks' | 'providers'>,
   protocol: InboundProtocol,
   body: Record<string, unknown>,
   model: string,
@@ -47,8 +46,8 @@ export async function resolveContinuation(
   // A continuation only ibex can serve (the model's provider keeps no Responses state) may name a
   // turn another replica served a moment ago, still in that one's write-behind: looked for again
   // before it is treated as unknown (which would be the 400).
-  const late = protocol.turnItems !== undefined && !deps.responseAffinity?.get(c.link) && !deps.providers.route(model).provider.speaks(protocol.name);
-  const known = deps.responseSessions.resolve(c.link, { late });
+  const late = protocol.turnItems !== undefined && !deps.responseLinks.stateAt(c.link) && !deps.providers.route(model).provider.speaks(protocol.name);
+  const known = deps.responseLinks.resolve(c.link, { late });
   c.linkedTo = known instanceof Promise ? await known : known;
   if (c.linkedTo && c.linkedTo.agent !== agent.name) {
     throw new IbexError('IBEX_ERR_AGENT_FORBIDDEN', {
@@ -63,7 +62,7 @@ export async function resolveContinuation(
  * none), and a translated one lives here: the turn's items, for a continuation of it.
  */
 export function keepReplyState(
-  deps: Pick<PipelineDeps, 'responseAffinity' | 'translatedTurns'>,
+  deps: Pick<PipelineDeps, 'responseLinks' | 'translatedTurns'>,
   protocol: InboundProtocol,
   ctx: RequestContext,
   req: FastifyRequest,
@@ -80,10 +79,10 @@ export function keepReplyState(
 ): void {
   const agent = ctx.agent!;
   if (protocol.sessionLink && !reply.served.translated) {
-    const affinity = { provider: reply.served.provider, keyIndex: reply.keyIndex };
-    c.stateAt = affinity;
-    if (ctx.responseId) deps.responseAffinity?.set(ctx.responseId, affinity);
-    if (c.link && !reply.pinned) deps.responseAffinity?.set(c.link, affinity);
+    const stateAt = { provider: reply.served.provider, keyIndex: reply.keyIndex };
+    c.stateAt = stateAt;
+    if (ctx.responseId) deps.responseLinks.setStateAt(ctx.responseId, stateAt);
+    if (c.link && !reply.pinned) deps.responseLinks.setStateAt(c.link, stateAt);
   }
   if (protocol.turnItems && reply.served.translated && ctx.responseId && ctx.replyParts && !ctx.errorCode) {
     const items = protocol.turnItems(reply.body, ctx.replyParts);
@@ -102,14 +101,14 @@ export function keepReplyState(
  * When the request is done (whatever its outcome): the links this process answers from memory, and
  * the same on the turn's checkpoint (ctx.responseLink) for the processes that do not hold them.
  */
-export function recordLinks(deps: Pick<PipelineDeps, 'responseSessions'>, protocol: InboundProtocol, ctx: RequestContext, c: Continuation): void {
+export function recordLinks(deps: Pick<PipelineDeps, 'responseLinks'>, protocol: InboundProtocol, ctx: RequestContext, c: Continuation): void {
   if (!protocol.sessionLink || !ctx.sessionId || !ctx.agent) return;
   const to = { sessionId: ctx.sessionId, agent: ctx.agent.name };
-  if (ctx.responseId) deps.responseSessions.set(ctx.responseId, to);
+  if (ctx.responseId) deps.responseLinks.set(ctx.responseId, to);
   // A conversation id (or a response id nobody had recorded) is this agent's from now on: its next
   // turns join this session, and no other agent continues it. (Not from a replay.)
   const claims = c.link !== null && !c.linkedTo && !c.replay;
-  if (claims) deps.responseSessions.set(c.link!, to);
+  if (claims) deps.responseLinks.set(c.link!, to);
   // A cache hit repeats an earlier reply's id: the turn that created it keeps it.
   const responseId = cacheStatusOf(ctx) === 'hit' ? null : storedLinkId(ctx.responseId);
   ctx.responseLink = {

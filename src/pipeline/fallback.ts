@@ -5,7 +5,7 @@ import type { InboundProtocol } from '../protocols/types.js';
 import { translation } from '../protocols/translate.js';
 import type { UpstreamCall } from './forward.js';
 import type { ProviderRegistry, RoutedTarget } from '../providers/index.js';
-import type { Affinity } from '../providers/affinity.js';
+import type { ResponseStateAt } from '../stores/ports.js';
 
 /** Catalog codes of failures another target may not have: the provider's, not the request's. */
 const RETRY_SAFE_CODES = new Set(['upstream_error', 'upstream_timeout', 'upstream_rate_limited', 'upstream_invalid_response']);
@@ -82,11 +82,11 @@ export function unsupported(protocol: InboundProtocol, requestedModel: string, p
 export function pinnedTarget(
   registry: ProviderRegistry,
   targets: readonly RoutedTarget[],
-  affinity: Affinity | undefined,
+  stateAt: ResponseStateAt | undefined,
 ): { target: RoutedTarget; keyIndex: number | undefined } | null {
-  if (!affinity) return null;
-  const provider = registry.get(affinity.provider);
+  if (!stateAt) return null;
+  const provider = registry.get(stateAt.provider);
   if (!provider) return null;
   const target = targets.find((t) => t.provider === provider) ?? { provider, model: targets[0]!.model };
-  return { target, keyIndex: affinity.keyIndex ?? undefined };
+  return { target, keyIndex: stateAt.keyIndex ?? undefined };
 }

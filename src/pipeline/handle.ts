@@ -21,8 +21,7 @@ import { errorCodeOf, retrySafe, serialiseOutgoing, unsupported, upstreamCall } 
 import type { InboundProtocol, ProtocolErrorInput } from '../protocols/types.js';
 import { passthroughHeaders } from './passthrough-headers.js';
 import { callerHeaders } from './caller-headers.js';
-import type { ResponseSessions } from '../sessions/response-links.js';
-import { ResponseAffinity } from '../providers/affinity.js';
+import type { ResponseLinks } from '../sessions/response-links.js';
 import { keepReplyState, noContinuation, recordLinks, resolveContinuation } from './continuation.js';
 import { TranslatedTurns } from './translated-turns.js';
 import { pinnedTarget } from './fallback.js';
@@ -57,16 +56,14 @@ export interface PipelineDeps {
   shuttingDown?(): boolean;
   /** Where unexpected failures (bugs) are reported; expected errors are in traces, not logs */
   logError(message: string, err: unknown): void;
-  /** Which session a provider reply id (`resp_…`) belongs to, for `previous_response_id` */
-  responseSessions: ResponseSessions;
+  /** Whose a reply or conversation id is (its session) and which provider and key hold its state, for `previous_response_id` */
+  responseLinks: ResponseLinks;
   /** [issue 17] The agents' policies (policy-stage.ts); absent: none */
   policies?: PolicyStage;
   /** [issue 17] The response cache (cache-stage.ts); absent: off */
   cache?: CacheStage;
   /** [issue 17] OpenTelemetry (src/otel/); absent or null: off */
   telemetry?: Telemetry | null;
-  /** Which provider and key hold a response's state (`previous_response_id`, `conversation`) */
-  responseAffinity?: ResponseAffinity;
   /** The turns ibex keeps for continuations of translated Responses (translated-turns.ts) */
   translatedTurns?: TranslatedTurns;
 }
@@ -81,7 +78,6 @@ export function newSessionId(): string {
 /** The fastify handler of one inbound protocol's route. */
 export function createProtocolHandler(deps: PipelineDeps, protocol: InboundProtocol<never>) {
   // Tests may build deps without one; every protocol handler must then share the same map.
-  deps.responseAffinity ??= new ResponseAffinity();
   deps.translatedTurns ??= new TranslatedTurns();
   return function handle(req: FastifyRequest, reply: FastifyReply): Promise<void> {
     const p = run(deps, protocol as unknown as InboundProtocol, req, reply);
@@ -199,7 +195,7 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
     const registry = deps.providers;
     let targets = registry.targets(parsed.model);
     // A continuation of upstream state goes to the provider (and key) holding it, with no fallback.
-    const pin = link ? pinnedTarget(registry, targets, deps.responseAffinity?.get(link)) : null;
+    const pin = link ? pinnedTarget(registry, targets, deps.responseLinks.stateAt(link)) : null;
     if (pin) targets = [pin.target];
     // A continuation of a turn ibex translated: the earlier turns go before its input (the provider keeps none)
     // (not for a continuation pinned to the provider holding its state: that one has no turns here)

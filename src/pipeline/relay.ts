@@ -23,7 +23,7 @@ const FORWARDED_REQUEST_HEADERS = ['content-type', 'openai-beta', 'accept'];
 const ERROR_BODY_MAX = 64 * 1024;
 
 export function createRelayHandler(
-  deps: Pick<PipelineDeps, 'verifyAgent' | 'rateLimiter' | 'providers' | 'recorders' | 'inflight' | 'logError' | 'responseAffinity' | 'responseSessions'>,
+  deps: Pick<PipelineDeps, 'verifyAgent' | 'rateLimiter' | 'providers' | 'recorders' | 'inflight' | 'logError' | 'responseLinks'>,
 ) {
   return function relay(req: FastifyRequest, reply: FastifyReply): Promise<void> {
     const p = run(deps, req, reply);
@@ -63,7 +63,7 @@ async function run(deps: Parameters<typeof createRelayHandler>[0], req: FastifyR
     // process does not know (nor the session store), goes to the first provider.
     const id = storedResponseId(req);
     // Another agent's stored Response (its content, its input items) is not this agent's to read or delete.
-    const known = id ? deps.responseSessions.resolve(id) : undefined;
+    const known = id ? deps.responseLinks.resolve(id) : undefined;
     const owner = (known instanceof Promise ? await known : known)?.agent;
     if (owner !== undefined && owner !== agent.name) {
       throw new IbexError('IBEX_ERR_AGENT_FORBIDDEN', { message: 'This response belongs to another agent.', param: null });
@@ -131,8 +131,8 @@ function storedResponseId(req: FastifyRequest): string | null {
 }
 
 /** The provider (and key) that created the stored Response `id`, when known. */
-function storedResponseAffinity(deps: Pick<PipelineDeps, 'providers' | 'responseAffinity'>, id: string): { provider: Provider; keyIndex: number | null } | null {
-  const affinity = deps.responseAffinity?.get(id);
-  const provider = affinity ? deps.providers.get(affinity.provider) : undefined;
-  return provider ? { provider, keyIndex: affinity!.keyIndex } : null;
+function storedResponseAffinity(deps: Pick<PipelineDeps, 'providers' | 'responseLinks'>, id: string): { provider: Provider; keyIndex: number | null } | null {
+  const stateAt = deps.responseLinks.stateAt(id);
+  const provider = stateAt ? deps.providers.get(stateAt.provider) : undefined;
+  return provider ? { provider, keyIndex: stateAt!.keyIndex } : null;
 }

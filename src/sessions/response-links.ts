@@ -1,19 +1,20 @@
-// Which ibex session (and so which agent) a provider reply id belongs to, so a Responses call that
-// continues with `previous_response_id` (and no X-Ibex-Session) lands in the session of the turn it
-// continues, and a call of another agent cannot continue it (its context is that agent's).
+// What ibex knows of each provider reply id (`resp_…`) and `conversation` id a Responses request may
+// continue: the session (and so the agent) it belongs to, so a continuation without X-Ibex-Session
+// lands in the session of the turn it continues and another agent's is refused (its context is that
+// agent's); and where its state lives upstream (the provider and the key that created it: any other
+// answers 404), so the continuation goes there (docs/providers.md, stateful continuations).
 //
 // Held in memory (bounded) and, for any gateway process that does not hold an id (another replica,
 // a restart, an evicted entry), read back from the session store: each Responses turn's checkpoint
 // names the reply id it created, the id it continued when nothing here had created that one (a
-// `conversation`), and where the reply's state lives upstream (stores/ports.ts, findResponseLink).
-// The store is asked once per id per process; what it answers fills the provider-affinity map too.
-// A continuation that arrives before the checkpoint of the turn it continues is written (the
-// write-behind's delay, 50 ms) is not found and starts a new session, as every one did before.
+// `conversation`), and where the reply's state lives (stores/ports.ts, findResponseLink). The store
+// is asked once per id per process. A continuation that arrives before the checkpoint of the turn it
+// continues is written (the write-behind's delay, 50 ms) is not found and starts a new session,
+// unless it asks to wait for it (`late`, for turns ibex alone can continue).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LRUCache } from 'lru-cache';
 import { IbexError } from '../errors.js';
-import type { StoredResponseLink } from '../stores/ports.js';
-import type { ResponseAffinity } from '../providers/affinity.js';
+import type { ResponseStateAt, StoredResponseLink } from '../stores/ports.js';
 
 /**
  * The longest id a checkpoint records for lookup. Provider ids are ~60 characters; a caller's
@@ -40,31 +41,48 @@ export interface ResponseLinkStore {
  */
 export const LATE_LINK_WAITS_MS: readonly number[] = [50, 100, 200];
 
-export interface ResponseSessionsOptions {
+export interface ResponseLinksOptions {
   /** Where an id this process does not hold is looked up; absent: memory only */
   store?: ResponseLinkStore;
-  /** Filled with the stored state's provider and key when the store answers */
-  affinity?: ResponseAffinity;
   /** The store did not answer a lookup (the request was refused with 503) */
   onLookupError?: (err: Error) => void;
   /** resolve(id, { late: true })'s waits; default LATE_LINK_WAITS_MS */
   lateWaitsMs?: readonly number[];
 }
 
-export class ResponseSessions {
-  private readonly links = new LRUCache<string, ResponseLink>({ max: 50_000 });
+/** One id's entry: its session and owner (once a turn of it ended), where its state lives (a native reply). */
+interface Known {
+  link?: ResponseLink;
+  stateAt?: ResponseStateAt;
+}
+
+export class ResponseLinks {
+  private readonly known = new LRUCache<string, Known>({ max: 50_000 });
   /** Lookups in flight, so concurrent first continuations of one id share one query */
   private readonly pending = new Map<string, Promise<ResponseLink | undefined>>();
 
-  constructor(private readonly opts: ResponseSessionsOptions = {}) {}
+  constructor(private readonly opts: ResponseLinksOptions = {}) {}
 
-  /** The link this process holds (memory only). */
-  get(responseId: string): ResponseLink | undefined {
-    return this.links.get(responseId);
+  /** The session and owner this process holds for `id` (memory only). */
+  get(id: string): ResponseLink | undefined {
+    return this.known.get(id)?.link;
   }
 
-  set(responseId: string, link: ResponseLink): void {
-    this.links.set(responseId, link);
+  set(id: string, link: ResponseLink): void {
+    const k = this.known.get(id);
+    if (k) k.link = link;
+    else this.known.set(id, { link });
+  }
+
+  /** The provider and key holding `id`'s state, as this process knows it (memory only; resolve() first). */
+  stateAt(id: string): ResponseStateAt | undefined {
+    return this.known.get(id)?.stateAt;
+  }
+
+  setStateAt(id: string, stateAt: ResponseStateAt): void {
+    const k = this.known.get(id);
+    if (k) k.stateAt = stateAt;
+    else this.known.set(id, { stateAt });
   }
 
   /**
@@ -73,7 +91,7 @@ export class ResponseSessions {
    * checked, and forwarding it could hand one agent another's conversation.
    */
   resolve(id: string, opts: { late?: boolean } = {}): ResponseLink | undefined | Promise<ResponseLink | undefined> {
-    const held = this.links.get(id);
+    const held = this.get(id);
     if (held !== undefined || !this.opts.store || storedLinkId(id) === null) return held;
     return opts.late ? this.resolveLate(this.opts.store, id) : this.lookupOnce(this.opts.store, id);
   }
@@ -88,7 +106,7 @@ export class ResponseSessions {
     for (const ms of this.opts.lateWaitsMs ?? LATE_LINK_WAITS_MS) {
       if (link) break;
       await sleep(ms);
-      link = this.links.get(id) ?? (await this.lookupOnce(store, id));
+      link = this.get(id) ?? (await this.lookupOnce(store, id));
     }
     return link;
   }
@@ -117,10 +135,9 @@ export class ResponseSessions {
       });
     }
     if (!stored) return undefined;
-    const link = { sessionId: stored.sessionId, agent: stored.agent };
-    // A link learnt while this process recorded one of its own keeps the newer (memory) one.
-    if (!this.links.has(id)) this.links.set(id, link);
-    if (stored.stateAt && !this.opts.affinity?.get(id)) this.opts.affinity?.set(id, stored.stateAt);
-    return this.links.get(id);
+    // What this process recorded meanwhile (a turn of its own ended) is newer: it is kept.
+    if (!this.get(id)) this.set(id, { sessionId: stored.sessionId, agent: stored.agent });
+    if (stored.stateAt && !this.stateAt(id)) this.setStateAt(id, stored.stateAt);
+    return this.get(id);
   }
 }

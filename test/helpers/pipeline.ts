@@ -13,7 +13,7 @@ import { cacheStatusOf, type CacheStage } from '../../src/pipeline/cache-stage.j
 import { createJudgeChat } from '../../src/policies/judge-client.js';
 import { MemoryResponseCache } from '../../src/cache/memory.js';
 import { MemoryRateLimiter } from '../../src/stores/memory/rate-limiter.js';
-import { ResponseSessions } from '../../src/sessions/response-links.js';
+import { ResponseLinks } from '../../src/sessions/response-links.js';
 import type { AgentFileConfig } from '../../src/config/types.js';
 import type { InboundProtocol } from '../../src/protocols/types.js';
 import { NO_SPEND_LIMITS, type CheckpointInput, type Trace } from '../../src/stores/ports.js';
@@ -101,7 +101,7 @@ export async function startPipeline(opts: { agents: Record<string, AgentFileConf
     },
     inflight: { add: () => {} },
     logError: (m, e) => console.error(m, e),
-    responseSessions: new ResponseSessions(),
+    responseLinks: new ResponseLinks(),
     policies: new PolicyStage({ getAgentConfig, baseDir: () => opts.baseDir ?? process.cwd(), chat: createJudgeChat(providers), logError: (m, e) => console.error(m, e) }),
     cache,
     telemetry: opts.telemetry ?? null,

@@ -1,9 +1,8 @@
-// ResponseSessions: memory first, the session store for an id this process does not hold (another
+// ResponseLinks: memory first, the session store for an id this process does not hold (another
 // replica's or an earlier process's turn). The store here is a stand-in to count and fail lookups; the
 // real stores' findResponseLink is in test/contracts/session-store.ts.
 import { describe, expect, it } from 'vitest';
-import { ResponseSessions } from '../../src/sessions/response-links.js';
-import { ResponseAffinity } from '../../src/providers/affinity.js';
+import { ResponseLinks } from '../../src/sessions/response-links.js';
 import { IbexError } from '../../src/errors.js';
 import type { StoredResponseLink } from '../../src/stores/ports.js';
 
@@ -22,28 +21,27 @@ function storeOf(links: Record<string, StoredResponseLink>, opts: { fail?: boole
 
 const stored: StoredResponseLink = { sessionId: 'ses_1', agent: 'alice', stateAt: { provider: 'oai', keyIndex: 2 } };
 
-describe('ResponseSessions', () => {
+describe('ResponseLinks', () => {
   it('answers from memory without asking the store', () => {
     const store = storeOf({});
-    const links = new ResponseSessions({ store });
+    const links = new ResponseLinks({ store });
     links.set('resp_1', { sessionId: 'ses_9', agent: 'bob' });
     expect(links.resolve('resp_1')).toEqual({ sessionId: 'ses_9', agent: 'bob' });
     expect(store.asked).toEqual([]);
   });
 
-  it('reads an unknown id from the store once, then holds it with its provider affinity', async () => {
+  it('reads an unknown id from the store once, then holds it with where its state lives', async () => {
     const store = storeOf({ resp_1: stored });
-    const affinity = new ResponseAffinity();
-    const links = new ResponseSessions({ store, affinity });
+    const links = new ResponseLinks({ store });
     expect(await links.resolve('resp_1')).toEqual({ sessionId: 'ses_1', agent: 'alice' });
-    expect(affinity.get('resp_1')).toEqual({ provider: 'oai', keyIndex: 2 });
+    expect(links.stateAt('resp_1')).toEqual({ provider: 'oai', keyIndex: 2 });
     expect(links.resolve('resp_1')).toEqual({ sessionId: 'ses_1', agent: 'alice' });
     expect(store.asked).toEqual(['resp_1']);
   });
 
   it('concurrent first continuations of one id share one lookup', async () => {
     const store = storeOf({ resp_1: stored }, { delayMs: 20 });
-    const links = new ResponseSessions({ store });
+    const links = new ResponseLinks({ store });
     const all = await Promise.all([links.resolve('resp_1'), links.resolve('resp_1'), links.resolve('resp_1')]);
     expect(all.map((l) => l?.agent)).toEqual(['alice', 'alice', 'alice']);
     expect(store.asked).toEqual(['resp_1']);
@@ -51,7 +49,7 @@ describe('ResponseSessions', () => {
 
   it('an id nobody recorded is undefined and asked again next time (it may be written by then)', async () => {
     const store = storeOf({});
-    const links = new ResponseSessions({ store });
+    const links = new ResponseLinks({ store });
     expect(await links.resolve('resp_x')).toBeUndefined();
     expect(await links.resolve('resp_x')).toBeUndefined();
     expect(store.asked).toEqual(['resp_x', 'resp_x']);
@@ -59,18 +57,17 @@ describe('ResponseSessions', () => {
 
   it('a link recorded here while the store was asked wins over the stored one', async () => {
     const store = storeOf({ resp_1: stored }, { delayMs: 20 });
-    const affinity = new ResponseAffinity();
-    const links = new ResponseSessions({ store, affinity });
+    const links = new ResponseLinks({ store });
     const pending = links.resolve('resp_1');
     links.set('resp_1', { sessionId: 'ses_new', agent: 'alice' });
-    affinity.set('resp_1', { provider: 'other', keyIndex: 0 });
+    links.setStateAt('resp_1', { provider: 'other', keyIndex: 0 });
     expect(await pending).toEqual({ sessionId: 'ses_new', agent: 'alice' });
-    expect(affinity.get('resp_1')).toEqual({ provider: 'other', keyIndex: 0 });
+    expect(links.stateAt('resp_1')).toEqual({ provider: 'other', keyIndex: 0 });
   });
 
   it('a store that cannot answer is a 503 naming previous_response_id, reported once per failure', async () => {
     const errors: string[] = [];
-    const links = new ResponseSessions({ store: storeOf({}, { fail: true }), onLookupError: (e) => errors.push(e.message) });
+    const links = new ResponseLinks({ store: storeOf({}, { fail: true }), onLookupError: (e) => errors.push(e.message) });
     const err = await (links.resolve('resp_1') as Promise<unknown>).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IbexError);
     expect((err as IbexError).status).toBe(503);
@@ -81,7 +78,7 @@ describe('ResponseSessions', () => {
   it('late: a link written a moment after the first lookup (another replica\'s write-behind) is found by a later try', async () => {
     const links: Record<string, StoredResponseLink> = {};
     const store = storeOf(links);
-    const sessions = new ResponseSessions({ store, lateWaitsMs: [20, 20] });
+    const sessions = new ResponseLinks({ store, lateWaitsMs: [20, 20] });
     setTimeout(() => (links.resp_1 = stored), 10);
     expect(await sessions.resolve('resp_1', { late: true })).toEqual({ sessionId: 'ses_1', agent: 'alice' });
     expect(store.asked).toEqual(['resp_1', 'resp_1']);
@@ -93,6 +90,14 @@ describe('ResponseSessions', () => {
   });
 
   it('without a store, memory only (an unknown id is undefined at once)', () => {
-    expect(new ResponseSessions().resolve('resp_1')).toBeUndefined();
+    expect(new ResponseLinks().resolve('resp_1')).toBeUndefined();
+  });
+
+  it('one entry per id: the session link and the state are set apart and kept together', () => {
+    const links = new ResponseLinks();
+    links.setStateAt('resp_1', { provider: 'oai', keyIndex: null });
+    expect(links.get('resp_1')).toBeUndefined();
+    links.set('resp_1', { sessionId: 'ses_1', agent: 'alice' });
+    expect([links.get('resp_1'), links.stateAt('resp_1')]).toEqual([{ sessionId: 'ses_1', agent: 'alice' }, { provider: 'oai', keyIndex: null }]);
   });
 });
