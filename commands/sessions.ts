@@ -9,6 +9,7 @@ import { withStores } from '../src/cli/with-stores.js';
 import { requireAgent } from '../src/cli/agents.js';
 import { isoTime, isoTimes, policyCacheLines, printable, printJson, printTable } from '../src/cli/output.js';
 import { parseIntFlag } from '../src/cli/parse.js';
+import { findSession } from '../src/sessions/find.js';
 
 export function register(program: Command): void {
   const sessions = program.command('sessions').description('sessions and their checkpoints');
@@ -38,9 +39,10 @@ export function register(program: Command): void {
       if (opts.upstream && turn === undefined) throw new UsageError('--upstream needs --turn N');
       if (turn !== undefined) return showTurn(id, turn, { json: opts.json, upstream: opts.upstream });
       await withStores(async (stores) => {
-        const session = await stores.sessions.getSession(id);
-        if (!session) throw new UserError(`no session "${id}"`, 'see `ibex sessions list`');
-        const checkpoints = await stores.sessions.checkpoints(id);
+        // a session id, or the Responses reply or conversation id a client saw
+        const session = await findSession(stores.sessions, id);
+        if (!session) throw new UserError(`no session "${id}"`, 'see `ibex sessions list`; a Responses id (resp_…) finds the session of its turn');
+        const checkpoints = await stores.sessions.checkpoints(session.id);
         if (opts.json) return printJson({ session: isoTimes(session), checkpoints: isoTimes(checkpoints.map(shownCheckpoint)) });
         process.stdout.write(
           printable(`session ${session.id}  agent ${session.agent}  turns ${session.turns}  tokens ${session.totalTokens}  updated ${isoTime(session.updatedAt)}`) + '\n',

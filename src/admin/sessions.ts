@@ -8,6 +8,7 @@ import { ADMIN_PREFIX, type AdminApiDeps } from './deps.js';
 import { decodeCursor, keysetPage } from './pagination.js';
 import { Checkpoint as CheckpointSchema, CheckpointsQuery, errors, pageOf, Session as SessionSchema, SessionDetail, SessionParams, SessionsQuery } from './schemas.js';
 import { checkpointView, sessionView } from './views.js';
+import { findSession } from '../sessions/find.js';
 
 export function registerSessionRoutes(app: FastifyInstance, deps: AdminApiDeps): void {
   const { stores } = deps;
@@ -42,14 +43,16 @@ export function registerSessionRoutes(app: FastifyInstance, deps: AdminApiDeps):
       schema: {
         tags: ['sessions'],
         summary: 'One session and its checkpoints, in conversation order',
+        description: '`id`: a session id, or a Responses reply id (`resp_…`) or conversation id that one of its turns created or continued.',
         params: SessionParams,
         response: { 200: SessionDetail, ...errors(404) },
       },
     },
     async (request) => {
       const { id } = request.params as { id: string };
-      const [session, checkpoints] = await Promise.all([stores.sessions.getSession(id), stores.sessions.checkpoints(id)]);
-      if (!session) throw notFound(`No session "${id}".`, 'id');
+      const session = await findSession(stores.sessions, id);
+      if (!session) throw notFound(`No session "${id}" (nor a turn that created or continued a response or conversation of that id).`, 'id');
+      const checkpoints = await stores.sessions.checkpoints(session.id);
       return { ...sessionView(session), checkpoints: checkpoints.map(checkpointView) };
     },
   );

@@ -209,6 +209,8 @@ function remoteSessions(api: AdminClient): Partial<SessionStore> {
     listSessions: async (filter) => (await page(filter, filter?.limit ?? 50)).map((s) => epochTimes<Session>(s)),
     pageSessions: async (filter) => (await page(filter, filter?.limit ?? 50)).map((s) => epochTimes<Session>(s)),
     checkpoints: async (id) => ((await detail(id))?.checkpoints ?? []).map((c) => epochTimes<Checkpoint>(c)),
+    // GET /sessions/{id} already finds a session by a Responses id it is given (src/sessions/find.ts)
+    findResponseLink: async () => null,
     // The ledger export: GET /checkpoints, oldest first, one page in memory at a time.
     exportCheckpoints: (filter: ExportFilter = {}) => ({
       async *[Symbol.asyncIterator]() {

@@ -308,6 +308,27 @@ describe('admin API and ibex --url', () => {
       expect((await api('GET', '/admin/v1/sessions?agent=nobody')).status).toBe(404);
     });
 
+    it('a session is found by the Responses reply id one of its turns created (API and remote CLI)', async () => {
+      // its own agent: the other tests count the traffic agent's requests
+      expect((await api('POST', '/admin/v1/agents', { body: { name: 'finder' } })).status).toBe(201);
+      const finder = (await api('POST', '/admin/v1/pats', { body: { agents: ['finder'] } })).json.token;
+      const res = await request(`${gw.url}/v1/responses`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${finder}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-test', input: 'find me by my id' }),
+      });
+      const { id } = (await res.body.json()) as { id: string };
+      const session = String(res.headers['x-ibex-session']);
+      let found = await api('GET', `/admin/v1/sessions/${id}`);
+      for (const deadline = Date.now() + 10_000; found.status === 404 && Date.now() < deadline; ) {
+        await new Promise((r) => setTimeout(r, 100)); // the checkpoint is written behind the reply
+        found = await api('GET', `/admin/v1/sessions/${id}`);
+      }
+      expect(found.json).toMatchObject({ id: session, agent: 'finder', turns: 1 });
+      expect(found.json.checkpoints[0]).toMatchObject({ responseId: id, stateAt: { provider: expect.any(String) } });
+      expect((await cli(['sessions', 'show', id])).stdout).toContain(`session ${session}`);
+    });
+
     it('trace filters: request id, session, status; bad limits and cursors are 400', async () => {
       const byRequest = await api('GET', `/admin/v1/traces?requestId=${requests[5]}`);
       expect(byRequest.json.data.map((t: any) => t.requestId)).toEqual([requests[5]]);

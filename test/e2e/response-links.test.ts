@@ -82,6 +82,9 @@ describe('embedded: a restarted gateway knows the continuations of the turns bef
     // An operator finds the turn a client's response id came from
     const shown = (await gw.cli(['sessions', 'show', first.session!])).stdout;
     expect(shown).toMatch(new RegExp(`#1 .* response=${first.body.id}\n`));
+    // ...or shows it from that id alone (and from the conversation id)
+    expect((await gw.cli(['sessions', 'show', first.body.id!])).stdout).toBe(shown);
+    expect((await gw.cli(['sessions', 'show', 'conv_links_1'])).stdout).toContain(`session ${conv.session}`);
   }, 60_000);
 });
 
