@@ -68,26 +68,28 @@ export function register(program: Command): void {
   sessions
     .command('replay <id>')
     .description('send a recorded turn again through a gateway, as a new session tagged as a replay of it')
-    .requiredOption('--turn <n>', 'the turn to replay (1-based)')
+    .option('--turn <n>', 'the turn to replay (1-based); not needed when ID is the Responses reply id (resp_…) that turn created')
     .option('--model <model>', 'send this model instead of the recorded one')
     .option('--directive-version <v>', "place this version of the agent's directive instead of the recorded one")
     .option('--url <url>', 'gateway URL', 'http://127.0.0.1:8787')
     .option('--token <pat>', 'PAT to send with (default: IBEX_PAT)')
     .option('--json', 'print JSON')
     .action(
-      async (id: string, opts: { turn: string; model?: string; directiveVersion?: string; url: string; token?: string; json?: boolean }) => {
-        const turn = parseIntFlag('--turn', opts.turn, 1, 1_000_000_000)!;
+      async (id: string, opts: { turn?: string; model?: string; directiveVersion?: string; url: string; token?: string; json?: boolean }) => {
+        const turn = parseIntFlag('--turn', opts.turn, 1, 1_000_000_000);
         const version = parseIntFlag('--directive-version', opts.directiveVersion, 1, 2_147_483_647);
         const token = opts.token ?? process.env.IBEX_PAT;
         if (!token) throw new UsageError('replay needs a PAT', 'pass --token PAT or set IBEX_PAT');
+        let replayOf = '';
         const request = await withStores(async (stores) => {
           const cp = await findTurn(stores.sessions, id, turn);
+          replayOf = `${cp.sessionId}:${cp.seq}`;
           const recorded = cp.directiveVersion === null ? null : await stores.directives.get(cp.agent, cp.directiveVersion);
           if (version !== undefined && !(await stores.directives.get(cp.agent, version))) {
             throw new UserError(`agent "${cp.agent}" has no directive version ${version}`, `see \`ibex directive history ${cp.agent}\``);
           }
-          const r = replayRequest(cp, turn, { model: opts.model, directiveVersion: version, recordedDirective: recorded?.text ?? null });
-          if (!r) throw new UserError(`turn ${turn} of session "${id}" has no recorded request body`, 'it was recorded in metadata mode or before the ledger (issue 15)');
+          const r = replayRequest(cp, cp.seq, { model: opts.model, directiveVersion: version, recordedDirective: recorded?.text ?? null });
+          if (!r) throw new UserError(`turn ${cp.seq} of session "${cp.sessionId}" has no recorded request body`, 'it was recorded in metadata mode or before the ledger (issue 15)');
           return r;
         });
         let res: Response;
@@ -102,8 +104,8 @@ export function register(program: Command): void {
         }
         const text = await res.text();
         const session = res.headers.get('x-ibex-session');
-        if (opts.json) return printJson({ replayOf: `${id}:${turn}`, status: res.status, session, body: text });
-        process.stderr.write(`replay of ${id}:${turn} → ${res.status}, new session ${session ?? '-'}\n`);
+        if (opts.json) return printJson({ replayOf, status: res.status, session, body: text });
+        process.stderr.write(`replay of ${replayOf} → ${res.status}, new session ${session ?? '-'}\n`);
         process.stdout.write(text.endsWith('\n') ? text : text + '\n');
         if (!res.ok) process.exitCode = 1;
       },

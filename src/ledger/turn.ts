@@ -1,15 +1,25 @@
 // One turn of a session for `ibex sessions show --turn N [--upstream]` and `sessions replay`.
-import { UserError } from '../errors.js';
+import { UsageError, UserError } from '../errors.js';
+import { findSession } from '../sessions/find.js';
 import type { Checkpoint, DirectiveStore, SessionStore } from '../stores/ports.js';
 import { routeOf, sentBody, wasTranslated } from './replay.js';
 
-/** Turn `turn` (1-based, conversation order as `sessions show` numbers it); a user error when absent. */
-export async function findTurn(sessions: SessionStore, sessionId: string, turn: number): Promise<Checkpoint> {
-  const session = await sessions.getSession(sessionId);
-  if (!session) throw new UserError(`no session "${sessionId}"`, 'see `ibex sessions list`');
-  const cps = await sessions.checkpoints(sessionId);
+/**
+ * Turn `turn` (1-based, conversation order as `sessions show` numbers it) of the session `id` names
+ * (src/sessions/find.ts: a session id, or a Responses reply or conversation id). Without `turn`, `id`
+ * must be the reply id of the turn itself. A user error when absent.
+ */
+export async function findTurn(sessions: SessionStore, id: string, turn: number | undefined): Promise<Checkpoint> {
+  const session = await findSession(sessions, id);
+  if (!session) throw new UserError(`no session "${id}"`, 'see `ibex sessions list`; a Responses id (resp_…) finds the session of its turn');
+  const cps = await sessions.checkpoints(session.id);
+  if (turn === undefined) {
+    const created = cps.find((c) => c.responseId === id);
+    if (!created) throw new UsageError(`which turn of session "${session.id}"? pass --turn N`, `its turns are 1 to ${cps.length}`);
+    return created;
+  }
   const cp = cps.find((c) => c.seq === turn);
-  if (!cp) throw new UserError(`session "${sessionId}" has no turn ${turn}`, `its turns are 1 to ${cps.length}`);
+  if (!cp) throw new UserError(`session "${session.id}" has no turn ${turn}`, `its turns are 1 to ${cps.length}`);
   return cp;
 }
 
