@@ -144,6 +144,8 @@ export interface Checkpoint {
   costUsd?: number | null;
   policyDecisions?: PolicyDecision[] | null;
   cacheStatus?: 'hit' | 'miss' | null;
+  /** The Responses reply id this turn created */
+  responseId?: string | null;
 }
 
 export interface SessionDetail extends Session {

@@ -243,6 +243,13 @@ describe.skipIf(skip !== null)('dashboard in Chromium', { timeout: 60_000 }, () 
       expect(await result.textContent()).toContain('sunny-21C');
       expect(await result.textContent()).toContain(call.call_id!);
       await shot('06c-session-responses-tools');
+      // A client's reply id opens the session of its turn, which names it
+      await page.goto(url('#/sessions'));
+      await page.locator('input[aria-label="session id"]').fill(second.json.id);
+      await page.locator('input[aria-label="session id"]').press('Enter');
+      const named = page.locator('[data-testid=checkpoint][data-seq="2"] [data-testid=response-id]');
+      await named.waitFor();
+      expect(await named.textContent()).toContain(second.json.id);
     });
 
     it('agents & PATs: revoking a PAT in the UI makes the API refuse it', async (ctx) => {

@@ -55,7 +55,7 @@ function SessionList() {
             if (openId.trim()) navigate('sessions', openId.trim());
           }}
         >
-          <input placeholder="session id" value={openId} onInput={(e) => setOpenId((e.target as HTMLInputElement).value)} aria-label="session id" class="mono-input" />
+          <input placeholder="session or response id" value={openId} onInput={(e) => setOpenId((e.target as HTMLInputElement).value)} aria-label="session id" class="mono-input" title="a session id, or a Responses reply (resp_…) or conversation id one of its turns created" />
           <button type="submit">Open</button>
         </form>
       </div>
@@ -219,6 +219,7 @@ function CheckpointView({ cp, previous }: { cp: Checkpoint; previous: Checkpoint
           {' · cost '}
           {fmtUsd(cp.costUsd)}
           {cp.cacheStatus ? ` · cache ${cp.cacheStatus}` : ''}
+          {cp.responseId ? <span data-testid="response-id"> · response <Mono>{cp.responseId}</Mono></span> : null}
         </div>
         {cp.policyDecisions?.length ? (
           <div class="usage muted" data-testid="policy-decisions">
