@@ -6,9 +6,11 @@
 --                 `conversation`, or a response made outside ibex): its first user owns it
 --   state_at      JSON {"provider","keyIndex"}: the provider and key holding the reply's state;
 --                 NULL when ibex translated the turn (the provider keeps none)
---   translated_turn  JSON {"previous","items"} of a turn ibex translated (the provider keeps no
---                 state, so ibex sends the earlier turns again): the response id it continued and
---                 its input and output items; NULL otherwise, and for agents not in `full` content mode
+--   translated_turn  JSON {"previous","skip","output"} of a turn ibex translated (the provider keeps no
+--                 state, so ibex sends the earlier turns again): the response id it continued, the
+--                 reply as output items, and how many leading messages (the instructions) are not
+--                 input (the input is the checkpoint's messages, in the ledger); NULL otherwise, and
+--                 for agents not in `full` content mode
 -- Partial indexes: a turn without these ids (every chat completion) writes no index entry.
 -- Adding NULL columns rewrites nothing; building the indexes reads the table once and holds off
 -- checkpoint writes meanwhile (they wait in the write-behind, then the spool): on a large table run

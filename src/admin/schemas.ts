@@ -315,13 +315,8 @@ export const Checkpoint = record(
       type: ['object', 'null'],
       description: "the provider and key index holding the reply's state; absent when ibex translated the turn",
     },
-    translatedTurn: {
-      ...record({ previous: nullable(str), items: { type: 'array' } }),
-      type: ['object', 'null'],
-      description: 'a turn ibex translated, as its continuations send it again: the response id it continued, its input and output items',
-    },
   },
-  ['servedModel', 'provider', 'attempts', 'cachedTokens', 'reasoningTokens', 'costUsd', 'protocol', 'upstreamPath', 'upstreamTemplate', 'contentMode', 'messageCount', 'replayOf', 'policyDecisions', 'cacheStatus', 'responseId', 'continuedId', 'stateAt', 'translatedTurn'],
+  ['servedModel', 'provider', 'attempts', 'cachedTokens', 'reasoningTokens', 'costUsd', 'protocol', 'upstreamPath', 'upstreamTemplate', 'contentMode', 'messageCount', 'replayOf', 'policyDecisions', 'cacheStatus', 'responseId', 'continuedId', 'stateAt'],
 );
 
 export const SessionDetail = record({ ...sessionFields, checkpoints: { type: 'array', items: Checkpoint } }, SESSION_OPTIONAL);

@@ -85,15 +85,18 @@ export function keepReplyState(
     if (c.link && !reply.pinned) deps.responseLinks.setStateAt(c.link, stateAt);
   }
   if (protocol.turnItems && reply.served.translated && ctx.responseId && ctx.replyParts && !ctx.errorCode) {
-    const items = protocol.turnItems(reply.body, ctx.replyParts);
-    if (!items) return;
+    const turn = protocol.turnItems(reply.body, ctx.replyParts);
+    if (!turn) return;
+    const items = [...turn.input, ...turn.output];
     // Its weight: the body's declared size, unless it was chunked or compressed (then measured)
     const declared = req.headers['content-length'] !== undefined && req.headers['content-encoding'] === undefined;
     const weight = (declared ? ctx.bytesIn : JSON.stringify(items).length) + ctx.bytesOut;
     const previous = reply.history ? c.link : null;
     deps.translatedTurns?.record(ctx.responseId, previous, items, weight, agent.name);
-    // ...and on its checkpoint, for the processes that do not hold it (not in another content mode: the turn is its content)
-    if ((agent.contentMode ?? 'full') === 'full') c.translatedTurn = { previous, items };
+    // ...and on its checkpoint, for the processes that do not hold it: the output beside the
+    // checkpoint's messages, whose tail is the input (not in another content mode: the turn is its content)
+    const skip = (ctx.messages?.length ?? 0) - turn.input.length;
+    if ((agent.contentMode ?? 'full') === 'full' && skip >= 0) c.translatedTurn = { previous, skip, output: turn.output };
   }
 }
 

@@ -107,6 +107,14 @@ export interface ProtocolErrorInput {
  * An inbound protocol as the core pipeline sees it: one object per wire format a caller may speak,
  * built in the protocol's folder (`protocol.ts`) from the conventional exports above.
  */
+/** One turn as its continuations resend it (InboundProtocol.turnItems). */
+export interface TurnItems {
+  /** The request's input items: the last `input.length` of recordedMessages(body) */
+  input: unknown[];
+  /** The reply as output items */
+  output: unknown[];
+}
+
 export interface InboundProtocol<B = Record<string, unknown>> {
   /** `openai-chat`, `openai-responses`, … (logs and records) */
   readonly name: string;
@@ -127,12 +135,12 @@ export interface InboundProtocol<B = Record<string, unknown>> {
   /** An id in the body that continues an earlier exchange (`previous_response_id`, `conversation`) */
   sessionLink?(body: B): string | null;
   /**
-   * The items of this turn that a later one continuing it by id needs: its input, then the reply's
-   * output. ibex keeps them for a turn it translated (the provider keeps no state,
-   * pipeline/translated-turns.ts); null when the caller asked that nothing be stored. Absent: the
-   * protocol has no such continuation.
+   * The items of this turn that a later one continuing it by id needs: its input (the tail of
+   * recordedMessages), then the reply's output. ibex keeps them for a turn it translated (the
+   * provider keeps no state, pipeline/translated-turns.ts); null when the caller asked that nothing
+   * be stored. Absent: the protocol has no such continuation.
    */
-  turnItems?(body: B, reply: Pick<ReplyFacts, 'text' | 'toolCalls'>): unknown[] | null;
+  turnItems?(body: B, reply: Pick<ReplyFacts, 'text' | 'toolCalls'>): TurnItems | null;
   /**
    * The body with the earlier turns' items (kept by ibex, see turnItems) in place of the id it
    * continues: how a continuation of a translated turn reaches a provider that takes the protocol as

@@ -321,21 +321,30 @@ export interface CheckpointFields {
   continuedId?: string | null;
   /** The provider and key holding the reply's state; absent when ibex translated the turn (no state upstream) */
   stateAt?: ResponseStateAt | null;
-  /** A turn ibex translated, as a continuation of it sends it again (content mode `full` only) */
+  /** A turn ibex translated, as a continuation of it sends it again (content mode `full` only; written, not read back) */
   translatedTurn?: TranslatedTurnRecord | null;
 }
 
-/** One translated Responses turn as later turns resend it (pipeline/translated-turns.ts). */
+/**
+ * One translated Responses turn as later turns resend it (pipeline/translated-turns.ts), stored
+ * beside its checkpoint's messages: its input items are those messages after the first `skip` (the
+ * instructions), so a client that resends the whole conversation each turn stores it once in the
+ * content-addressed ledger, not once per turn.
+ */
 export interface TranslatedTurnRecord {
   /** The response id this turn continued; null when it began the conversation */
   previous: string | null;
-  /** Its input items, then its reply as output items */
-  items: unknown[];
+  /** Leading messages of the checkpoint that are not input items */
+  skip: number;
+  /** The reply as output items */
+  output: unknown[];
 }
 
-/** A stored translated turn, with the agent whose it is and the size of its stored text. */
-export interface StoredTranslatedTurn extends TranslatedTurnRecord {
+/** A stored translated turn: whose it is, its items (input, then output) and the size of their text. */
+export interface StoredTranslatedTurn {
   agent: string;
+  previous: string | null;
+  items: unknown[];
   bytes: number;
 }
 

@@ -300,24 +300,26 @@ export function sessionStoreContract(name: string, open: OpenRelational): void {
       expect([third!.responseId, third!.continuedId]).toEqual([keyless, undefined]);
     });
 
-    it('findTranslatedTurn: the turn items and the id it continued of a translated reply; null for a native one', async () => {
+    it('findTranslatedTurn: the input (the messages after the instructions) then the output of a translated reply, and the id it continued; null for a native one', async () => {
       const s1 = uid('sess');
       const native = uid('resp');
       const first = uid('resp');
       const second = uid('resp');
-      const items = [{ type: 'message', role: 'user', content: 'weather in Paris? \u00e9\u{1F600}' }, { type: 'function_call', call_id: 'c1', name: 'weather', arguments: '{"city":"Paris"}' }];
+      const instructions = { role: 'system', content: 'Be brief.' };
+      const input = [{ type: 'message', role: 'user', content: 'weather in Paris? \u00e9\u{1F600}' }];
+      const output = [{ type: 'function_call', call_id: 'c1', name: 'weather', arguments: '{"city":"Paris"}' }];
+      const result = { type: 'function_call_output', call_id: 'c1', output: '18C' };
       await h.stores.sessions.appendCheckpoints([
         cp(s1, 1, { responseId: native, stateAt: { provider: 'oai', keyIndex: 0 } }),
-        cp(s1, 2, { responseId: first, translatedTurn: { previous: null, items } }),
-        cp(s1, 3, { responseId: second, translatedTurn: { previous: first, items: [{ type: 'function_call_output', call_id: 'c1', output: '18C' }] } }),
+        cp(s1, 2, { messages: [instructions, ...input], responseId: first, translatedTurn: { previous: null, skip: 1, output } }),
+        cp(s1, 3, { messages: [result], responseId: second, translatedTurn: { previous: first, skip: 0, output: [] } }),
       ]);
       const got = await h.stores.sessions.findTranslatedTurn(first);
-      expect(got).toMatchObject({ agent, previous: null, items });
+      expect(got).toMatchObject({ agent, previous: null, items: [...input, ...output] });
       expect(got!.bytes).toBeGreaterThan(50);
-      expect(await h.stores.sessions.findTranslatedTurn(second)).toMatchObject({ agent, previous: first });
+      expect(await h.stores.sessions.findTranslatedTurn(second)).toMatchObject({ agent, previous: first, items: [result] });
       expect(await h.stores.sessions.findTranslatedTurn(native)).toBeNull();
       expect(await h.stores.sessions.findTranslatedTurn(uid('resp'))).toBeNull();
-      expect((await h.stores.sessions.checkpoints(s1))[1]!.translatedTurn).toEqual({ previous: null, items });
     });
   });
 }

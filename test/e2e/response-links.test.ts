@@ -4,6 +4,7 @@
 // provider key that holds the state; another agent's is refused, as on the process that served it.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -154,6 +155,12 @@ describe('embedded: a restarted gateway continues a Responses conversation it tr
     const two = await respond(gw, alice.token, { model: 'sonnet', input: 'turn two', previous_response_id: one.body.id });
     expect([one.status, two.status]).toEqual([200, 200]);
     await gw.stop();
+    // What each turn stores beside its checkpoint is its output only: the input is in the ledger
+    const db = new Database(join(home, 'ibex.db'), { readonly: true });
+    const kept = db.prepare('SELECT translated_turn FROM checkpoints WHERE translated_turn IS NOT NULL ORDER BY created_at').all() as { translated_turn: string }[];
+    db.close();
+    expect(kept.map((r) => JSON.parse(r.translated_turn).previous)).toEqual([null, one.body.id]);
+    expect(kept.map((r) => Object.keys(JSON.parse(r.translated_turn)).sort())).toEqual([['output', 'previous', 'skip'], ['output', 'previous', 'skip']]);
     gw = await start();
     expect((await respond(gw, bob.token, { model: 'sonnet', input: 'and?', previous_response_id: two.body.id })).status).toBe(403);
     const three = await respond(gw, alice.token, { model: 'sonnet', input: 'turn three', previous_response_id: two.body.id });

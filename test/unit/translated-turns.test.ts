@@ -37,16 +37,18 @@ describe('TranslatedTurns', () => {
 describe('turnItems (Responses)', () => {
   it('is the input, then the reply as an assistant message and function_call items', () => {
     const reply = { text: 'Checking.', toolCalls: [{ id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris"}' }] };
-    expect(turnItems({ model: 'm', input: 'weather?' }, reply)).toEqual([
-      { type: 'message', role: 'user', content: 'weather?' },
-      { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'Checking.' }] },
-      { type: 'function_call', call_id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris"}' },
-    ]);
+    expect(turnItems({ model: 'm', input: 'weather?' }, reply)).toEqual({
+      input: [{ type: 'message', role: 'user', content: 'weather?' }],
+      output: [
+        { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'Checking.' }] },
+        { type: 'function_call', call_id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris"}' },
+      ],
+    });
     const output = { type: 'function_call_output', call_id: 'call_1', output: '18°C' };
-    expect(turnItems({ model: 'm', input: [output] }, { text: 'Mild.', toolCalls: [] })).toEqual([
-      output,
-      { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'Mild.' }] },
-    ]);
+    expect(turnItems({ model: 'm', input: [output] }, { text: 'Mild.', toolCalls: [] })).toEqual({
+      input: [output],
+      output: [{ type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'Mild.' }] }],
+    });
   });
 
   it('keeps nothing of a turn the caller asked not to store', () => {

@@ -1,7 +1,7 @@
 // What a checkpoint stores of a Responses request: the instructions as sent (directive included) and
 // the input as a list of items. The output items and usage come from the reply (summarise / the
 // reassembler), so a checkpoint holds the whole turn even though the provider keeps the context.
-import type { ReplyFacts } from '../types.js';
+import type { ReplyFacts, TurnItems } from '../types.js';
 import type { ResponsesBody } from './parse.js';
 
 export interface RecordedResponsesInput {
@@ -25,12 +25,12 @@ export function recordedInput(body: ResponsesBody): RecordedResponsesInput {
  * an assistant message, each tool call as a function_call), as OpenAI lists a stored response's
  * conversation. null when the caller set `store: false` (a continuation of it is refused, as OpenAI does).
  */
-export function turnItems(body: ResponsesBody, reply: Pick<ReplyFacts, 'text' | 'toolCalls'>): unknown[] | null {
+export function turnItems(body: ResponsesBody, reply: Pick<ReplyFacts, 'text' | 'toolCalls'>): TurnItems | null {
   if (body.store === false) return null;
-  const items = [...recordedInput(body).input];
-  if (reply.text) items.push({ type: 'message', role: 'assistant', content: [{ type: 'output_text', text: reply.text }] });
-  for (const call of reply.toolCalls) items.push({ type: 'function_call', call_id: call.id, name: call.name, arguments: call.arguments });
-  return items;
+  const output: unknown[] = [];
+  if (reply.text) output.push({ type: 'message', role: 'assistant', content: [{ type: 'output_text', text: reply.text }] });
+  for (const call of reply.toolCalls) output.push({ type: 'function_call', call_id: call.id, name: call.name, arguments: call.arguments });
+  return { input: recordedInput(body).input, output };
 }
 
 /** The body continuing its earlier turns by value: `history` then its own input, no `previous_response_id`. */

@@ -7,6 +7,7 @@ import {
   responseLinkSql,
   toResponseLink,
   toTranslatedTurn,
+  type TranslatedTurnRow,
   translatedTurnSql,
   type ResponseLinkRow,
   SESSION_COLS,
@@ -174,8 +175,8 @@ export class PgSessionStore implements SessionStore {
   }
 
   async findTranslatedTurn(responseId: string): Promise<StoredTranslatedTurn | null> {
-    const rows = await this.db.query<{ agent: string; translated_turn: string }>(TRANSLATED_TURN, [responseId]);
-    return rows[0] ? toTranslatedTurn(rows[0]) : null;
+    const row = (await this.db.query<TranslatedTurnRow>(TRANSLATED_TURN, [responseId]))[0];
+    return row ? toTranslatedTurn(row, await messageBodies(this.db.pool, refsOf(row) ?? [])) : null;
   }
 
   exportCheckpoints(filter: ExportFilter = {}): AsyncIterable<Checkpoint> {

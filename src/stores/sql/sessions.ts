@@ -127,7 +127,6 @@ export const toCheckpoint = <J, B>(r: CheckpointRow<J, B>, d: RowDecode<J, B>, b
   ...(r.response_id ? { responseId: r.response_id } : {}),
   ...(r.continued_id ? { continuedId: r.continued_id } : {}),
   ...(r.state_at ? { stateAt: stateAtOf(r.state_at) } : {}),
-  ...(r.translated_turn ? { translatedTurn: translatedTurnOf(r.translated_turn) } : {}),
 });
 
 function rebuild(refs: number[], bodies: ReadonlyMap<number, string>): unknown[] {
@@ -241,19 +240,37 @@ export const responseLinkSql = (param: string): [byResponse: string, byContinued
 
 /** SessionStore.findTranslatedTurn's lookup, on the response_id index. Parameter: the id. */
 export const translatedTurnSql = (param: string): string =>
-  `SELECT agent, translated_turn FROM checkpoints WHERE response_id = ${param} AND translated_turn IS NOT NULL ORDER BY created_at LIMIT 1`;
+  `SELECT agent, translated_turn, message_refs FROM checkpoints WHERE response_id = ${param} AND translated_turn IS NOT NULL ORDER BY created_at LIMIT 1`;
 
-export const toTranslatedTurn = (r: { agent: string; translated_turn: string }): StoredTranslatedTurn | null => {
+export interface TranslatedTurnRow {
+  agent: string;
+  translated_turn: string;
+  message_refs: CheckpointRow<unknown, unknown>['message_refs'];
+}
+
+/**
+ * A stored translated turn with its input rebuilt from the checkpoint's messages (`bodies`: the
+ * JSON text of each, by id); null when the row is not one (its continuation then gets the 400).
+ */
+export function toTranslatedTurn(r: TranslatedTurnRow, bodies: ReadonlyMap<number, string>): StoredTranslatedTurn | null {
+  const refs = refsOf(r);
   const turn = translatedTurnOf(r.translated_turn);
-  return turn ? { agent: r.agent, ...turn, bytes: r.translated_turn.length } : null;
-};
+  if (!refs || !turn || turn.skip > refs.length) return null;
+  let bytes = r.translated_turn.length;
+  const input = refs.slice(turn.skip).map((id) => {
+    const body = bodies.get(id);
+    if (body === undefined) throw new Error(`ledger: message ${id} is missing`);
+    bytes += body.length;
+    return JSON.parse(body) as unknown;
+  });
+  return { agent: r.agent, previous: turn.previous, items: [...input, ...turn.output], bytes };
+}
 
-/** A stored translated_turn, or null when it is not one (a bad row: its continuation gets the 400). */
 function translatedTurnOf(text: string): TranslatedTurnRecord | null {
   try {
     const v = JSON.parse(text) as Partial<TranslatedTurnRecord>;
-    if (!Array.isArray(v.items)) return null;
-    return { previous: typeof v.previous === 'string' ? v.previous : null, items: v.items };
+    if (!Array.isArray(v.output) || !Number.isSafeInteger(v.skip) || v.skip! < 0) return null;
+    return { previous: typeof v.previous === 'string' ? v.previous : null, skip: v.skip!, output: v.output };
   } catch {
     return null;
   }

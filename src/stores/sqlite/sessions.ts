@@ -8,6 +8,7 @@ import {
   responseLinkSql,
   toResponseLink,
   toTranslatedTurn,
+  type TranslatedTurnRow,
   translatedTurnSql,
   type ResponseLinkRow,
   SESSION_COLS,
@@ -148,8 +149,8 @@ export class SqliteSessionStore implements SessionStore {
   }
 
   async findTranslatedTurn(responseId: string): Promise<StoredTranslatedTurn | null> {
-    const row = this.db.get<{ agent: string; translated_turn: string }>(TRANSLATED_TURN, responseId);
-    return row ? toTranslatedTurn(row) : null;
+    const row = this.db.get<TranslatedTurnRow>(TRANSLATED_TURN, responseId);
+    return row ? toTranslatedTurn(row, messageBodies(this.db, refsOf(row) ?? [])) : null;
   }
 
   exportCheckpoints(filter: ExportFilter = {}): AsyncIterable<Checkpoint> {
