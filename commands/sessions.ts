@@ -32,12 +32,12 @@ export function register(program: Command): void {
   sessions
     .command('show <id>')
     .option('--turn <n>', 'only this turn (1-based, as numbered by `sessions show`)')
-    .option('--upstream', "with --turn: exactly what went upstream (directive version and text, messages, body, served model)")
+    .option('--upstream', "with --turn (or a reply id as ID): exactly what went upstream (directive version and text, messages, body, served model)")
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { json?: boolean; turn?: string; upstream?: boolean }) => {
       const turn = parseIntFlag('--turn', opts.turn, 1, 1_000_000_000);
-      if (opts.upstream && turn === undefined) throw new UsageError('--upstream needs --turn N');
-      if (turn !== undefined) return showTurn(id, turn, { json: opts.json, upstream: opts.upstream });
+      // --upstream is about one turn: --turn N, or the Responses reply id of that turn as ID
+      if (turn !== undefined || opts.upstream) return showTurn(id, turn, { json: opts.json, upstream: opts.upstream });
       await withStores(async (stores) => {
         // a session id, or the Responses reply or conversation id a client saw
         const session = await findSession(stores.sessions, id);
@@ -144,7 +144,7 @@ async function* lines(rows: AsyncIterable<import('../src/stores/ports.js').Check
 }
 
 /** `sessions show ID --turn N [--upstream]` */
-async function showTurn(id: string, turn: number, opts: { json?: boolean; upstream?: boolean }): Promise<void> {
+async function showTurn(id: string, turn: number | undefined, opts: { json?: boolean; upstream?: boolean }): Promise<void> {
   await withStores(async (stores) => {
     const cp = await findTurn(stores.sessions, id, turn);
     if (!opts.upstream) {

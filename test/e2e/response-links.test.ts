@@ -86,7 +86,11 @@ describe('embedded: a restarted gateway knows the continuations of the turns bef
     // ...or shows it from that id alone (and from the conversation id)
     expect((await gw.cli(['sessions', 'show', first.body.id!])).stdout).toBe(shown);
     expect((await gw.cli(['sessions', 'show', 'conv_links_1'])).stdout).toContain(`session ${conv.session}`);
-    // ...and replays the turn that created it without its number
+    // ...and its turn's upstream view, and replay, without the turn's number
+    const upstream = JSON.parse((await gw.cli(['sessions', 'show', first.body.id!, '--upstream', '--json'])).stdout) as { sessionId: string; turn: number };
+    expect([upstream.sessionId, upstream.turn]).toEqual([first.session, 1]);
+    const sessionUpstream = await gw.cli(['sessions', 'show', first.session!, '--upstream'], { reject: false });
+    expect([sessionUpstream.exitCode, sessionUpstream.stderr]).toEqual([2, expect.stringContaining('pass --turn N')]);
     const replayed = await gw.cli(['sessions', 'replay', first.body.id!, '--url', gw.url, '--token', alice.token, '--json']);
     expect(JSON.parse(replayed.stdout)).toMatchObject({ replayOf: `${first.session}:1`, status: 200 });
     const noTurn = await gw.cli(['sessions', 'replay', 'conv_links_1', '--url', gw.url, '--token', alice.token], { reject: false });
