@@ -277,6 +277,8 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
   const linkErrors = new ThrottledLog((level, msg) => log[level](msg), 10_000);
   const responseLinks = new ResponseLinks({
     store: stores.sessions,
+    // Embedded: this process is the only writer, and holds in memory what it has not written yet
+    ...(sqliteWriter ? { lateWaitsMs: [] } : {}),
     onLookupError: (err) =>
       linkErrors.hit('warn', 1, (n) => `sessions: ${n} response link lookup(s) failed, continuations refused with 503 (the session store did not answer): ${err.message}`),
   });

@@ -34,19 +34,18 @@ export const noContinuation = (): Continuation => ({ link: null, linkedTo: undef
  * ibex's translated turns), whatever session the caller names.
  */
 export async function resolveContinuation(
-  deps: Pick<PipelineDeps, 'responseLinks' | 'providers'>,
+  deps: Pick<PipelineDeps, 'responseLinks'>,
   protocol: InboundProtocol,
   body: Record<string, unknown>,
-  model: string,
   agent: Agent,
   c: Continuation,
 ): Promise<void> {
   c.link = protocol.sessionLink?.(body) ?? null;
   if (!c.link) return;
-  // A continuation only ibex can serve (the model's provider keeps no Responses state) may name a
-  // turn another replica served a moment ago, still in that one's write-behind: looked for again
-  // before it is treated as unknown (which would be the 400).
-  const late = protocol.turnItems !== undefined && !deps.responseLinks.stateAt(c.link) && !deps.providers.route(model).provider.speaks(protocol.name);
+  // A reply id nobody recorded may be one another replica served a moment ago, still in its
+  // write-behind: looked for again before it is treated as unknown (which would start a new session,
+  // skip the owner check, and for a key pool or a translated model, fail).
+  const late = !deps.responseLinks.stateAt(c.link) && protocol.continuedReply?.(body) === c.link;
   const known = deps.responseLinks.resolve(c.link, { late });
   c.linkedTo = known instanceof Promise ? await known : known;
   if (c.linkedTo && c.linkedTo.agent !== agent.name) {

@@ -146,7 +146,7 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
     ctx.end('validate');
 
     // The reply or conversation it continues, and whose (another agent's: 403)
-    if (protocol.sessionLink) await resolveContinuation(deps, protocol, body, parsed.model, agent, continuation);
+    if (protocol.sessionLink) await resolveContinuation(deps, protocol, body, agent, continuation);
     const link = continuation.link;
 
     // Only conversations (protocols whose turns are checkpointed) have sessions.

@@ -135,6 +135,12 @@ export interface InboundProtocol<B = Record<string, unknown>> {
   /** An id in the body that continues an earlier exchange (`previous_response_id`, `conversation`) */
   sessionLink?(body: B): string | null;
   /**
+   * The earlier reply the request continues by its id (`previous_response_id`), when that is its
+   * link: a reply exists, and another gateway process may have just served it. null otherwise (a
+   * `conversation` id is not a reply).
+   */
+  continuedReply?(body: B): string | null;
+  /**
    * The items of this turn that a later one continuing it by id needs: its input (the tail of
    * recordedMessages), then the reply's output. ibex keeps them for a turn it translated (the
    * provider keeps no state, pipeline/translated-turns.ts); null when the caller asked that nothing

@@ -36,8 +36,9 @@ export interface ResponseLinkStore {
 }
 
 /**
- * How long a lookup that must not miss a turn another replica just served waits for its checkpoint
+ * How long a lookup of a reply id another replica may have just served waits for its checkpoint
  * before each new try (ms): the write-behind writes within its 50 ms batch age plus one write.
+ * Only where replicas share the store: one process alone holds in memory what it has not written.
  */
 export const LATE_LINK_WAITS_MS: readonly number[] = [50, 100, 200];
 
@@ -46,7 +47,7 @@ export interface ResponseLinksOptions {
   store?: ResponseLinkStore;
   /** The store did not answer a lookup (the request was refused with 503) */
   onLookupError?: (err: Error) => void;
-  /** resolve(id, { late: true })'s waits; default LATE_LINK_WAITS_MS */
+  /** resolve(id, { late: true })'s waits; default LATE_LINK_WAITS_MS; [] when no other process writes the store */
   lateWaitsMs?: readonly number[];
 }
 
@@ -97,9 +98,9 @@ export class ResponseLinks {
   }
 
   /**
-   * For a continuation that cannot be served without its link (a turn ibex translated): when the
-   * store has nothing yet, the turn may be in another replica's write-behind, so it is asked again
-   * after each wait before the caller is refused (a miss then costs ~350 ms before its 400).
+   * For a reply id (a reply exists): when the store has nothing yet, its turn may be in another
+   * replica's write-behind, so it is asked again after each wait (an id really unknown, made outside
+   * ibex, then costs ~350 ms once per process).
    */
   private async resolveLate(store: ResponseLinkStore, id: string): Promise<ResponseLink | undefined> {
     let link = await this.lookupOnce(store, id);

@@ -177,6 +177,8 @@ describe('embedded: a restarted gateway continues a Responses conversation it tr
   }, 60_000);
 });
 
+const POOL_KEYS = { K_POOL_A: 'sk-pool-a-0123456789abcdef', K_POOL_B: 'sk-pool-b-0123456789abcdef' };
+
 describeWithPostgres('production: a second replica knows the continuations the first one served', () => {
   let pg: TestDatabase;
   let prefix: string;
@@ -195,8 +197,9 @@ describeWithPostgres('production: a second replica knows the continuations the f
     const yaml =
       `providers:\n  openai: { kind: openai, baseUrl: "${mock.url}", keys: ["\${OPENAI_API_KEY}"] }\n` +
       `  claude: { kind: anthropic, baseUrl: "${claude.url}", keys: ["\${K_CLAUDE}"] }\n` +
-      `models:\n  gpt-4o-mini: openai/gpt-4o-mini\n  sonnet: claude/claude-sonnet-4-5\n`;
-    const env = { IBEX_DATABASE_URL: pg.url, IBEX_REDIS_URL: REDIS_TEST_URL, IBEX_REDIS_PREFIX: prefix, OPENAI_API_KEY: UPSTREAM_KEY, K_CLAUDE: 'sk-ant-test-0123456789' };
+      `  pool: { kind: openai, baseUrl: "${mock.url}", keys: ["\${K_POOL_A}", "\${K_POOL_B}"], keyStrategy: round_robin }\n` +
+      `models:\n  gpt-4o-mini: openai/gpt-4o-mini\n  sonnet: claude/claude-sonnet-4-5\n  pooled: pool/gpt-4o-mini\n`;
+    const env = { IBEX_DATABASE_URL: pg.url, IBEX_REDIS_URL: REDIS_TEST_URL, IBEX_REDIS_PREFIX: prefix, OPENAI_API_KEY: UPSTREAM_KEY, K_CLAUDE: 'sk-ant-test-0123456789', ...POOL_KEYS };
     const home = (name: string) => {
       const dir = mkdtempSync(join(tmpdir(), `ibex-links-${name}-`));
       writeFileSync(join(dir, 'ibex.yaml'), yaml);
@@ -245,6 +248,23 @@ describeWithPostgres('production: a second replica knows the continuations the f
     }
     const sent = claude.stats.lastRequest!.body as { messages: { role: string }[] };
     expect(sent.messages.map((m) => m.role)).toEqual(['user', 'assistant', 'user', 'assistant', 'user', 'assistant', 'user']);
+  }, 60_000);
+
+  it('a native tool round trip on a key pool, each turn sent at once to the other replica: one session, the key that created the state', async () => {
+    const frank = await provision(a, 'frank');
+    const keyOf = () => (String(mock.stats.lastRequest!.headers.authorization) === `Bearer ${POOL_KEYS.K_POOL_A}` ? 'a' : 'b');
+    let previous: string | undefined;
+    let session: string | undefined;
+    const keys: string[] = [];
+    for (const [i, gw] of [a, b, a, b, a].entries()) {
+      const r = await respond(gw, frank.token, { model: 'pooled', input: `step ${i}`, ...(previous ? { previous_response_id: previous } : {}) });
+      expect(r.status).toBe(200);
+      if (session) expect(r.session).toBe(session);
+      session = r.session;
+      previous = r.body.id;
+      keys.push(keyOf());
+    }
+    expect(new Set(keys).size).toBe(1);
   }, 60_000);
 
   it('20 translated conversations at once, each turn on the other replica: each gets exactly its own turns, in one session', async () => {

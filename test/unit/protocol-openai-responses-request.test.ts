@@ -7,6 +7,7 @@ import {
   placeDirective,
   recordedInput,
   sessionLink,
+  continuedReply,
   type ResponsesBody,
 } from '../../src/protocols/openai-responses/index.js';
 
@@ -70,6 +71,9 @@ describe('sessionLink', () => {
     expect(sessionLink({ model: 'm', previous_response_id: 'resp_1', conversation: 'conv_1' })).toBe('resp_1');
     expect(sessionLink({ model: 'm', conversation: 'conv_1' })).toBe('conv_1');
     expect(sessionLink({ model: 'm', conversation: { id: 'conv_2' } })).toBe('conv_2');
+    // only a previous_response_id is a reply (one another replica may have just served)
+    expect(continuedReply({ model: 'm', previous_response_id: 'resp_1', conversation: 'conv_1' })).toBe('resp_1');
+    expect(continuedReply({ model: 'm', conversation: 'conv_1' })).toBeNull();
     expect(sessionLink({ model: 'm', previous_response_id: null, conversation: null })).toBeNull();
     expect(sessionLink({ model: 'm', input: 'x' })).toBeNull();
   });

@@ -58,6 +58,11 @@ export function parseRequest(body: unknown): ParsedRequest<ResponsesBody> {
   return { model: body.model, stream: body.stream === true, body: body as ResponsesBody };
 }
 
+/** `previous_response_id` when set (InboundProtocol.continuedReply). Assumes the body passed parseRequest. */
+export function continuedReply(body: ResponsesBody): string | null {
+  return typeof body.previous_response_id === 'string' && body.previous_response_id !== '' ? body.previous_response_id : null;
+}
+
 /**
  * The id that links this request to an earlier one, used to find the ibex session when the caller
  * sends no X-Ibex-Session: `previous_response_id` (a `resp_…` ibex recorded on a checkpoint) or else
@@ -65,7 +70,8 @@ export function parseRequest(body: unknown): ParsedRequest<ResponsesBody> {
  * Assumes the body passed parseRequest.
  */
 export function sessionLink(body: ResponsesBody): string | null {
-  if (typeof body.previous_response_id === 'string' && body.previous_response_id !== '') return body.previous_response_id;
+  const reply = continuedReply(body);
+  if (reply !== null) return reply;
   const conv = body.conversation;
   if (typeof conv === 'string' && conv !== '') return conv;
   if (isObject(conv) && typeof conv.id === 'string' && conv.id !== '') return conv.id;

@@ -1,7 +1,7 @@
 // POST /v1/responses as the core pipeline sees it. The directive goes first in `instructions`; the
 // checkpoint stores the instructions sent as a leading system message, then the input items.
 import type { InboundProtocol } from '../types.js';
-import { parseRequest, sessionLink, type ResponsesBody } from './parse.js';
+import { continuedReply, parseRequest, sessionLink, type ResponsesBody } from './parse.js';
 import { placeDirective } from './directive.js';
 import { recordedInput, turnItems, withHistory } from './record.js';
 import { summarise } from './summarise.js';
@@ -22,6 +22,7 @@ export const openAIResponses: InboundProtocol<ResponsesBody> = {
     return r.instructions ? [{ role: 'system', content: r.instructions }, ...r.input] : r.input;
   },
   sessionLink,
+  continuedReply,
   turnItems,
   withHistory,
   summarise,
