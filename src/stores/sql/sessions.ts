@@ -256,13 +256,9 @@ export function toTranslatedTurn(r: TranslatedTurnRow, bodies: ReadonlyMap<numbe
   const refs = refsOf(r);
   const turn = translatedTurnOf(r.translated_turn);
   if (!refs || !turn || turn.skip > refs.length) return null;
-  let bytes = r.translated_turn.length;
-  const input = refs.slice(turn.skip).map((id) => {
-    const body = bodies.get(id);
-    if (body === undefined) throw new Error(`ledger: message ${id} is missing`);
-    bytes += body.length;
-    return JSON.parse(body) as unknown;
-  });
+  const inputRefs = refs.slice(turn.skip);
+  const input = rebuild(inputRefs, bodies);
+  const bytes = inputRefs.reduce((n, id) => n + bodies.get(id)!.length, r.translated_turn.length);
   return { agent: r.agent, previous: turn.previous, items: [...input, ...turn.output], bytes };
 }
 
