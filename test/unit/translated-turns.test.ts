@@ -82,6 +82,14 @@ describe('turnItems (Responses)', () => {
       expect(store.asked).toHaveLength(2);
     });
 
+    it('a stored turn larger than the whole bound is still sent (read once, not kept)', async () => {
+      const store = storeOf({ resp_1: { ...stored(null, 'one'), bytes: 5_000 }, resp_2: stored('resp_1', 'two') });
+      const turns = new TranslatedTurns(1_000, store);
+      const texts = (h: unknown[] | undefined) => h?.map((i) => (i as { content: unknown }).content);
+      expect(texts(await turns.history('resp_2', 'a'))).toEqual(['one', 'two']);
+      expect(store.asked).toEqual(['resp_2', 'resp_1']);
+    });
+
     it("another agent's stored turn, or a missing one, is no history", async () => {
       const store = storeOf({ resp_1: stored(null, 'one', 'b'), resp_2: stored('resp_gone', 'two') });
       const turns = new TranslatedTurns(1_000_000, store);
