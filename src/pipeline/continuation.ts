@@ -77,7 +77,7 @@ export function keepReplyState(
   },
 ): void {
   const agent = ctx.agent!;
-  if (protocol.sessionLink && !reply.served.translated) {
+  if (!reply.served.translated) {
     const stateAt = { provider: reply.served.provider, keyIndex: reply.keyIndex };
     c.stateAt = stateAt;
     if (ctx.responseId) deps.responseLinks.setStateAt(ctx.responseId, stateAt);

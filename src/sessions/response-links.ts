@@ -10,7 +10,7 @@
 // `conversation`), and where the reply's state lives (stores/ports.ts, findResponseLink). The store
 // is asked once per id per process. A continuation that arrives before the checkpoint of the turn it
 // continues is written (the write-behind's delay, 50 ms) is not found and starts a new session,
-// unless it asks to wait for it (`late`, for turns ibex alone can continue).
+// unless it asks to wait for it (`late`: a reply id, where replicas share the store).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LRUCache } from 'lru-cache';
 import { IbexError } from '../errors.js';
@@ -70,9 +70,7 @@ export class ResponseLinks {
   }
 
   set(id: string, link: ResponseLink): void {
-    const k = this.known.get(id);
-    if (k) k.link = link;
-    else this.known.set(id, { link });
+    this.update(id, { link });
   }
 
   /** The provider and key holding `id`'s state, as this process knows it (memory only; resolve() first). */
@@ -81,9 +79,14 @@ export class ResponseLinks {
   }
 
   setStateAt(id: string, stateAt: ResponseStateAt): void {
+    this.update(id, { stateAt });
+  }
+
+  /** Sets part of `id`'s entry, keeping the rest (the link and the state are learnt at different moments). */
+  private update(id: string, part: Known): void {
     const k = this.known.get(id);
-    if (k) k.stateAt = stateAt;
-    else this.known.set(id, { stateAt });
+    if (k) Object.assign(k, part);
+    else this.known.set(id, part);
   }
 
   /**

@@ -42,7 +42,7 @@ export function responsesToChatRequest(body: ResponsesBody, opts: ChatRequestOpt
   const continues = typeof body.previous_response_id === 'string' && body.previous_response_id !== '';
   if (continues && opts.history === undefined) {
     throw bad(
-      `\`previous_response_id\` ${JSON.stringify(body.previous_response_id)} is not a response this gateway keeps for a model served through chat completions (turns are kept in memory, per gateway process): send the whole conversation in \`input\`.`,
+      `\`previous_response_id\` ${JSON.stringify(body.previous_response_id)} is not a response this gateway keeps for a model served through chat completions (none was made here with that id, it was sent with \`store: false\`, or its turns are gone): send the whole conversation in \`input\`.`,
       'previous_response_id',
     );
   }
