@@ -342,8 +342,10 @@ describe.skipIf(skip !== null)('dashboard pages against the admin API contract (
     await page.locator('[data-testid=current-directive]', { hasText: 'v4.' }).waitFor();
     await page.locator('textarea[aria-label="directive text"]').fill('You are the support agent. v5, in canary.');
     await page.locator('input[aria-label="canary percent"]').fill('20');
+    // An earlier save's note does not stay to describe what is being typed now
+    expect(await page.locator('[data-testid=directive-saved]').count()).toBe(0);
     await page.getByRole('button', { name: 'Save as v5' }).click();
-    await page.locator('[data-testid=directive-saved]', { hasText: '20% of new sessions' }).waitFor();
+    await page.locator('[data-testid=directive-saved]', { hasText: 'Saved v5; 20% of new sessions' }).waitFor();
     expect(api.sent.filter((s) => s.method === 'POST' && s.path === '/directives/support').at(-1)?.body).toEqual({ text: 'You are the support agent. v5, in canary.', ifVersion: 4, canary: 20 });
     // The stable version is what most sessions get; the canary is named with its share.
     const note = page.locator('[data-testid=canary]');

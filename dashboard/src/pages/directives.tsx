@@ -141,7 +141,8 @@ function SetDirective({ agent, path, current, text, onSaved }: { agent: string; 
   /** Empty: every new session; 1–100: a canary on that share of new sessions */
   const [canaryPct, setCanaryPct] = useState('');
   const [error, setError] = useState<string | null>(null);
-  const [saved, setSaved] = useState<number | null>(null);
+  /** What the last save made (its version and canary share), until the form is edited again */
+  const [saved, setSaved] = useState<{ version: number; canary: string } | null>(null);
   useEffect(() => setDraft(text), [text]);
   return (
     <Card title={`Set a new version (v${current + 1})`}>
@@ -152,26 +153,26 @@ function SetDirective({ agent, path, current, text, onSaved }: { agent: string; 
           try {
             const canary = canaryPct.trim() ? Number(canaryPct) : undefined;
             const v = await api<{ version: number }>(path, { method: 'POST', body: { text: draft, ifVersion: current, ...(canary === undefined ? {} : { canary }) } });
-            setSaved(v.version);
+            setSaved({ version: v.version, canary: canaryPct.trim() });
             onSaved();
           } catch (err) {
             setError(err instanceof ApiError && err.status === 409 ? `Someone saved a newer version of ${agent}'s directive meanwhile; reload and try again.` : errorText(err));
           }
         }}
       >
-        <textarea rows={6} value={draft} onInput={(e) => setDraft((e.target as HTMLTextAreaElement).value)} aria-label="directive text" />
+        <textarea rows={6} value={draft} onInput={(e) => (setDraft((e.target as HTMLTextAreaElement).value), setSaved(null))} aria-label="directive text" />
         <div class="form-row">
           <button type="submit" class="primary" disabled={!draft.trim() || draft === text}>
             Save as v{current + 1}
           </button>
           <label>
             as a canary on{' '}
-            <input type="number" min={1} max={100} placeholder="100" value={canaryPct} onInput={(e) => setCanaryPct((e.target as HTMLInputElement).value)} aria-label="canary percent" />% of
+            <input type="number" min={1} max={100} placeholder="100" value={canaryPct} onInput={(e) => (setCanaryPct((e.target as HTMLInputElement).value), setSaved(null))} aria-label="canary percent" />% of
             new sessions
           </label>
           {saved !== null && (
             <span class="ok-text" data-testid="directive-saved">
-              Saved v{saved}; {canaryPct.trim() ? `${canaryPct}% of new sessions of ${agent} get it.` : `the next request of ${agent} uses it.`}
+              Saved v{saved.version}; {saved.canary ? `${saved.canary}% of new sessions of ${agent} get it.` : `the next request of ${agent} uses it.`}
             </span>
           )}
           {error && <span class="form-error">{error}</span>}
