@@ -37,10 +37,11 @@ export interface ResponseLinkStore {
 
 /**
  * How long a lookup of a reply id another replica may have just served waits for its checkpoint
- * before each new try (ms): the write-behind writes within its 50 ms batch age plus one write.
+ * before each new try (ms): the write-behind writes within its 50 ms batch age plus one write, which
+ * a loaded store stretches (350 ms in all was not enough for a CI run of the full suite).
  * Only where replicas share the store: one process alone holds in memory what it has not written.
  */
-export const LATE_LINK_WAITS_MS: readonly number[] = [50, 100, 200];
+export const LATE_LINK_WAITS_MS: readonly number[] = [50, 100, 200, 400, 800];
 
 export interface ResponseLinksOptions {
   /** Where an id this process does not hold is looked up; absent: memory only */
@@ -103,7 +104,7 @@ export class ResponseLinks {
   /**
    * For a reply id (a reply exists): when the store has nothing yet, its turn may be in another
    * replica's write-behind, so it is asked again after each wait (an id really unknown, made outside
-   * ibex, then costs ~350 ms once per process).
+   * ibex, then costs ~1.5 s once per process).
    */
   private async resolveLate(store: ResponseLinkStore, id: string): Promise<ResponseLink | undefined> {
     let link = await this.lookupOnce(store, id);
