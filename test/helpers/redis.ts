@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { describe, it } from 'vitest';
 import { Redis } from 'ioredis';
+import { createRedis, waitForRedis } from '../../src/stores/redis/connection.js';
 
 export const REDIS_TEST_URL = process.env.IBEX_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -155,4 +156,16 @@ export async function stalledRedis(): Promise<{ url: string; close(): Promise<vo
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/**
+ * A ready client as ibex makes them (its fail-fast options), added to `clients` for the test's
+ * cleanup; its error events are swallowed (tests cut connections on purpose).
+ */
+export async function connectTestRedis(clients: Redis[], url = REDIS_TEST_URL, opts: Parameters<typeof createRedis>[1] = {}): Promise<Redis> {
+  const client = createRedis(url, opts);
+  client.on('error', () => {});
+  clients.push(client);
+  await waitForRedis(client, 2000);
+  return client;
 }

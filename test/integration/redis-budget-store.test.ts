@@ -2,24 +2,18 @@
 // shape, and what IBEX_BUDGET_ON_STORE_ERROR does during a real outage (a proxy that is cut).
 import { afterAll, afterEach, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
-import { closeRedis, createRedis, waitForRedis } from '../../src/stores/redis/connection.js';
+import { closeRedis, createRedis } from '../../src/stores/redis/connection.js';
 import { RedisBudgetStore } from '../../src/stores/redis/budget-store.js';
 import { MemoryBudgetStore } from '../../src/stores/memory/budget-store.js';
 import { OutageTolerantBudgetStore, type BudgetOutageMode } from '../../src/usage/outage.js';
 import { IbexError } from '../../src/errors.js';
 import { budgetStoreContract } from '../contracts/budget-store.js';
-import { CuttableProxy, REDIS_TEST_URL, deleteKeys, describeWithRedis, uniquePrefix, waitFor } from '../helpers/redis.js';
+import { CuttableProxy, deleteKeys, describeWithRedis, uniquePrefix, waitFor, connectTestRedis } from '../helpers/redis.js';
 
 const prefix = uniquePrefix('budgets');
 const clients: Redis[] = [];
 
-async function connect(url = REDIS_TEST_URL, opts: Parameters<typeof createRedis>[1] = {}): Promise<Redis> {
-  const client = createRedis(url, opts);
-  client.on('error', () => {}); // outages are what some tests are about
-  clients.push(client);
-  await waitForRedis(client, 2000);
-  return client;
-}
+const connect = (url?: string, opts?: Parameters<typeof createRedis>[1]): Promise<Redis> => connectTestRedis(clients, url, opts);
 
 describeWithRedis('RedisBudgetStore', () => {
   afterEach(async () => {

@@ -3,18 +3,12 @@ import { Redis } from 'ioredis';
 import { RedisBus } from '../../src/stores/redis/bus.js';
 import { closeRedis, createRedis, waitForRedis } from '../../src/stores/redis/connection.js';
 import { busContract } from '../contracts/bus.js';
-import { CuttableProxy, REDIS_TEST_URL, describeWithRedis, uniquePrefix, waitFor } from '../helpers/redis.js';
+import { CuttableProxy, describeWithRedis, uniquePrefix, waitFor, connectTestRedis } from '../helpers/redis.js';
 
 const clients: Redis[] = [];
 const buses: RedisBus[] = [];
 
-async function connect(url = REDIS_TEST_URL, opts: Parameters<typeof createRedis>[1] = {}): Promise<Redis> {
-  const client = createRedis(url, opts);
-  client.on('error', () => {});
-  clients.push(client);
-  await waitForRedis(client, 2000);
-  return client;
-}
+const connect = (url?: string, opts?: Parameters<typeof createRedis>[1]): Promise<Redis> => connectTestRedis(clients, url, opts);
 
 async function openBus(prefix: string, client?: Redis, errors: string[] = [], opts: { listenerPollMs?: number } = {}): Promise<RedisBus> {
   const bus = new RedisBus(client ?? (await connect()), { prefix, onError: (err, ctx) => errors.push(`${ctx}: ${err.message}`), ...opts });

@@ -1,20 +1,14 @@
 import { afterAll, afterEach, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
-import { closeRedis, createRedis, waitForRedis } from '../../src/stores/redis/connection.js';
+import { closeRedis, createRedis } from '../../src/stores/redis/connection.js';
 import { RedisDirectiveCache } from '../../src/stores/redis/directive-cache.js';
 import { directiveCacheContract } from '../contracts/directive-cache.js';
-import { REDIS_TEST_URL, deleteKeys, describeWithRedis, stalledRedis, uniquePrefix } from '../helpers/redis.js';
+import { deleteKeys, describeWithRedis, stalledRedis, uniquePrefix, connectTestRedis } from '../helpers/redis.js';
 
 const prefix = uniquePrefix('directive-cache');
 const clients: Redis[] = [];
 
-async function connect(url = REDIS_TEST_URL, opts: Parameters<typeof createRedis>[1] = {}): Promise<Redis> {
-  const client = createRedis(url, opts);
-  client.on('error', () => {});
-  clients.push(client);
-  await waitForRedis(client, 2000);
-  return client;
-}
+const connect = (url?: string, opts?: Parameters<typeof createRedis>[1]): Promise<Redis> => connectTestRedis(clients, url, opts);
 
 const directive = { agent: 'support', version: 4, text: 'be kind', sha256: 'ab'.repeat(32), createdAt: 1_700_000_000_000 };
 

@@ -1,20 +1,14 @@
 import { afterAll, afterEach, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
-import { closeRedis, createRedis, waitForRedis } from '../../src/stores/redis/connection.js';
+import { closeRedis, createRedis } from '../../src/stores/redis/connection.js';
 import { RedisRateLimiter } from '../../src/stores/redis/rate-limiter.js';
 import { rateLimiterContract } from '../contracts/rate-limiter.js';
-import { CuttableProxy, REDIS_TEST_URL, deleteKeys, describeWithRedis, stalledRedis, uniquePrefix, waitFor } from '../helpers/redis.js';
+import { CuttableProxy, deleteKeys, describeWithRedis, stalledRedis, uniquePrefix, waitFor, connectTestRedis } from '../helpers/redis.js';
 
 const prefix = uniquePrefix('rate-limiter');
 const clients: Redis[] = [];
 
-async function connect(url = REDIS_TEST_URL, opts: Parameters<typeof createRedis>[1] = {}): Promise<Redis> {
-  const client = createRedis(url, opts);
-  client.on('error', () => {}); // outages are what some tests are about
-  clients.push(client);
-  await waitForRedis(client, 2000);
-  return client;
-}
+const connect = (url?: string, opts?: Parameters<typeof createRedis>[1]): Promise<Redis> => connectTestRedis(clients, url, opts);
 
 describeWithRedis('RedisRateLimiter', () => {
   afterEach(async () => {
