@@ -275,8 +275,11 @@ export async function startGateway(config: IbexConfig, opts: StartGatewayOptions
   const translatedTurns = new TranslatedTurns(TRANSLATED_TURNS_MAX_BYTES, stores.sessions);
   // Responses continuations: held in memory, and read from the session store by a process that does not hold them
   const linkErrors = new ThrottledLog((level, msg) => log[level](msg), 10_000);
+  const recentLinkErrors = new ThrottledLog((level, msg) => log[level](msg), 10_000);
   const responseLinks = new ResponseLinks({
     store: stores.sessions,
+    ...(stores.recentResponseLinks ? { recent: stores.recentResponseLinks } : {}),
+    onRecentError: (err) => recentLinkErrors.hit('warn', 1, (n) => `sessions: ${n} response link read(s) from Redis failed, asked the session store instead: ${err.message}`),
     // Embedded: this process is the only writer, and holds in memory what it has not written yet
     ...(sqliteWriter ? { lateWaitsMs: [] } : {}),
     onLookupError: (err) =>

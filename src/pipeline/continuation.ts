@@ -113,10 +113,17 @@ export function recordLinks(deps: Pick<PipelineDeps, 'responseLinks'>, protocol:
   if (claims) deps.responseLinks.set(c.link!, to);
   // A cache hit repeats an earlier reply's id: the turn that created it keeps it.
   const responseId = cacheStatusOf(ctx) === 'hit' ? null : storedLinkId(ctx.responseId);
-  ctx.responseLink = {
+  const link = (ctx.responseLink = {
     responseId,
     continuedId: claims ? storedLinkId(c.link) : null,
     stateAt: responseId ? c.stateAt : null,
     translatedTurn: responseId ? c.translatedTurn : null,
-  };
+  });
+  // The client's next turn may reach another replica before this checkpoint is written: with Redis
+  // they learn it now. Not a reply ibex translated (no state upstream): its continuation needs the
+  // turn, which only the checkpoint holds, so it waits for that (resolve's `late`).
+  if (ctx.upstreamStart === null) return; // no checkpoint will record it either
+  const shared = { ...to, stateAt: link.stateAt };
+  if (link.responseId && link.stateAt) deps.responseLinks.share(link.responseId, shared);
+  if (link.continuedId) deps.responseLinks.share(link.continuedId, shared);
 }

@@ -8,13 +8,15 @@
 // a restart, an evicted entry), read back from the session store: each Responses turn's checkpoint
 // names the reply id it created, the id it continued when nothing here had created that one (a
 // `conversation`), and where the reply's state lives (stores/ports.ts, findResponseLink). The store
-// is asked once per id per process. A continuation that arrives before the checkpoint of the turn it
-// continues is written (the write-behind's delay, 50 ms) is not found and starts a new session,
-// unless it asks to wait for it (`late`: a reply id, where replicas share the store).
+// is asked once per id per process. A continuation can arrive before the checkpoint of the turn it
+// continues is written (the write-behind's delay, 50 ms): with Redis, each turn's links are shared
+// there as the turn ends (`recent`) and read before the store; without (or for a turn ibex
+// translated, whose continuation needs its checkpoint) a reply id is looked for again after short
+// waits (`late`, where replicas share the store), and anything still unknown starts a new session.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LRUCache } from 'lru-cache';
 import { IbexError } from '../errors.js';
-import type { ResponseStateAt, StoredResponseLink } from '../stores/ports.js';
+import type { RecentResponseLinks, ResponseStateAt, StoredResponseLink } from '../stores/ports.js';
 
 /**
  * The longest id a checkpoint records for lookup. Provider ids are ~60 characters; a caller's
@@ -46,6 +48,10 @@ export const LATE_LINK_WAITS_MS: readonly number[] = [50, 100, 200, 400, 800];
 export interface ResponseLinksOptions {
   /** Where an id this process does not hold is looked up; absent: memory only */
   store?: ResponseLinkStore;
+  /** The links of turns just served by any replica (Redis), asked before the store */
+  recent?: RecentResponseLinks;
+  /** `recent` did not answer a lookup (the store was asked instead) */
+  onRecentError?: (err: Error) => void;
   /** The store did not answer a lookup (the request was refused with 503) */
   onLookupError?: (err: Error) => void;
   /** resolve(id, { late: true })'s waits; default LATE_LINK_WAITS_MS; [] when no other process writes the store */
@@ -128,9 +134,29 @@ export class ResponseLinks {
   }
 
   private async lookup(store: ResponseLinkStore, id: string): Promise<ResponseLink | undefined> {
-    let stored: StoredResponseLink | null;
+    let stored = await this.recentLink(id);
+    if (!stored) stored = await this.storedLink(store, id);
+    if (!stored) return undefined;
+    // What this process recorded meanwhile (a turn of its own ended) is newer: it is kept.
+    if (!this.get(id)) this.set(id, { sessionId: stored.sessionId, agent: stored.agent });
+    if (stored.stateAt && !this.stateAt(id)) this.setStateAt(id, stored.stateAt);
+    return this.get(id);
+  }
+
+  /** From the turns just served (Redis); null when none there or it cannot answer (the store is asked then). */
+  private async recentLink(id: string): Promise<StoredResponseLink | null> {
+    if (!this.opts.recent) return null;
     try {
-      stored = await store.findResponseLink(id);
+      return await this.opts.recent.get(id);
+    } catch (err) {
+      this.opts.onRecentError?.(err as Error);
+      return null;
+    }
+  }
+
+  private async storedLink(store: ResponseLinkStore, id: string): Promise<StoredResponseLink | null> {
+    try {
+      return await store.findResponseLink(id);
     } catch (err) {
       this.opts.onLookupError?.(err as Error);
       throw new IbexError('IBEX_ERR_SERVICE_UNAVAILABLE', {
@@ -139,10 +165,10 @@ export class ResponseLinks {
         cause: err,
       });
     }
-    if (!stored) return undefined;
-    // What this process recorded meanwhile (a turn of its own ended) is newer: it is kept.
-    if (!this.get(id)) this.set(id, { sessionId: stored.sessionId, agent: stored.agent });
-    if (stored.stateAt && !this.stateAt(id)) this.setStateAt(id, stored.stateAt);
-    return this.get(id);
+  }
+
+  /** Tells the other replicas at once (with Redis) what a turn's checkpoint will record for `id`. */
+  share(id: string, link: StoredResponseLink): void {
+    if (this.opts.recent && storedLinkId(id) !== null) this.opts.recent.put(id, link);
   }
 }

@@ -5,7 +5,7 @@
 // Production adapters are imported lazily so embedded mode never loads pg, ioredis or ClickHouse.
 import { join } from 'node:path';
 import type { IbexConfig } from '../config.js';
-import type { Stores, TraceSink, ReadinessCheck, RateLimiter, Bus, BudgetStore } from './ports.js';
+import type { Stores, TraceSink, ReadinessCheck, RateLimiter, Bus, BudgetStore, RecentResponseLinks } from './ports.js';
 import { OutageTolerantBudgetStore, type BudgetOutageMode } from '../usage/outage.js';
 import type { RelationalStores } from './relational.js';
 import type { DirectiveCache } from './memory/directive-cache.js';
@@ -24,6 +24,8 @@ export interface MigrationStatusRow {
 
 export interface OpenedStores extends Stores {
   directiveCache: DirectiveCache;
+  /** With Redis: the Responses links of turns just served, shared before their checkpoints are written */
+  recentResponseLinks?: RecentResponseLinks;
   /** Applies pending migrations of every configured store. */
   migrate(): Promise<MigrationReport[]>;
   migrationStatus(): Promise<MigrationStatusRow[]>;
@@ -72,6 +74,7 @@ export async function openStores(config: IbexConfig, opts: OpenStoresOptions = {
       budgets: backends.budgets,
       bus: backends.bus as Bus,
       directiveCache: backends.directiveCache,
+      ...('recentResponseLinks' in backends ? { recentResponseLinks: backends.recentResponseLinks } : {}),
       describe: () => [relational.describe(), traces.describe(), ...backends.describe()],
       async migrate() {
         const reports: MigrationReport[] = [{ store: relationalName, applied: await relational.migrate() }];

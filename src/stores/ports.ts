@@ -363,6 +363,19 @@ export interface StoredResponseLink {
 }
 
 /**
+ * The links of Responses turns that just ended, shared by every replica at once (Redis), for the
+ * moment before their checkpoints reach the session store: a client's next turn can reach another
+ * replica milliseconds after the reply, while the turn is still in the write-behind. Entries expire
+ * once the store has long had them. Production only: one embedded process holds its own in memory.
+ */
+export interface RecentResponseLinks {
+  /** The link of `id`, null when none was shared (or it expired). Rejects when it cannot answer. */
+  get(id: string): Promise<StoredResponseLink | null>;
+  /** Shares `id`'s link; not awaited by the request (a failure is reported, the store still gets it). */
+  put(id: string, link: StoredResponseLink): void;
+}
+
+/**
  * A checkpoint to store, with its messages exactly as sent upstream (directive included) in exactly
  * one of two forms (checkpointMessageTexts reads either):
  * - `messageTexts`: the JSON texts the ledger stores (src/ledger/message-body.ts), in order. The

@@ -267,6 +267,24 @@ describeWithPostgres('production: a second replica knows the continuations the f
     expect(new Set(keys).size).toBe(1);
   }, 60_000);
 
+  it("a conversation's next turn sent at once to the other replica (its first turn still in the write-behind): the same session and key; another agent is refused", async () => {
+    const grace = await provision(a, 'grace');
+    const heidi = await provision(a, 'heidi');
+    const keyOf = () => (String(mock.stats.lastRequest!.headers.authorization) === `Bearer ${POOL_KEYS.K_POOL_A}` ? 'a' : 'b');
+    for (let c = 0; c < 4; c++) {
+      const conversation = `conv_at_once_${c}_${randomBytes(4).toString('hex')}`;
+      const first = await respond(a, grace.token, { model: 'pooled', input: 'first', conversation });
+      expect(first.status).toBe(200);
+      const key = keyOf();
+      // A conversation id is not waited for (a new one would pay the wait): another replica knows it at once or never
+      const intruder = await respond(b, heidi.token, { model: 'pooled', input: 'mine now', conversation });
+      expect([intruder.status, intruder.body.error?.code]).toEqual([403, 'agent_forbidden']);
+      const next = await respond(b, grace.token, { model: 'pooled', input: 'second', conversation });
+      expect([next.status, next.session]).toEqual([200, first.session]);
+      expect(keyOf()).toBe(key);
+    }
+  }, 60_000);
+
   it('20 translated conversations at once, each turn on the other replica: each gets exactly its own turns, in one session', async () => {
     const erin = await provision(a, 'erin');
     const outputText = (body: Answer['body']) => ((body as { output?: { content?: { text?: string }[] }[] }).output?.[0]?.content?.[0]?.text ?? '');

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { ResponseLinks } from '../../src/sessions/response-links.js';
 import { IbexError } from '../../src/errors.js';
-import type { StoredResponseLink } from '../../src/stores/ports.js';
+import type { RecentResponseLinks, StoredResponseLink } from '../../src/stores/ports.js';
 
 function storeOf(links: Record<string, StoredResponseLink>, opts: { fail?: boolean; delayMs?: number } = {}) {
   const asked: string[] = [];
@@ -15,6 +15,22 @@ function storeOf(links: Record<string, StoredResponseLink>, opts: { fail?: boole
       if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
       if (opts.fail) throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
       return links[id] ?? null;
+    },
+  };
+}
+
+/** A stand-in for the Redis links of turns just served (the adapter itself: test/integration/redis-recent-response-links.test.ts) */
+function recentOf(links: Record<string, StoredResponseLink>, opts: { fail?: boolean } = {}): RecentResponseLinks & { asked: string[]; put: (id: string, l: StoredResponseLink) => void } {
+  const asked: string[] = [];
+  return {
+    asked,
+    async get(id) {
+      asked.push(id);
+      if (opts.fail) throw new Error('Command timed out');
+      return links[id] ?? null;
+    },
+    put(id, link) {
+      links[id] = link;
     },
   };
 }
@@ -91,6 +107,37 @@ describe('ResponseLinks', () => {
 
   it('without a store, memory only (an unknown id is undefined at once)', () => {
     expect(new ResponseLinks().resolve('resp_1')).toBeUndefined();
+  });
+
+  it('recent (Redis) is asked before the store: a turn just served elsewhere is known with its key, and the store is not asked', async () => {
+    const store = storeOf({});
+    const recent = recentOf({ resp_1: stored });
+    const links = new ResponseLinks({ store, recent });
+    expect(await links.resolve('resp_1', { late: true })).toEqual({ sessionId: 'ses_1', agent: 'alice' });
+    expect(links.stateAt('resp_1')).toEqual({ provider: 'oai', keyIndex: 2 });
+    expect([recent.asked, store.asked]).toEqual([['resp_1'], []]);
+  });
+
+  it('recent that cannot answer is reported and the store answers instead (no 503)', async () => {
+    const store = storeOf({ resp_1: stored });
+    const errors: string[] = [];
+    const links = new ResponseLinks({ store, recent: recentOf({}, { fail: true }), onRecentError: (e) => errors.push(e.message) });
+    expect(await links.resolve('resp_1')).toEqual({ sessionId: 'ses_1', agent: 'alice' });
+    expect(errors).toEqual(['Command timed out']);
+    expect(store.asked).toEqual(['resp_1']);
+  });
+
+  it('share() puts what the checkpoint will record where the other replicas read it, but not an id the checkpoint would not record', async () => {
+    const shared: Record<string, StoredResponseLink> = {};
+    const a = new ResponseLinks({ store: storeOf({}), recent: recentOf(shared) });
+    a.share('conv_1', stored);
+    a.share('conv_' + 'x'.repeat(300), stored);
+    expect(Object.keys(shared)).toEqual(['conv_1']);
+    // another process, same Redis: knows it before any checkpoint is written
+    const b = new ResponseLinks({ store: storeOf({}), recent: recentOf(shared), lateWaitsMs: [] });
+    expect(await b.resolve('conv_1')).toEqual({ sessionId: 'ses_1', agent: 'alice' });
+    // without Redis, share() is nothing (the checkpoint alone records it)
+    expect(() => new ResponseLinks({ store: storeOf({}) }).share('conv_2', stored)).not.toThrow();
   });
 
   it('one entry per id: the session link and the state are set apart and kept together', () => {

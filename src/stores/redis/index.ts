@@ -9,11 +9,13 @@ import { closeRedis, createRedis, redisReady, waitForRedis, DEFAULT_REDIS_PREFIX
 import { RedisDirectiveCache } from './directive-cache.js';
 import { RedisRateLimiter } from './rate-limiter.js';
 import { RedisBudgetStore } from './budget-store.js';
+import { RedisRecentResponseLinks } from './recent-response-links.js';
 
 export { RedisBus, type RedisBusOptions } from './bus.js';
 export { RedisDirectiveCache, type RedisDirectiveCacheOptions } from './directive-cache.js';
 export { RedisRateLimiter, type RedisRateLimiterOptions } from './rate-limiter.js';
 export { RedisBudgetStore, type RedisBudgetStoreOptions } from './budget-store.js';
+export { RedisRecentResponseLinks, RECENT_LINK_TTL_MS, type RedisRecentResponseLinksOptions } from './recent-response-links.js';
 export { createRedis, redisReady, waitForRedis, closeRedis, DEFAULT_REDIS_PREFIX } from './connection.js';
 
 export interface RedisBackendsOptions {
@@ -35,6 +37,8 @@ export interface RedisBackends {
   budgets: RedisBudgetStore;
   bus: RedisBus;
   directiveCache: RedisDirectiveCache;
+  /** Responses links of the turns just served, for the other replicas before the checkpoints land */
+  recentResponseLinks: RedisRecentResponseLinks;
   ready(): Promise<ReadinessCheck[]>;
   close(): Promise<void>;
   describe(): string[];
@@ -65,6 +69,16 @@ export async function openRedisBackends(url: string, opts: RedisBackendsOptions 
   const rateLimiter = new RedisRateLimiter(client, { prefix, onFailOpen: opts.onFailOpen });
   const directiveCache = new RedisDirectiveCache(client, { prefix });
   const budgets = new RedisBudgetStore(client, { prefix });
+  let lastLinkError = '';
+  const recentResponseLinks = new RedisRecentResponseLinks(client, {
+    prefix,
+    // Connection loss is logged by watchConnection; a link not shared is recorded by its checkpoint anyway.
+    onError: (err) => {
+      const line = `response links: not shared through Redis (${err.message}); other replicas read them from the session store once written`;
+      if (line !== lastLinkError) log(line);
+      lastLinkError = line;
+    },
+  });
   let lastBusError = '';
   const bus = new RedisBus(client, {
     prefix,
@@ -91,6 +105,7 @@ export async function openRedisBackends(url: string, opts: RedisBackendsOptions 
     budgets,
     bus,
     directiveCache,
+    recentResponseLinks,
     async ready() {
       return Promise.all([redisReady(client, 'redis'), redisReady(bus.subscriber, 'redis-subscriber')]);
     },
@@ -99,7 +114,7 @@ export async function openRedisBackends(url: string, opts: RedisBackendsOptions 
       await closeRedis(client);
     },
     describe() {
-      return [`rate limits: redis ${shownUrl}`, `budgets: redis ${shownUrl}`, `directive cache: redis ${shownUrl}`, `bus: redis ${shownUrl}`];
+      return [`rate limits: redis ${shownUrl}`, `budgets: redis ${shownUrl}`, `directive cache: redis ${shownUrl}`, `bus: redis ${shownUrl}`, `response links: redis ${shownUrl} (turns just served)`];
     },
   };
 }
