@@ -100,8 +100,9 @@ export function keepReplyState(
 }
 
 /**
- * When the request is done (whatever its outcome): the links this process answers from memory, and
- * the same on the turn's checkpoint (ctx.responseLink) for the processes that do not hold them.
+ * Once the reply is ready to go out (or the request failed): the links this process answers from
+ * memory, the same on the turn's checkpoint (ctx.responseLink) for the processes that do not hold
+ * them, and with Redis, shared with those at once.
  */
 export function recordLinks(deps: Pick<PipelineDeps, 'responseLinks'>, protocol: InboundProtocol, ctx: RequestContext, c: Continuation): void {
   if (!protocol.sessionLink || !ctx.sessionId || !ctx.agent) return;

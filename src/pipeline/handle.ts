@@ -291,6 +291,9 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
     cacheStore(deps.cache, cached, ctx, result.json);
     // Where the state this reply created lives: upstream, or in ibex's translated turns
     if (protocol.sessionLink) keepReplyState(deps, protocol, ctx, req, continuation, { body, served: served!, keyIndex: result.keyIndex, pinned: pin !== null, history });
+    // Before the reply goes out (awaiting it yields to other requests): a client's next turn can
+    // follow at once, to this process or another, and must find what this one continued and created.
+    recordLinks(deps, protocol, ctx, continuation);
 
     if (result.json) {
       ctx.status = 200;
@@ -308,8 +311,8 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
     ctx.end('respond');
   } finally {
     reply.raw.off('close', onClose);
-    // Only a protocol whose requests can name an earlier reply (Responses' previous_response_id) reads it back.
-    recordLinks(deps, protocol, ctx, continuation);
+    // A request that failed still claims the conversation it named (a served one recorded its links above)
+    if (!ctx.responseLink) recordLinks(deps, protocol, ctx, continuation);
     finish(deps, ctx, hold);
   }
 }
