@@ -46,6 +46,7 @@ export interface PipelineDeps {
   sessions: {
     claim(sessionId: string, agent: string, patId: string, at: number): Promise<void> | void;
     claimNew(sessionId: string, agent: string): void;
+    known(sessionId: string, agent: string): void;
   };
   /** The current registry; replaced (not mutated) when ibex.yaml is reloaded */
   providers: ProviderRegistry;
@@ -157,12 +158,19 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
       // A replay is a session of its own (tagged with the turn it replays), even when the turn it
       // replays continued an earlier response: it must not add a turn to the session it came from.
       continuation.replay = replayOfHeader(req.headers) !== null;
-      const named = typeof sessionHeader === 'string' ? validateSessionId(sessionHeader) : continuation.replay ? undefined : continuation.linkedTo?.sessionId;
-      if (named !== undefined) {
+      const linked = typeof sessionHeader === 'string' || continuation.replay ? undefined : continuation.linkedTo?.sessionId;
+      if (typeof sessionHeader === 'string') {
         generatedSession = false;
-        ctx.sessionId = named;
+        ctx.sessionId = validateSessionId(sessionHeader);
         const owned = deps.sessions.claim(ctx.sessionId, agent.name, principal.patId, ctx.startedAt);
         if (owned) await owned;
+      } else if (linked !== undefined) {
+        // The session of the turn this one continues: its link named its owner, this agent (checked
+        // above), as the turn that recorded it found it, so there is nothing to claim (and no store
+        // to ask: a continuation Redis knows is served while the session store is down).
+        generatedSession = false;
+        ctx.sessionId = linked;
+        deps.sessions.known(ctx.sessionId, agent.name);
       } else {
         ctx.sessionId = newSessionId();
         deps.sessions.claimNew(ctx.sessionId, agent.name);

@@ -10,6 +10,8 @@
 //   id named before that append lands, its claim makes the row; for the same agent (the only one that
 //   holds the id) that is the same owner. Skipping the claim saved about a third of the embedded
 //   writer's CPU per request (bench/BENCHMARKS.md).
+// - The session a Responses continuation's link names (`previous_response_id`, `conversation`) is not
+//   claimed either: the link records the agent its turn was served for, which owns the session.
 //
 // The owner of each id is then cached, so only the first request per id per process pays the round
 // trip. Owners never change, so a cached owner is never stale.
@@ -39,6 +41,15 @@ export class SessionOwners {
 
   /** A session id this process just generated: owned by `agent`; its first checkpoint records that. */
   claimNew(sessionId: string, agent: string): void {
+    this.known(sessionId, agent);
+  }
+
+  /**
+   * A session whose owner is known without asking the store: the one a Responses continuation's
+   * link names (ResponseLinks), with the agent the turn that recorded the link was served for. A
+   * checkpoint is only ever appended to a session of its own agent, so that agent owns it.
+   */
+  known(sessionId: string, agent: string): void {
     this.owners.set(sessionId, agent);
   }
 

@@ -11,8 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { provision, startTestGateway, UPSTREAM_KEY, type TestGateway } from '../helpers/gateway.js';
 import { startMockUpstream, type MockUpstream } from '../../src/mock/server.js';
-import { createTestDatabase, describeWithPostgres, type TestDatabase } from '../helpers/postgres.js';
-import { deleteKeys, REDIS_TEST_URL, uniquePrefix } from '../helpers/redis.js';
+import { createTestDatabase, describeWithPostgres, POSTGRES_ADMIN_URL, type TestDatabase } from '../helpers/postgres.js';
+import { CuttableProxy, deleteKeys, REDIS_TEST_URL, uniquePrefix } from '../helpers/redis.js';
 import { openPostgresStores } from '../../src/stores/postgres/index.js';
 import type { RelationalStores } from '../../src/stores/relational.js';
 
@@ -324,5 +324,64 @@ describeWithPostgres('production: a second replica knows the continuations the f
     // in memory it still links: the same process keeps the conversation in its session
     const again = await respond(a, dave.token, { input: 'long id again', conversation: long });
     expect(again.session).toBe(first.session);
+  }, 60_000);
+});
+
+describeWithPostgres("production: a replica whose Postgres is down continues the turns another replica just served (Redis knows them)", () => {
+  let pg: TestDatabase;
+  let prefix: string;
+  let mock: MockUpstream;
+  let a: TestGateway;
+  let b: TestGateway;
+  let store: RelationalStores;
+  const pgProxy = new CuttableProxy(new URL(POSTGRES_ADMIN_URL));
+
+  beforeAll(async () => {
+    pg = await createTestDatabase('links_outage');
+    prefix = uniquePrefix('links-outage');
+    mock = await startMockUpstream({ port: 0 });
+    await pgProxy.up();
+    const viaProxy = new URL(pg.url);
+    viaProxy.port = String(pgProxy.port);
+    const env = { IBEX_UPSTREAM_URL: mock.url, IBEX_REDIS_URL: REDIS_TEST_URL, IBEX_REDIS_PREFIX: prefix, OPENAI_API_KEY: UPSTREAM_KEY };
+    a = await startTestGateway({ mock: false, env: { ...env, IBEX_DATABASE_URL: pg.url } });
+    b = await startTestGateway({ mock: false, env: { ...env, IBEX_DATABASE_URL: viaProxy.toString() } });
+    store = await openPostgresStores(pg.url);
+  }, 60_000);
+
+  afterAll(async () => {
+    await pgProxy.up().catch(() => {});
+    await Promise.all([a?.stop(), b?.stop()]);
+    await pgProxy.down();
+    await store?.close();
+    await mock?.close();
+    await pg?.drop();
+    if (prefix) await deleteKeys(prefix);
+  });
+
+  it('the owner continues in its session (its checkpoint spooled, written when Postgres is back); another agent is refused', async () => {
+    const ivan = await provision(a, 'ivan');
+    const judy = await provision(a, 'judy');
+    // B has met both PATs (its auth cache answers while Postgres is down)
+    for (const t of [ivan.token, judy.token]) expect((await respond(b, t, { input: 'hello b' })).status).toBe(200);
+    const first = await respond(a, ivan.token, { input: 'the plan is ready' });
+    const conv = await respond(a, ivan.token, { input: 'hello', conversation: 'conv_outage_1' });
+    expect([first.status, conv.status]).toEqual([200, 200]);
+    await pgProxy.down();
+    const next = await respond(b, ivan.token, { input: 'go on', previous_response_id: first.body.id });
+    expect([next.status, next.body.error?.code, next.session]).toEqual([200, undefined, first.session]);
+    expect(mock.stats.lastRequest!.body!.previous_response_id).toBe(first.body.id);
+    const convNext = await respond(b, ivan.token, { input: 'more', conversation: 'conv_outage_1' });
+    expect([convNext.status, convNext.session]).toEqual([200, conv.session]);
+    const judyNext = await respond(b, judy.token, { input: 'mine', previous_response_id: first.body.id });
+    expect([judyNext.status, judyNext.body.error?.code]).toEqual([403, 'agent_forbidden']);
+    await pgProxy.up();
+    // nothing lost: B's checkpoint of the continuation lands in the session once Postgres answers
+    const deadline = Date.now() + 20_000;
+    while ((await store.sessions.checkpoints(first.session!)).length < 2) {
+      if (Date.now() > deadline) throw new Error("the continuation's checkpoint was not written within 20 s of Postgres' return");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect((await store.sessions.checkpoints(first.session!)).map((c) => c.requestId)).toHaveLength(2);
   }, 60_000);
 });

@@ -89,6 +89,16 @@ describe('SessionOwners', () => {
     // Its first checkpoint makes the session row; nothing was asked of the store.
     expect(store.calls).toBe(0);
   });
+
+  it("a session a continuation's link names is owned by the link's agent without a store round trip, even while the store fails", () => {
+    const store = new FakeClaims();
+    store.fail = new Error('connect ECONNREFUSED');
+    const owners = new SessionOwners(store);
+    owners.known('linked', 'a');
+    expect(owners.claim('linked', 'a', 'pat_a', 2)).toBeUndefined();
+    expect(() => owners.claim('linked', 'b', 'pat_b', 2)).toThrow(IbexError);
+    expect(store.calls).toBe(0);
+  });
 });
 
 describe('RefusedCheckpoints', () => {
