@@ -31,6 +31,22 @@ async function respond(gw: TestGateway, token: string, body: Record<string, unkn
   return { status: r.statusCode, session: r.headers['x-ibex-session'] as string | undefined, body: (await r.body.json()) as Answer['body'] };
 }
 
+/** A streamed turn: its session and the id `response.completed` names. */
+async function respondStreamed(gw: TestGateway, token: string, body: Record<string, unknown>): Promise<{ status: number; session: string | undefined; id: string | undefined }> {
+  const r = await request(`${gw.url}/v1/responses`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'gpt-4o-mini', stream: true, ...body }),
+  });
+  const text = await r.body.text();
+  const completed = text
+    .split('\n')
+    .filter((l) => l.startsWith('data: '))
+    .map((l) => JSON.parse(l.slice(6)) as { type?: string; response?: { id?: string } })
+    .find((e) => e.type === 'response.completed');
+  return { status: r.statusCode, session: r.headers['x-ibex-session'] as string | undefined, id: completed?.response?.id };
+}
+
 async function retrieve(gw: TestGateway, token: string, id: string): Promise<number> {
   const r = await request(`${gw.url}/v1/responses/${id}`, { headers: { authorization: `Bearer ${token}` } });
   await r.body.dump();
@@ -283,6 +299,23 @@ describeWithPostgres('production: a second replica knows the continuations the f
       expect([next.status, next.session]).toEqual([200, first.session]);
       expect(keyOf()).toBe(key);
     }
+  }, 60_000);
+
+  it('streamed turns on a key pool, each continued at once on the other replica: one session, the key that created the state', async () => {
+    const kim = await provision(a, 'kim');
+    const keyOf = () => (String(mock.stats.lastRequest!.headers.authorization) === `Bearer ${POOL_KEYS.K_POOL_A}` ? 'a' : 'b');
+    let previous: string | undefined;
+    let session: string | undefined;
+    const keys: string[] = [];
+    for (const [i, gw] of [a, b, a, b, a, b].entries()) {
+      const r = await respondStreamed(gw, kim.token, { model: 'pooled', input: `streamed step ${i}`, ...(previous ? { previous_response_id: previous } : {}) });
+      expect([r.status, typeof r.id]).toEqual([200, 'string']);
+      if (session) expect(r.session).toBe(session);
+      session = r.session;
+      previous = r.id;
+      keys.push(keyOf());
+    }
+    expect(new Set(keys).size).toBe(1);
   }, 60_000);
 
   it('20 translated conversations at once, each turn on the other replica: each gets exactly its own turns, in one session', async () => {
