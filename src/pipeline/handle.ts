@@ -45,7 +45,6 @@ export interface PipelineDeps {
   /** Session ownership (src/sessions/owners.ts): a named id is claimed before forwarding; a generated one is owned at once (its first checkpoint makes the row). */
   sessions: {
     claim(sessionId: string, agent: string, patId: string, at: number): Promise<void> | void;
-    claimNew(sessionId: string, agent: string): void;
     known(sessionId: string, agent: string): void;
   };
   /** The current registry; replaced (not mutated) when ibex.yaml is reloaded */
@@ -158,7 +157,7 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
       // A replay is a session of its own (tagged with the turn it replays), even when the turn it
       // replays continued an earlier response: it must not add a turn to the session it came from.
       continuation.replay = replayOfHeader(req.headers) !== null;
-      const linked = typeof sessionHeader === 'string' || continuation.replay ? undefined : continuation.linkedTo?.sessionId;
+      const linked = continuation.replay ? undefined : continuation.linkedTo?.sessionId;
       if (typeof sessionHeader === 'string') {
         generatedSession = false;
         ctx.sessionId = validateSessionId(sessionHeader);
@@ -173,7 +172,7 @@ async function run(deps: PipelineDeps, protocol: InboundProtocol, req: FastifyRe
         deps.sessions.known(ctx.sessionId, agent.name);
       } else {
         ctx.sessionId = newSessionId();
-        deps.sessions.claimNew(ctx.sessionId, agent.name);
+        deps.sessions.known(ctx.sessionId, agent.name);
       }
       headers['x-ibex-session'] = ctx.sessionId;
       ctx.end('session');

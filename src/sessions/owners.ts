@@ -39,15 +39,11 @@ export class SessionOwners {
     private readonly opts: SessionOwnersOptions = {},
   ) {}
 
-  /** A session id this process just generated: owned by `agent`; its first checkpoint records that. */
-  claimNew(sessionId: string, agent: string): void {
-    this.known(sessionId, agent);
-  }
-
   /**
-   * A session whose owner is known without asking the store: the one a Responses continuation's
-   * link names (ResponseLinks), with the agent the turn that recorded the link was served for. A
-   * checkpoint is only ever appended to a session of its own agent, so that agent owns it.
+   * A session whose owner is known without asking the store: an id this process just generated
+   * (its first checkpoint records the owner), or the one a Responses continuation's link names
+   * (ResponseLinks), with the agent the turn that recorded the link was served for. A checkpoint is
+   * only ever appended to a session of its own agent, so that agent owns it.
    */
   known(sessionId: string, agent: string): void {
     this.owners.set(sessionId, agent);

@@ -89,7 +89,7 @@ export async function startPipeline(opts: { agents: Record<string, AgentFileConf
     verifyAgent: async (_p, requested) => ({ ...NO_SPEND_LIMITS, name: requested ?? 'support', description: null, rpm: null, enabled: true, createdAt: 0 }),
     rateLimiter,
     resolveDirective: () => null,
-    sessions: { claim: () => {}, claimNew: () => {}, known: () => {} },
+    sessions: { claim: () => {}, known: () => {} },
     providers,
     recorders: {
       checkpoint: (cp) => checkpoints.push(cp),

@@ -83,7 +83,7 @@ describe('SessionOwners', () => {
   it('a generated id is owned at once without a store round trip; another agent naming it is refused', () => {
     const store = new FakeClaims();
     const owners = new SessionOwners(store);
-    owners.claimNew('g1', 'a');
+    owners.known('g1', 'a');
     expect(owners.claim('g1', 'a', 'pat_a', 2)).toBeUndefined();
     expect(() => owners.claim('g1', 'b', 'pat_b', 2)).toThrow(IbexError);
     // Its first checkpoint makes the session row; nothing was asked of the store.
