@@ -69,25 +69,18 @@ export async function openRedisBackends(url: string, opts: RedisBackendsOptions 
   const rateLimiter = new RedisRateLimiter(client, { prefix, onFailOpen: opts.onFailOpen });
   const directiveCache = new RedisDirectiveCache(client, { prefix });
   const budgets = new RedisBudgetStore(client, { prefix });
-  let lastLinkError = '';
+  const linkLog = newLinesOnly(log);
   const recentResponseLinks = new RedisRecentResponseLinks(client, {
     prefix,
     // Connection loss is logged by watchConnection; a link not shared is recorded by its checkpoint anyway.
-    onError: (err) => {
-      const line = `response links: not shared through Redis (${err.message}); other replicas read them from the session store once written`;
-      if (line !== lastLinkError) log(line);
-      lastLinkError = line;
-    },
+    onError: (err) => linkLog(`response links: not shared through Redis (${err.message}); other replicas read them from the session store once written`),
   });
-  let lastBusError = '';
+  const busLog = newLinesOnly(log);
   const bus = new RedisBus(client, {
     prefix,
     // Connection errors are logged by watchConnection; here only what it cannot see, deduplicated.
     onError: (err, context) => {
-      if (context === 'subscriber connection') return;
-      const line = `bus: ${context}: ${err.message}`;
-      if (line !== lastBusError) log(line);
-      lastBusError = line;
+      if (context !== 'subscriber connection') busLog(`bus: ${context}: ${err.message}`);
     },
   });
   watchConnection(bus.subscriber, `redis subscriber ${shownUrl}`, () => {});
@@ -116,6 +109,15 @@ export async function openRedisBackends(url: string, opts: RedisBackendsOptions 
     describe() {
       return [`rate limits: redis ${shownUrl}`, `budgets: redis ${shownUrl}`, `directive cache: redis ${shownUrl}`, `bus: redis ${shownUrl}`, `response links: redis ${shownUrl} (turns just served)`];
     },
+  };
+}
+
+/** `log` that skips a line equal to the one before (one per run of the same failure, not one per command). */
+function newLinesOnly(log: (line: string) => void): (line: string) => void {
+  let last = '';
+  return (line) => {
+    if (line !== last) log(line);
+    last = line;
   };
 }
 
