@@ -19,6 +19,7 @@ export function describeProvider(p: ProviderFileConfig): Record<string, unknown>
     headers: maskedHeaders(p),
     timeouts: { ...p.timeouts },
     ...(p.promptCache !== undefined ? { promptCache: p.promptCache } : {}),
+    ...(p.maxTokensField !== undefined ? { maxTokensField: p.maxTokensField } : {}),
   };
 }
 

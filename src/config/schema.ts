@@ -11,11 +11,13 @@ import {
   DEFAULT_PASSTHROUGH,
   DEFAULT_RETRIES_PER_TARGET,
   KEY_STRATEGIES,
+  MAX_TOKENS_FIELDS,
   PROVIDER_KINDS,
   type AgentFileConfig,
   type CircuitSettings,
   type IbexFileConfig,
   type ModelPrice,
+  type MaxTokensField,
   type ModelTarget,
   type PolicyRef,
   type ProviderFileConfig,
@@ -26,7 +28,7 @@ import {
 export type FileSections = Omit<IbexFileConfig, 'origin' | 'path'>;
 
 const TOP_KEYS = ['providers', 'models', 'retries', 'circuit', 'pricing', 'agents', 'retention', 'passthrough', 'cors', 'limits', 'timeouts'];
-const PROVIDER_KEYS = ['kind', 'baseUrl', 'keys', 'keyStrategy', 'cooldown', 'apiVersion', 'headers', 'timeouts', 'promptCache'];
+const PROVIDER_KEYS = ['kind', 'baseUrl', 'keys', 'keyStrategy', 'cooldown', 'apiVersion', 'headers', 'timeouts', 'promptCache', 'maxTokensField'];
 const TIMEOUT_KEYS = ['connect', 'ttfb', 'idle'];
 const PRICE_KEYS = ['input', 'cachedInput', 'output'];
 const AGENT_KEYS = ['policies', 'cache'];
@@ -107,6 +109,12 @@ function readProvider(r: YamlReader, name: string, loc: Located, env: NodeJS.Pro
     else apiVersion = r.string(f.apiVersion);
   }
 
+  let maxTokensField: MaxTokensField | undefined;
+  if (f.maxTokensField) {
+    if (kind === 'anthropic') r.fail(f.maxTokensField, '"maxTokensField" only applies to kinds openai and azure-openai (Anthropic\'s field is always max_tokens)');
+    else maxTokensField = r.oneOf(f.maxTokensField, MAX_TOKENS_FIELDS);
+  }
+
   const headers = f.headers ? readHeaders(r, f.headers, env) : { headers: {}, secret: [] };
   if (baseUrl === undefined) return undefined;
   return {
@@ -121,6 +129,7 @@ function readProvider(r: YamlReader, name: string, loc: Located, env: NodeJS.Pro
     secretHeaders: headers.secret,
     timeouts: f.timeouts ? readTimeouts(r, f.timeouts) : {},
     ...(f.promptCache ? { promptCache: r.bool(f.promptCache) } : {}),
+    ...(maxTokensField ? { maxTokensField } : {}),
   };
 }
 

@@ -12,6 +12,14 @@ export type KeyStrategy = 'round_robin' | 'priority';
 export const KEY_STRATEGIES: readonly KeyStrategy[] = ['round_robin', 'priority'];
 
 /**
+ * Which chat completions field carries a reply-size limit ibex translated (an Anthropic `max_tokens`,
+ * a Responses `max_output_tokens`): OpenAI's `max_completion_tokens` (its reasoning models refuse the
+ * older field), or `max_tokens` for an OpenAI-compatible server that only reads that one.
+ */
+export type MaxTokensField = 'max_completion_tokens' | 'max_tokens';
+export const MAX_TOKENS_FIELDS: readonly MaxTokensField[] = ['max_completion_tokens', 'max_tokens'];
+
+/**
  * One upstream key. `value` is the resolved secret; it is a non-enumerable property, so
  * `JSON.stringify`, `util.inspect` and object spread never carry it (they show `masked`).
  */
@@ -51,6 +59,8 @@ export interface ProviderFileConfig {
   readonly secretHeaders: readonly string[];
   readonly timeouts: Readonly<Timeouts>;
   readonly promptCache?: boolean;
+  /** Kinds openai and azure-openai; absent: `max_completion_tokens` */
+  readonly maxTokensField?: MaxTokensField;
 }
 
 export interface ModelTarget {

@@ -3,6 +3,7 @@ import { IbexError, UpstreamPassthroughError } from '../errors.js';
 import type { Provider } from '../providers/types.js';
 import type { InboundProtocol } from '../protocols/types.js';
 import { translation } from '../protocols/translate.js';
+import { withMaxTokensField } from '../protocols/openai-chat/index.js';
 import type { UpstreamCall } from './forward.js';
 import type { ProviderRegistry, RoutedTarget } from '../providers/index.js';
 import type { ResponseStateAt } from '../stores/ports.js';
@@ -46,9 +47,11 @@ export function upstreamCall(
   }
   const t = translation(protocol.name, provider.kind.wire, withModel, history);
   if (!t) return null;
+  const chat = provider.kind.wire === 'openai-chat';
+  const translated = t.request(withModel);
   return {
-    path: provider.kind.wire === 'openai-chat' ? '/chat/completions' : '/messages',
-    body: serialiseOutgoing(t.request(withModel)),
+    path: chat ? '/chat/completions' : '/messages',
+    body: serialiseOutgoing(chat ? withMaxTokensField(translated, provider.maxTokensField ?? 'max_completion_tokens') : translated),
     model,
     translation: t,
   };

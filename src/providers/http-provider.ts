@@ -17,7 +17,7 @@ import { peekErrorCode } from './peek-error.js';
 import { KeyPool, type KeyState } from './key-pool.js';
 import { ProviderHealth, type HealthSnapshot } from './health.js';
 import type { KindSpec } from './kinds.js';
-import type { CircuitSettings, KeyStrategy, ProviderKind } from '../config/types.js';
+import type { CircuitSettings, KeyStrategy, MaxTokensField, ProviderKind } from '../config/types.js';
 
 export interface HttpProviderConfig {
   /** Registry id (the name under `providers:`), recorded in traces */
@@ -30,6 +30,8 @@ export interface HttpProviderConfig {
   apiVersion?: string;
   /** Extra headers sent on every request (never the caller's PAT) */
   headers: Readonly<Record<string, string>>;
+  /** The chat field of a reply-size limit ibex translated; absent: max_completion_tokens */
+  maxTokensField?: MaxTokensField;
 }
 
 export interface HttpProviderOptions {
@@ -63,6 +65,7 @@ export class HttpProvider implements Provider {
   readonly id: string;
   readonly kind: KindSpec;
   readonly maxResponseBytes: number | undefined;
+  readonly maxTokensField: MaxTokensField;
   readonly health: ProviderHealth;
   private readonly pool: Pool;
   private readonly basePath: string;
@@ -76,6 +79,7 @@ export class HttpProvider implements Provider {
     this.id = config.id;
     this.kind = config.kind;
     this.maxResponseBytes = opts.maxResponseBytes;
+    this.maxTokensField = config.maxTokensField ?? 'max_completion_tokens';
     this.health = new ProviderHealth(opts.circuit);
     const base = new URL(config.baseUrl);
     const basePath = base.pathname.replace(/\/+$/, '');

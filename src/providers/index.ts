@@ -121,6 +121,7 @@ export function createProviders(config: IbexConfig, file: IbexFileConfig): Provi
           cooldownMs: p.cooldownMs,
           apiVersion: p.apiVersion,
           headers: p.headers,
+          maxTokensField: p.maxTokensField,
         },
         {
           connections: config.upstreamConnections,

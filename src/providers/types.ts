@@ -47,6 +47,8 @@ export interface Provider {
   status(): import('./http-provider.js').ProviderStatus;
   /** Largest non-streaming answer read from this provider (bytes); forward.ts answers 502 beyond it */
   readonly maxResponseBytes?: number;
+  /** Where a chat body ibex translated for this provider carries its reply-size limit; absent: max_completion_tokens */
+  readonly maxTokensField?: import('../config/types.js').MaxTokensField;
   /** Sends one request; resolves when the response headers arrive (after retries of retry-safe failures). */
   send(req: UpstreamRequest, opts: ForwardOptions): Promise<UpstreamResponse>;
   close(): Promise<void>;

@@ -53,7 +53,7 @@ describe('SDKs across provider kinds, and continuations pinned to their provider
 providers:
   oai:    { kind: openai, baseUrl: "${oai.url}", keys: ["\${K_OAI}"] }
   claude: { kind: anthropic, baseUrl: "${claude.url}", keys: ["\${K_CLAUDE}"] }
-  p1:     { kind: openai, baseUrl: "${p1.url}" }
+  p1:     { kind: openai, baseUrl: "${p1.url}", maxTokensField: max_tokens }
   pool:   { kind: openai, baseUrl: "${pool.url}", keys: ["\${K_POOL_A}", "\${K_POOL_B}"], keyStrategy: round_robin }
 models:
   sonnet: claude/claude-sonnet-4-5
@@ -275,6 +275,10 @@ retries: { perTarget: 0 }
       // OpenAI's reasoning models refuse max_tokens: the Messages caller's limit goes as max_completion_tokens
       expect(oai.stats.lastRequest!.body!.max_completion_tokens).toBe(50);
       expect(oai.stats.lastRequest!.body).not.toHaveProperty('max_tokens');
+      // ...unless the provider says it reads only the older field (maxTokensField: max_tokens)
+      await anthropic.messages.create({ model: 'p1/gpt-4o-mini', max_tokens: 60, messages: [{ role: 'user', content: 'older field' }] });
+      expect(p1.stats.lastRequest!.body!.max_tokens).toBe(60);
+      expect(p1.stats.lastRequest!.body).not.toHaveProperty('max_completion_tokens');
     });
 
     it('previous_response_id continues a translated conversation: ibex sends the earlier turns (tool round trip, streamed too)', async () => {

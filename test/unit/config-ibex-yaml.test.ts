@@ -127,6 +127,7 @@ describe('the issue 12 settings and provider options', () => {
     headers: { X-Title: ibex, Authorization-Extra: "Bearer \${K1}" }
     timeouts: { connect: 2s, ttfb: 30s, idle: 500ms }
     promptCache: true
+    maxTokensField: max_tokens
 passthrough: [/v1/audio, /v1/files/]
 cors: { origins: ["https://app.example.com", "*"] }
 limits: { body: 32MiB, response: 512KB }
@@ -143,6 +144,7 @@ timeouts: { ttfb: 600s, idle: 300s }
     expect(p.secretHeaders).toEqual(['Authorization-Extra']);
     expect(p.timeouts).toEqual({ connectMs: 2000, ttfbMs: 30_000, idleMs: 500 });
     expect(p.promptCache).toBe(true);
+    expect(p.maxTokensField).toBe('max_tokens');
     expect(c.passthrough).toEqual(['/v1/audio', '/v1/files']);
     expect(c.cors).toEqual({ origins: ['https://app.example.com', '*'] });
     expect(c.limits).toEqual({ bodyBytes: 32 * 1024 * 1024, responseBytes: 512_000 });
@@ -249,6 +251,19 @@ describe('errors name the file, line, column and key path', () => {
     expect(refuse('providers:\n  az: { kind: azure-openai }\n').message).toContain('missing "baseUrl"');
     const e = refuse('providers:\n  a:\n    kind: openai\n    apiVersion: "2024-10-21"\n');
     expect([e.line, e.path]).toEqual([4, 'providers.a.apiVersion']);
+  });
+
+  it('maxTokensField: one of the two chat fields, and not for Anthropic (whose field is max_tokens)', () => {
+    const bad = refuse('providers:\n  a:\n    kind: openai\n    maxTokensField: max_output_tokens\n');
+    expect([bad.line, bad.path]).toEqual([4, 'providers.a.maxTokensField']);
+    expect(bad.message).toContain('max_completion_tokens');
+    const claude = refuse('providers:\n  c:\n    kind: anthropic\n    maxTokensField: max_tokens\n');
+    expect([claude.line, claude.path]).toEqual([4, 'providers.c.maxTokensField']);
+    expect(claude.message).toContain('only applies to kinds openai and azure-openai');
+    const az = parseIbexYaml('providers:\n  az: { kind: azure-openai, baseUrl: "https://n.openai.azure.com", maxTokensField: max_completion_tokens }\n', 'ibex.yaml', ENV);
+    expect(az.providers[0]!.maxTokensField).toBe('max_completion_tokens');
+    // Unset: absent (the provider sends max_completion_tokens)
+    expect(parseIbexYaml('providers:\n  a: { kind: openai }\n', 'ibex.yaml', ENV).providers[0]).not.toHaveProperty('maxTokensField');
   });
 
   it('pricing keys and policies', () => {

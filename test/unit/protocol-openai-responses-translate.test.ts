@@ -85,12 +85,12 @@ describe('responsesToChatRequest', () => {
     });
   });
 
-  it('a string input is one user message; stream asks for usage; max_tokens on request', () => {
-    const chat = responsesToChatRequest({ model: 'm', input: 'hi', stream: true, max_output_tokens: 9, text: { format: { type: 'json_object' } } }, { maxTokensField: 'max_tokens' });
+  it('a string input is one user message; stream asks for usage; max_output_tokens as max_completion_tokens', () => {
+    const chat = responsesToChatRequest({ model: 'm', input: 'hi', stream: true, max_output_tokens: 9, text: { format: { type: 'json_object' } } });
     expect(chat).toEqual({
       model: 'm',
       messages: [{ role: 'user', content: 'hi' }],
-      max_tokens: 9,
+      max_completion_tokens: 9,
       response_format: { type: 'json_object' },
       stream: true,
       stream_options: { include_usage: true },

@@ -7,3 +7,4 @@ export { createReassembler, parseChatSse } from './reassemble.js';
 export { renderError, streamErrorEvent, type OpenAIErrorShape } from './errors.js';
 export { usageFromOpenAI, type RawUsage } from './usage.js';
 export { prepareUpstream, UsageChunkFilter } from './stream-usage.js';
+export { withMaxTokensField } from './max-tokens-field.js';

@@ -7,9 +7,6 @@ import { checkTranslatedFields, type FieldKind, nonEmptyString } from '../transl
 import type { ResponsesBody } from './parse.js';
 
 export interface ChatRequestOptions {
-  /** The field that carries max_output_tokens: OpenAI's `max_completion_tokens` (default), or the older
-   *  `max_tokens` that many OpenAI-compatible servers read */
-  maxTokensField?: 'max_completion_tokens' | 'max_tokens';
   /** The earlier turns' items (input and output, oldest first) when the body continues
    *  `previous_response_id` / `conversation`: chat completions keep no state, so ibex must send them */
   history?: unknown[];
@@ -63,7 +60,7 @@ export function responsesToChatRequest(body: ResponsesBody, opts: ChatRequestOpt
   if (Array.isArray(body.tools)) chat.tools = body.tools.map((t, i) => chatTool(t, `tools[${i}]`));
   if (body.tool_choice !== undefined && body.tool_choice !== null) chat.tool_choice = chatToolChoice(body.tool_choice);
   copy(body, chat, ['temperature', 'top_p', 'parallel_tool_calls', 'user', 'service_tier', 'prompt_cache_key', 'safety_identifier']);
-  if (typeof body.max_output_tokens === 'number') chat[opts.maxTokensField ?? 'max_completion_tokens'] = body.max_output_tokens;
+  if (typeof body.max_output_tokens === 'number') chat.max_completion_tokens = body.max_output_tokens;
   if (typeof body.top_logprobs === 'number') Object.assign(chat, { logprobs: true, top_logprobs: body.top_logprobs });
   if (isObject(body.reasoning) && typeof body.reasoning.effort === 'string') chat.reasoning_effort = body.reasoning.effort;
   if (isObject(body.text)) {
