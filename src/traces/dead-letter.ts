@@ -4,12 +4,13 @@
 //
 //   {"at":"2025-01-31T12:00:00.000Z","queue":"checkpoints","error":"invalid byte sequence …","code":"22021","item":{…}}
 //
-// Files are written like spool files (`.tmp`, fsync, rename; mode 0600, folder 0700) and never
+// Files are written like spool files (util/durable-file.ts; mode 0600, folder 0700) and never
 // read back by ibex: they are for a human (docs/operations.md says how to inspect and replay them).
 // The folder is capped (maxBytes): a flood of bad items must not fill the disk.
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileDurably } from '../util/durable-file.js';
 import { storeErrorCode } from '../stores/errors.js';
 
 export interface DeadLetter<T> {
@@ -55,19 +56,8 @@ export class DeadLetterFolder {
     if (used + body.length > this.maxBytes) throw new DeadLetterFullError(used, this.maxBytes);
 
     const file = `${this.name}.${at.replace(/[-:.]/g, '')}.${process.pid}-${randomBytes(4).toString('hex')}.jsonl`;
-    const tmp = join(this.dir, `${file}.tmp`);
-    const handle = await open(tmp, 'wx', 0o600);
-    try {
-      await handle.writeFile(body);
-      await handle.sync();
-    } catch (err) {
-      await handle.close().catch(() => undefined);
-      await unlink(tmp).catch(() => undefined);
-      throw err;
-    }
-    await handle.close();
+    await writeFileDurably(this.dir, file, body);
     const full = join(this.dir, file);
-    await rename(tmp, full);
     this.bytes = used + body.length;
     return full;
   }

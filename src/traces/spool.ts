@@ -8,9 +8,9 @@
 // to a `.tmp` name, fsync'd, then renamed, so a crash never leaves a half-written batch where replay
 // would find it. Mode 0600 (traces carry agent names and ids), folder 0700.
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
-import { chmod, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileDurably, writeFileDurablySync } from '../util/durable-file.js';
 
 export interface SpoolEntry {
   seq: number;
@@ -117,19 +117,7 @@ export class Spool<T> {
   async append(items: T[], seq: number = this.reserveSeq()): Promise<SpoolWrite> {
     const { file, body, unserializable } = this.prepare(items, seq);
     if (body.length === 0) return { entry: null, unserializable };
-    const tmp = join(this.dir, `${file}.tmp`);
-    const handle = await open(tmp, 'wx', 0o600);
-    try {
-      await handle.writeFile(body);
-      await handle.sync();
-    } catch (err) {
-      await handle.close().catch(() => undefined);
-      await unlink(tmp).catch(() => undefined);
-      throw err;
-    }
-    await handle.close();
-    await rename(tmp, join(this.dir, file));
-    await this.syncDir();
+    await writeFileDurably(this.dir, file, body);
     const entry = { seq, file, bytes: body.length };
     this.index(entry);
     return { entry, unserializable };
@@ -140,15 +128,7 @@ export class Spool<T> {
     const seq = this.reserveSeq();
     const { file, body, unserializable } = this.prepare(items, seq);
     if (body.length === 0) return { entry: null, unserializable };
-    const tmp = join(this.dir, `${file}.tmp`);
-    const fd = openSync(tmp, 'wx', 0o600);
-    try {
-      writeSync(fd, body);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, join(this.dir, file));
+    writeFileDurablySync(this.dir, file, body);
     const entry = { seq, file, bytes: body.length };
     this.index(entry);
     return { entry, unserializable };
@@ -232,13 +212,6 @@ export class Spool<T> {
     this.totalBytes -= entry.bytes;
   }
 
-  private async syncDir(): Promise<void> {
-    // The rename is durable only once the folder itself is flushed.
-    const handle = await open(this.dir, 'r').catch(() => null);
-    if (!handle) return;
-    await handle.sync().catch(() => undefined);
-    await handle.close().catch(() => undefined);
-  }
 }
 
 function parseSeq(file: string, prefix: string): number | null {
