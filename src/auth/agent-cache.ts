@@ -5,7 +5,7 @@
 // so a disabled or unknown agent is cached only briefly: re-enabling takes effect within that TTL.
 import { LRUCache } from 'lru-cache';
 import type { Agent, AgentStore } from '../stores/ports.js';
-import { withDeadline } from './deadline.js';
+import { withDeadline } from '../util/deadline.js';
 
 export interface AgentCacheOptions {
   /** Agents kept. Default 1000. */

@@ -22,7 +22,7 @@ import { LRUCache } from 'lru-cache';
 import { IbexError } from '../errors.js';
 import type { Bus } from '../stores/ports.js';
 import { isWellFormedPat, hashToken } from './pat.js';
-import { withDeadline } from './deadline.js';
+import { withDeadline } from '../util/deadline.js';
 import { isExpired, isTokenHash, type Principal, type TokenIndexSource, type TokenValidator } from './principal.js';
 import { TokenBucket } from './token-bucket.js';
 import { TokenIndex } from './token-index.js';

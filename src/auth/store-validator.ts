@@ -1,6 +1,6 @@
 // In-process token validation: one indexed read of the TokenStore per cache miss.
 import type { TokenStore } from '../stores/ports.js';
-import { withDeadline } from './deadline.js';
+import { withDeadline } from '../util/deadline.js';
 import { principalFromRecord, type Principal, type TokenValidator } from './principal.js';
 
 export interface StoreTokenValidatorOptions {

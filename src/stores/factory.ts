@@ -9,6 +9,7 @@ import type { Stores, TraceSink, ReadinessCheck, RateLimiter, Bus, BudgetStore, 
 import { OutageTolerantBudgetStore, type BudgetOutageMode } from '../usage/outage.js';
 import type { RelationalStores } from './relational.js';
 import type { DirectiveCache } from './memory/directive-cache.js';
+import { failureDetail, withDeadline } from '../util/deadline.js';
 
 export interface MigrationReport {
   store: string;
@@ -111,20 +112,7 @@ export const READY_TIMEOUT_MS = 750;
 
 /** A store's readiness checks, or one failing check named `name` when it does not answer in time. */
 export function readyWithin(name: string, checks: Promise<ReadinessCheck[]>, ms = READY_TIMEOUT_MS): Promise<ReadinessCheck[]> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve([{ name, ok: false, detail: `no answer within ${ms} ms` }]), ms);
-    timer.unref();
-    checks.then(
-      (c) => {
-        clearTimeout(timer);
-        resolve(c);
-      },
-      (err: Error) => {
-        clearTimeout(timer);
-        resolve([{ name, ok: false, detail: err.message }]);
-      },
-    );
-  });
+  return withDeadline(checks, ms, name).catch((err: Error) => [{ name, ok: false, detail: failureDetail(err) }]);
 }
 
 async function openRelational(config: IbexConfig, log: (line: string) => void): Promise<RelationalStores> {

@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { IbexError } from '../../errors.js';
 import type { ReadinessCheck } from '../../stores/ports.js';
+import { failureDetail, withDeadline } from '../../util/deadline.js';
 
 /** Routes still served while draining: probes, and the metrics of the drain itself. */
 const SERVED_WHILE_DRAINING = new Set(['/healthz', '/readyz', '/metrics']);
@@ -25,24 +26,8 @@ export function registerHealthRoutes(app: FastifyInstance, ready: () => Promise<
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     if (isDraining()) return reply.code(503).send({ status: 'draining', checks: [] });
-    const checks = await withinDeadline(ready(), READY_DEADLINE_MS).catch((err: Error) => [{ name: 'stores', ok: false, detail: err.message }]);
+    const checks = await withDeadline(ready(), READY_DEADLINE_MS, 'stores').catch((err: Error) => [{ name: 'stores', ok: false, detail: failureDetail(err) }]);
     const ok = checks.every((c) => c.ok);
     return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'unavailable', checks });
-  });
-}
-
-function withinDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (err: unknown) => {
-        clearTimeout(timer);
-        reject(err);
-      },
-    );
   });
 }

@@ -1,6 +1,9 @@
 // A deadline for a promise we cannot cancel (a store call): stop waiting, let it finish unobserved.
 export class DeadlineError extends Error {
-  constructor(what: string, ms: number) {
+  constructor(
+    what: string,
+    readonly ms: number,
+  ) {
     super(`${what} did not answer within ${ms} ms`);
     this.name = 'DeadlineError';
   }
@@ -22,4 +25,9 @@ export function withDeadline<T>(work: Promise<T>, ms: number, what: string): Pro
       },
     );
   });
+}
+
+/** What a readiness check shows of a failure: the error's message, or `no answer within N ms` for a deadline. */
+export function failureDetail(err: Error): string {
+  return err instanceof DeadlineError ? `no answer within ${err.ms} ms` : err.message;
 }
