@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Cost of the embedded write-behind on its own: N checkpoints (each a new session, as in `ibex bench`)
 // and N traces written in batches of B into a fresh SQLite file, as the writer worker does.
-//   node bench/sqlite-writes.mjs [N=20000] [B=100] [--random-ids]
+//   node bench/sqlite-writes.mjs [N=20000] [B=100] [--random-ids] [--turns=T]
+// --turns=T: conversations of T turns instead, each turn resending its session's history as clients
+// do (turn t: the directive and 2t-1 messages), to see what a long conversation costs per checkpoint.
 // Needs the build (npm run build). Prints µs per row (wall and CPU) for each half. Ids are made as the
 // gateway makes them (time-ordered); --random-ids uses random UUIDs instead, which is what ibex did
 // before and costs SQLite 2-5x the CPU per row (random inserts into every index).
@@ -13,6 +15,7 @@ import { openSqliteStores } from '../dist/src/stores/sqlite/index.js';
 import { timeOrderedHex32, uuidV7 } from '../dist/src/util/time-ordered-id.js';
 
 const randomIds = process.argv.includes('--random-ids');
+const turns = Number(process.argv.find((a) => a.startsWith('--turns='))?.slice('--turns='.length) ?? 1);
 const [nArg, bArg] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const n = Number(nArg ?? 20_000);
 const b = Number(bArg ?? 100);
@@ -22,14 +25,22 @@ await stores.migrate();
 
 const directive = 'You are a careful assistant. Answer briefly and cite the policy version. '.repeat(3);
 const start = Date.now();
+let sessionId = '';
+let history = [];
 const rows = Array.from({ length: n }, (_, i) => {
   const requestId = randomIds ? randomUUID() : uuidV7();
-  const sessionId = 'ses_' + (randomIds ? randomUUID().replaceAll('-', '') : timeOrderedHex32());
+  if (i % turns === 0) {
+    sessionId = 'ses_' + (randomIds ? randomUUID().replaceAll('-', '') : timeOrderedHex32());
+    history = [{ role: 'system', content: directive }];
+  } else {
+    history = [...history, { role: 'assistant', content: `echo: hello ${i - 1}` }];
+  }
+  history = [...history, { role: 'user', content: `hello ${i}` }];
   const createdAt = start + i;
   return {
     checkpoint: {
       sessionId, agent: 'bench', patId: 'pat_bench', requestId, model: 'gpt-4o-mini', directiveVersion: 1,
-      messages: [{ role: 'system', content: directive }, { role: 'user', content: `hello ${i}` }],
+      messages: history,
       reply: `echo: hello ${i}`, finishReason: 'stop', usage: { promptTokens: 40, completionTokens: 8, totalTokens: 48 },
       status: 'ok', errorCode: null, stream: false, createdAt,
     },

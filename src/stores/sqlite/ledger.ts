@@ -4,18 +4,28 @@
 // transaction, which SQLite serialises, so "find or insert" cannot race a deletion.
 import { messageBody } from '../../ledger/message-body.js';
 import type { SqliteDb } from './db.js';
+import type { SessionMessagesMemo } from './session-messages-memo.js';
 
 const FIND = 'SELECT id FROM messages WHERE hash = ?';
 const INSERT = 'INSERT INTO messages (hash, body, bytes, created_at) VALUES (?, ?, ?, ?) RETURNING id';
 const USE = 'INSERT INTO message_sessions (session_id, message_id) VALUES (?, ?) ON CONFLICT DO NOTHING';
 const BODIES = 'SELECT id, body FROM messages WHERE id IN (SELECT value FROM json_each(?))';
 
-/** Stores the messages (their stored texts) not stored yet and returns the ids of all of them, in order. Call inside a write transaction. */
-export function storeMessages(db: SqliteDb, sessionId: string, texts: readonly string[], at: number): number[] {
-  const ids: number[] = [];
-  const used = new Set<number>();
-  for (const text of texts) {
-    const b = messageBody(text);
+/**
+ * Stores the messages (their stored texts) not stored yet and returns the ids of all of them, in order.
+ * Call inside a write transaction. With `memo`, the messages this session's last stored turn began with
+ * are neither looked up nor recorded again (session-messages-memo.ts); `turn` is this one's number.
+ */
+export function storeMessages(db: SqliteDb, sessionId: string, texts: readonly string[], at: number, memo?: { of: SessionMessagesMemo; turn: number }): number[] {
+  const bodies = texts.map(messageBody);
+  const hashes = bodies.map((b) => b.hash);
+  const known = memo && memo.turn > 1 ? memo.of.get(sessionId) : undefined;
+  let shared = 0;
+  if (known) while (shared < hashes.length && shared < known.hashes.length && known.hashes[shared] === hashes[shared]) shared++;
+  const ids = known ? known.ids.slice(0, shared) : [];
+  // The session's use of those is recorded already
+  const used = new Set<number>(ids);
+  for (const b of bodies.slice(shared)) {
     const id = db.get<{ id: number }>(FIND, b.hash)?.id ?? db.get<{ id: number }>(INSERT, b.hash, b.body, b.bytes, at)!.id;
     ids.push(id);
     if (!used.has(id)) {
@@ -23,6 +33,7 @@ export function storeMessages(db: SqliteDb, sessionId: string, texts: readonly s
       db.run(USE, sessionId, id);
     }
   }
+  if (memo && memo.turn > 1) memo.of.stage(sessionId, { hashes, ids });
   return ids;
 }
 

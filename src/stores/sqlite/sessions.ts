@@ -21,6 +21,7 @@ import {
 } from '../sql/sessions.js';
 import { sqliteDecode, sqliteEncode, type SqliteDb } from './db.js';
 import { messageBodies, sqliteRefs, storeMessages } from './ledger.js';
+import { SessionMessagesMemo } from './session-messages-memo.js';
 import { checkpointMessageTexts } from '../../ledger/message-body.js';
 import { refsOf } from '../sql/sessions.js';
 import { exportSqliteCheckpoints } from './export.js';
@@ -60,9 +61,11 @@ const CLAIM_SESSION = `INSERT INTO sessions (${SESSION_COLS}) VALUES (?, ?, ?, ?
 export class SqliteSessionStore implements SessionStore {
   private readonly appendTx;
   private readonly claimTx;
+  private readonly memo = new SessionMessagesMemo();
 
   constructor(private readonly db: SqliteDb) {
     this.appendTx = db.writer((batch: CheckpointInput[]): AppendResult => {
+      this.memo.begin(db);
       const refused: RefusedCheckpoint[] = [];
       for (const [sessionId, checkpoints] of checkpointsBySession(batch)) {
         for (const c of checkpoints) {
@@ -86,7 +89,7 @@ export class SqliteSessionStore implements SessionStore {
             refused.push({ sessionId, requestId: c.requestId, agent: c.agent, owner });
             continue;
           }
-          const refs = storeMessages(db, sessionId, checkpointMessageTexts(c), c.createdAt);
+          const refs = storeMessages(db, sessionId, checkpointMessageTexts(c), c.createdAt, { of: this.memo, turn: counted.turns });
           db.run(INSERT_CHECKPOINT, ...checkpointParams(sessionId, counted.turns, c, encode, refs));
         }
       }
@@ -101,7 +104,15 @@ export class SqliteSessionStore implements SessionStore {
   }
 
   async appendCheckpoints(batch: CheckpointInput[]): Promise<AppendResult> {
-    return batch.length ? this.appendTx(batch) : { refused: [] };
+    if (!batch.length) return { refused: [] };
+    try {
+      const result = this.appendTx(batch);
+      this.memo.commit();
+      return result;
+    } catch (err) {
+      this.memo.discard();
+      throw err;
+    }
   }
 
   async claimSession(sessionId: string, agent: string, patId: string, at: number): Promise<string> {
@@ -158,6 +169,7 @@ export class SqliteSessionStore implements SessionStore {
   }
 
   async prune(opts: PruneOptions): Promise<PruneCounts> {
-    return pruneSqlite(this.db, opts);
+    // Appends run between the prune's batches: none may trust what it remembers of a session meanwhile.
+    return this.memo.suspendDuring(() => pruneSqlite(this.db, opts));
   }
 }
