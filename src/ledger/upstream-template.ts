@@ -20,10 +20,9 @@ export function buildTemplate(sent: string, bodies: readonly string[]): string {
   let covered = bodies.length;
   // The longest run of messages that is a JSON array value in the body (usually all of them).
   for (let k = 0; k < Math.min(bodies.length, 3); k++) {
-    const arr = ':[' + bodies.slice(k).join(',') + ']';
-    const at = t.lastIndexOf(arr);
-    if (at === -1) continue;
-    t = t.slice(0, at) + ':[' + marker('*' + k) + ']' + t.slice(at + arr.length);
+    const run = lastArrayOf(t, bodies, k);
+    if (run === null) continue;
+    t = t.slice(0, run.start) + ':[' + marker('*' + k) + ']' + t.slice(run.end);
     covered = k;
     break;
   }
@@ -41,6 +40,39 @@ export function buildTemplate(sent: string, bodies: readonly string[]): string {
   if (sent.indexOf(MARK) === -1) return t;
   return inflateTemplate(t, bodies) === sent ? t : sent;
 }
+
+/**
+ * Where the last `:[bodies[k],bodies[k+1],…]` of `text` is, or null: what `text.lastIndexOf(':[' +
+ * bodies.slice(k).join(',') + ']')` finds, without building that string (the whole history again).
+ * A short head is searched for forwards (V8's lastIndexOf scans back char by char) and each place it
+ * occurs checked in place, message by message, with slice equality (startsWith is many times slower
+ * on long texts). For a 200 kB history this is ~10× less CPU than the joined search, which cost more
+ * than serialising the body.
+ */
+function lastArrayOf(text: string, bodies: readonly string[], k: number): { start: number; end: number } | null {
+  const head = ':[' + bodies[k]!.slice(0, HEAD_CHARS);
+  let found: { start: number; end: number } | null = null;
+  for (let at = text.indexOf(head); at !== -1; at = text.indexOf(head, at + 1)) {
+    const end = arrayEnd(text, bodies, k, at + 2);
+    if (end !== -1) found = { start: at, end };
+  }
+  return found;
+}
+
+/** Just past the `]` when `bodies[k…]` joined by commas and then `]` stand at `pos`; -1 when not. */
+function arrayEnd(text: string, bodies: readonly string[], k: number, pos: number): number {
+  for (let i = k; i < bodies.length; i++) {
+    if (i > k && text.charCodeAt(pos++) !== COMMA) return -1;
+    const b = bodies[i]!;
+    if (text.slice(pos, pos + b.length) !== b) return -1;
+    pos += b.length;
+  }
+  return text.charCodeAt(pos) === CLOSE_BRACKET ? pos + 1 : -1;
+}
+
+const HEAD_CHARS = 64;
+const COMMA = 0x2c;
+const CLOSE_BRACKET = 0x5d;
 
 /** The exact body sent: the template with its markers replaced by the messages' text. */
 export function inflateTemplate(template: string, bodies: readonly string[]): string {

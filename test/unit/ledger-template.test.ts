@@ -44,6 +44,26 @@ describe('upstream body templates', () => {
     expect(t).toBe('{"model":"m","input":[\u0001*1\u0001],"instructions":\u0001c0\u0001}');
   });
 
+  it('the last place the whole run stands is referenced, not a place where only its head matches', () => {
+    const messages = [{ role: 'user', content: 'a' }, { role: 'assistant', content: 'b' }];
+    const texts = messages.map(messageText);
+    // The run twice (a caller's copy in metadata after it): the last one, as a search for the joined array finds
+    const twice = JSON.stringify({ messages, metadata: { copy: messages } });
+    const t = buildTemplate(twice, texts);
+    expect(t).toBe(`{"messages":${JSON.stringify(messages)},"metadata":{"copy":[\u0001*0\u0001]}}`);
+    expect(inflateTemplate(t, texts)).toBe(twice);
+    // Later places where the first message stands but the run does not go on: the full run is found before them
+    const heads = JSON.stringify({ messages, other: [messages[0]], third: [messages[0], { role: 'assistant', content: 'c' }] });
+    const h = buildTemplate(heads, texts);
+    expect(h.startsWith('{"messages":[\u0001*0\u0001],"other":')).toBe(true);
+    expect(inflateTemplate(h, texts)).toBe(heads);
+    // A long history (messages longer than the searched head) round-trips
+    const long = Array.from({ length: 40 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `turn ${i} ` + 'x"\n'.repeat(200) }));
+    const { sent, t: lt, back } = roundTrip({ model: 'm', messages: long, stream: true }, long);
+    expect(lt).toBe('{"model":"m","messages":[\u0001*0\u0001],"stream":true}');
+    expect(back).toBe(sent);
+  });
+
   it('keeps the whole body when the messages cannot be found in it (correct, not deduplicated)', () => {
     const { sent, t } = roundTrip({ model: 'm', prompt: 'x' }, [{ role: 'user', content: 'not there' }]);
     expect(t).toBe(sent);
