@@ -89,7 +89,8 @@ describe('SQLite ledger: what the writer remembers of a session', () => {
 
   it('an edited history is looked up from the first message that differs', async () => {
     for (let t = 1; t <= 3; t++) await stores.sessions.appendCheckpoints([turn(history(t))]);
-    const edited = history(4, { at: 3, content: 'question 2, reworded' });
+    // Same length as the text it replaces: compared as text, not by size
+    const edited = history(4, { at: 3, content: 'questioN 2' });
     // system, question 1, answer 1 are shared; from index 3 on (5 of the 8 messages) they are looked up
     expect(await lookups(() => stores.sessions.appendCheckpoints([turn(edited)]))).toBe(5);
     expect((await stored())[3]).toEqual(edited);

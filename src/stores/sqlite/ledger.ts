@@ -17,15 +17,14 @@ const BODIES = 'SELECT id, body FROM messages WHERE id IN (SELECT value FROM jso
  * are neither looked up nor recorded again (session-messages-memo.ts); `turn` is this one's number.
  */
 export function storeMessages(db: SqliteDb, sessionId: string, texts: readonly string[], at: number, memo?: { of: SessionMessagesMemo; turn: number }): number[] {
-  const bodies = texts.map(messageBody);
-  const hashes = bodies.map((b) => b.hash);
   const known = memo && memo.turn > 1 ? memo.of.get(sessionId) : undefined;
   let shared = 0;
-  if (known) while (shared < hashes.length && shared < known.hashes.length && known.hashes[shared] === hashes[shared]) shared++;
+  if (known) while (shared < texts.length && shared < known.texts.length && known.texts[shared] === texts[shared]) shared++;
   const ids = known ? known.ids.slice(0, shared) : [];
   // The session's use of those is recorded already
   const used = new Set<number>(ids);
-  for (const b of bodies.slice(shared)) {
+  for (let i = shared; i < texts.length; i++) {
+    const b = messageBody(texts[i]!);
     const id = db.get<{ id: number }>(FIND, b.hash)?.id ?? db.get<{ id: number }>(INSERT, b.hash, b.body, b.bytes, at)!.id;
     ids.push(id);
     if (!used.has(id)) {
@@ -33,7 +32,7 @@ export function storeMessages(db: SqliteDb, sessionId: string, texts: readonly s
       db.run(USE, sessionId, id);
     }
   }
-  if (memo && memo.turn > 1) memo.of.stage(sessionId, { hashes, ids });
+  if (memo && memo.turn > 1) memo.of.stage(sessionId, { texts, ids });
   return ids;
 }
 

@@ -1,8 +1,10 @@
-// What the checkpoint writer last stored for each session: its messages' hashes and ids, in order.
+// What the checkpoint writer last stored for each session: its messages' texts and ids, in order.
 // Every turn resends the whole conversation, so without this each checkpoint looked up every message
 // of it and re-recorded the session's use of each: two statements per message per turn, half the
 // writer's CPU at 50 messages (bench/BENCHMARKS.md, stop 29). With it, the prefix a turn shares with
-// the session's previous one is known: only the turn's new messages cost statements.
+// the session's previous one is known: only the turn's new messages cost statements, and only they
+// are hashed (the shared prefix is compared as text, which is a memory compare: hashing it, or even
+// looking its texts up in the text→hash cache, cost the writer more than the statements saved).
 //
 // A session's first turn is not remembered: most sessions have one (each request of a client that does
 // not continue sessions starts one), and remembering those cost more than it saved; from the second turn
@@ -14,16 +16,23 @@
 import { LRUCache } from 'lru-cache';
 import type { SqliteDb } from './db.js';
 
-/** How many message references all remembered sessions may hold together (~100 bytes each). */
-const MAX_REFS = 100_000;
+/**
+ * How much all remembered sessions may hold together, in characters of message text (the texts are
+ * the checkpoints' own strings, kept rather than copied): 8 M, 8–16 MB. A session larger than that is
+ * not remembered.
+ */
+const MAX_CHARS = 8_000_000;
 
 export interface SessionMessages {
-  hashes: readonly string[];
+  /** The stored JSON texts of the messages */
+  texts: readonly string[];
   ids: readonly number[];
 }
 
+const weight = (e: SessionMessages) => e.texts.reduce((n, t) => n + t.length, e.ids.length);
+
 export class SessionMessagesMemo {
-  private readonly committed = new LRUCache<string, SessionMessages>({ maxSize: MAX_REFS, sizeCalculation: (e) => Math.max(1, e.ids.length) });
+  private readonly committed = new LRUCache<string, SessionMessages>({ maxSize: MAX_CHARS, sizeCalculation: (e) => Math.max(1, weight(e)) });
   /** Written by the transaction in progress: visible to its later checkpoints, kept only if it commits */
   private readonly staged = new Map<string, SessionMessages>();
   private dataVersion: number | null = null;
