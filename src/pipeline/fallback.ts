@@ -51,7 +51,7 @@ export function upstreamCall(
   const translated = t.request(withModel);
   return {
     path: chat ? '/chat/completions' : '/messages',
-    body: serialiseOutgoing(chat ? withMaxTokensField(translated, provider.maxTokensField ?? 'max_completion_tokens') : translated),
+    body: serialiseOutgoing(chat ? withMaxTokensField(translated, provider.maxTokensField) : translated),
     model,
     translation: t,
   };

@@ -65,7 +65,7 @@ export class HttpProvider implements Provider {
   readonly id: string;
   readonly kind: KindSpec;
   readonly maxResponseBytes: number | undefined;
-  readonly maxTokensField: MaxTokensField;
+  readonly maxTokensField: MaxTokensField | undefined;
   readonly health: ProviderHealth;
   private readonly pool: Pool;
   private readonly basePath: string;
@@ -79,7 +79,7 @@ export class HttpProvider implements Provider {
     this.id = config.id;
     this.kind = config.kind;
     this.maxResponseBytes = opts.maxResponseBytes;
-    this.maxTokensField = config.maxTokensField ?? 'max_completion_tokens';
+    this.maxTokensField = config.maxTokensField;
     this.health = new ProviderHealth(opts.circuit);
     const base = new URL(config.baseUrl);
     const basePath = base.pathname.replace(/\/+$/, '');

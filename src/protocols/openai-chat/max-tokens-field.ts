@@ -7,9 +7,9 @@ import type { MaxTokensField } from '../../config/types.js';
 
 type Obj = Record<string, unknown>;
 
-/** `body` with its `max_completion_tokens` under `field` (the same object when nothing moves). */
-export function withMaxTokensField(body: Obj, field: MaxTokensField): Obj {
-  if (field === 'max_completion_tokens' || body.max_completion_tokens === undefined) return body;
+/** `body` with its `max_completion_tokens` under `field` (the same object when nothing moves; unset: max_completion_tokens). */
+export function withMaxTokensField(body: Obj, field: MaxTokensField | undefined): Obj {
+  if (field !== 'max_tokens' || body.max_completion_tokens === undefined) return body;
   const { max_completion_tokens: limit, ...rest } = body;
   return { ...rest, max_tokens: limit };
 }
