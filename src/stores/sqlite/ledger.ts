@@ -17,7 +17,9 @@ const BODIES = 'SELECT id, body FROM messages WHERE id IN (SELECT value FROM jso
  * are neither looked up nor recorded again (session-messages-memo.ts); `turn` is this one's number.
  */
 export function storeMessages(db: SqliteDb, sessionId: string, texts: readonly string[], at: number, memo?: { of: SessionMessagesMemo; turn: number }): number[] {
-  const known = memo && memo.turn > 1 ? memo.of.get(sessionId) : undefined;
+  // A session's first turn is not remembered (session-messages-memo.ts)
+  const remember = memo && memo.turn > 1 ? memo.of : undefined;
+  const known = remember?.get(sessionId);
   let shared = 0;
   if (known) while (shared < texts.length && shared < known.texts.length && known.texts[shared] === texts[shared]) shared++;
   const ids = known ? known.ids.slice(0, shared) : [];
@@ -32,7 +34,7 @@ export function storeMessages(db: SqliteDb, sessionId: string, texts: readonly s
       db.run(USE, sessionId, id);
     }
   }
-  if (memo && memo.turn > 1) memo.of.stage(sessionId, { texts, ids });
+  remember?.stage(sessionId, { texts, ids });
   return ids;
 }
 

@@ -40,7 +40,6 @@ export class SessionMessagesMemo {
 
   /** At the start of a write transaction (the write lock held): forgets all if another connection committed since. */
   begin(db: SqliteDb): void {
-    this.staged.clear();
     const version = db.get<{ data_version: number }>('PRAGMA data_version')!.data_version;
     if (version !== this.dataVersion) this.committed.clear();
     this.dataVersion = version;
@@ -70,7 +69,6 @@ export class SessionMessagesMemo {
   async suspendDuring<T>(work: () => Promise<T>): Promise<T> {
     this.suspended++;
     this.committed.clear();
-    this.staged.clear();
     try {
       return await work();
     } finally {
